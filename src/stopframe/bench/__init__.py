@@ -1,0 +1,1 @@
+"""Robustness and speed benchmarks: transform suites, metrics, plots."""

@@ -1,0 +1,1 @@
+"""Exact Hamming range search over 256-bit codes."""

@@ -1,0 +1,1 @@
+"""Victim side: hash media on the device and submit hashes only."""

@@ -1,0 +1,1 @@
+"""Platform side: sync signed lists, match uploads, apply per-bank policy."""

@@ -1,0 +1,1 @@
+"""The registry service: cases, banks, entries, signed lists, audit."""

@@ -1,0 +1,192 @@
+"""PDQ, Meta's 256-bit perceptual image hash, implemented from the published algorithm in numpy.
+
+Pipeline: RGB -> luma -> Jarosz (two passes of a box filter sized to the image) -> decimate to
+64x64 -> 16x16 DCT (coefficients 1..16, DC dropped) -> threshold at the median -> 256 bits.
+Quality (0-100) is the summed 64x64 gradient; hashes below 50 are not used for matching.
+The 8 dihedral hashes (rotations and mirrors) come from sign flips and transposes of one DCT block.
+Bit k of the 256-bit big-endian integer is coefficient (k // 16, k % 16) > median.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+
+from stopframe.signals.base import SignalKind, parse_hex_value
+
+PDQ_BITS = 256
+PDQ_BYTES = 32
+DEFAULT_MATCH_DISTANCE = 31
+_SIDE = 64
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+_DCT = (
+    np.sqrt(2.0 / _SIDE)
+    * np.cos(np.pi / 2 / _SIDE * np.outer(np.arange(1, 17), 2 * np.arange(_SIDE) + 1))
+).astype(np.float64)  # 16 x 64
+_SIGNS = np.where(np.arange(16) % 2 == 0, -1.0, 1.0)  # (-1)^(u+1) for frequency u+1
+
+
+class Dihedral(Enum):
+    """The 8 symmetries of a square, in the order Meta's tools list them."""
+
+    ORIGINAL = 0
+    ROTATE_90 = 1  # counter-clockwise
+    ROTATE_180 = 2
+    ROTATE_270 = 3
+    FLIP_X = 4  # mirror about the horizontal (x) axis: top-bottom
+    FLIP_Y = 5  # mirror about the vertical (y) axis: left-right
+    FLIP_PLUS_1 = 6  # transpose across the main diagonal
+    FLIP_MINUS_1 = 7  # transpose across the anti-diagonal
+
+
+@dataclass(frozen=True, slots=True)
+class PdqHash:
+    """A PDQ hash as 32 big-endian bytes plus its quality score."""
+
+    digest: bytes
+    quality: int
+
+    @property
+    def hex(self) -> str:
+        """The 64-character lowercase hex form used by every PDQ tool."""
+        return self.digest.hex()
+
+    def distance(self, other: PdqHash) -> int:
+        """Hamming distance in bits."""
+        return hamming_distance(self.digest, other.digest)
+
+
+@dataclass(frozen=True, slots=True)
+class PdqResult:
+    """The DCT block behind a hash, kept so that dihedral variants cost no second pass."""
+
+    dct: np.ndarray  # 16 x 16 float64
+    quality: int
+
+    @property
+    def hash(self) -> PdqHash:
+        return PdqHash(_threshold(self.dct), self.quality)
+
+    def dihedral(self, variant: Dihedral) -> PdqHash:
+        """The hash of the image transformed by `variant`, computed from this DCT block."""
+        return PdqHash(_threshold(_dihedral_block(self.dct, variant)), self.quality)
+
+    def all_dihedral(self) -> dict[Dihedral, PdqHash]:
+        return {variant: self.dihedral(variant) for variant in Dihedral}
+
+
+def hex_to_digest(text: str) -> bytes:
+    """Parse 64 hex characters (any case, validated) into 32 bytes."""
+    return bytes.fromhex(parse_hex_value(SignalKind.PDQ, text))
+
+
+def hamming_distance(a: bytes, b: bytes) -> int:
+    """Number of differing bits between two equal-length digests."""
+    if len(a) != len(b):
+        raise ValueError("digests differ in length")
+    return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).bit_count()
+
+
+def luma_from_rgb(rgb: np.ndarray) -> np.ndarray:
+    """Rec.601 luma of an H x W x 3 array (any numeric dtype), as float32."""
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"expected an H x W x 3 array, got shape {rgb.shape}")
+    return rgb.astype(np.float32, copy=False) @ _LUMA
+
+
+def jarosz_window(old_size: int, new_size: int = _SIDE) -> int:
+    """Box-filter width that makes two passes approximate a tent filter for this downscale."""
+    return max(1, (old_size + 2 * new_size - 1) // (2 * new_size))
+
+
+def box_filter(values: np.ndarray, window: int, axis: int) -> np.ndarray:
+    """Mean over a window of `window` samples along `axis`, shrinking at the edges.
+
+    The window reaches `window - (window + 2) // 2` samples back and `(window + 2) // 2 - 1`
+    forward, as in the reference implementation.
+    """
+    forward = (window + 2) // 2 - 1
+    back = window - forward - 1
+    moved = np.moveaxis(values, axis, 0).astype(np.float64, copy=False)
+    n = moved.shape[0]
+    sums = np.zeros((n + 1,) + moved.shape[1:], dtype=np.float64)
+    np.cumsum(moved, axis=0, out=sums[1:])
+    index = np.arange(n)
+    lo = np.maximum(index - back, 0)
+    hi = np.minimum(index + forward, n - 1) + 1
+    shape = (n,) + (1,) * (moved.ndim - 1)
+    out = (sums[hi] - sums[lo]) / (hi - lo).reshape(shape)
+    return np.moveaxis(out, 0, axis)
+
+
+def jarosz_64(luma: np.ndarray) -> np.ndarray:
+    """Blur `luma` with two Jarosz passes and sample it down to 64 x 64."""
+    rows, cols = luma.shape
+    row_window, col_window = jarosz_window(cols), jarosz_window(rows)
+    blurred = luma
+    for _ in range(2):
+        blurred = box_filter(blurred, row_window, axis=1)
+        blurred = box_filter(blurred, col_window, axis=0)
+    row_index = ((np.arange(_SIDE) + 0.5) * rows / _SIDE).astype(np.intp)
+    col_index = ((np.arange(_SIDE) + 0.5) * cols / _SIDE).astype(np.intp)
+    return blurred[np.ix_(row_index, col_index)]
+
+
+def quality_of(block64: np.ndarray) -> int:
+    """0-100 score of how much gradient (structure) the 64 x 64 luma block has."""
+    vertical = np.trunc((block64[:-1, :] - block64[1:, :]) * 100.0 / 255.0)
+    horizontal = np.trunc((block64[:, :-1] - block64[:, 1:]) * 100.0 / 255.0)
+    total = int(np.abs(vertical).sum() + np.abs(horizontal).sum())
+    return min(100, total // 90)
+
+
+def pdq_from_block64(block64: np.ndarray) -> PdqResult:
+    """DCT and quality of an already downsampled 64 x 64 luma block."""
+    block = np.asarray(block64, dtype=np.float64)
+    if block.shape != (_SIDE, _SIDE):
+        raise ValueError(f"expected a 64 x 64 block, got {block.shape}")
+    return PdqResult(_DCT @ block @ _DCT.T, quality_of(block))
+
+
+def pdq_from_luma(luma: np.ndarray) -> PdqResult:
+    """PDQ of a 2-D luma array of any size (at least 1 x 1)."""
+    if luma.ndim != 2 or luma.shape[0] < 1 or luma.shape[1] < 1:
+        raise ValueError(f"expected a non-empty 2-D luma array, got shape {luma.shape}")
+    return pdq_from_block64(jarosz_64(luma))
+
+
+def pdq_from_rgb(rgb: np.ndarray) -> PdqResult:
+    """PDQ of an H x W x 3 RGB array."""
+    return pdq_from_luma(luma_from_rgb(rgb))
+
+
+def _threshold(dct: np.ndarray) -> bytes:
+    flat = dct.reshape(-1)
+    median = np.partition(flat, 127)[127]
+    bits = (flat > median)[::-1]  # bit 255 first: big-endian
+    return np.packbits(bits).tobytes()
+
+
+def _dihedral_block(dct: np.ndarray, variant: Dihedral) -> np.ndarray:
+    rows = _SIGNS[:, None]
+    cols = _SIGNS[None, :]
+    match variant:
+        case Dihedral.ORIGINAL:
+            return dct
+        case Dihedral.ROTATE_90:
+            return dct.T * rows
+        case Dihedral.ROTATE_180:
+            return dct * rows * cols
+        case Dihedral.ROTATE_270:
+            return dct.T * cols
+        case Dihedral.FLIP_X:
+            return dct * rows
+        case Dihedral.FLIP_Y:
+            return dct * cols
+        case Dihedral.FLIP_PLUS_1:
+            return dct.T
+        case Dihedral.FLIP_MINUS_1:
+            return dct.T * rows * cols
+    raise ValueError(variant)

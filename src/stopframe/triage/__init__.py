@@ -1,0 +1,1 @@
+"""Investigator side: cluster a seized collection and cross-check it against lists."""
