@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 
 import numpy as np
 
@@ -132,6 +133,53 @@ def jarosz_64(luma: np.ndarray) -> np.ndarray:
     row_index = ((np.arange(_SIDE) + 0.5) * rows / _SIDE).astype(np.intp)
     col_index = ((np.arange(_SIDE) + 0.5) * cols / _SIDE).astype(np.intp)
     return blurred[np.ix_(row_index, col_index)]
+
+
+def _box_bounds(size: int, window: int) -> tuple[np.ndarray, np.ndarray]:
+    forward = (window + 2) // 2 - 1
+    back = window - forward - 1
+    index = np.arange(size)
+    return np.maximum(index - back, 0), np.minimum(index + forward, size - 1) + 1
+
+
+@lru_cache(maxsize=256)
+def jarosz_matrix(size: int) -> np.ndarray:
+    """The 64 x `size` linear map that `jarosz_64` applies along one axis of that length:
+    two edge-normalised box passes, then sampling at the 64 cell centres."""
+    lo, hi = _box_bounds(size, jarosz_window(size))
+    count = (hi - lo).astype(np.float64)
+    samples = ((np.arange(_SIDE) + 0.5) * size / _SIDE).astype(np.intp)
+    first = np.zeros((_SIDE, size + 1))
+    np.add.at(first.T, lo[samples], np.eye(_SIDE) / count[samples])
+    np.add.at(first.T, hi[samples], -np.eye(_SIDE) / count[samples])
+    first = np.cumsum(first, axis=1)[:, :size] / count  # first pass, divided for the second
+    second = np.zeros((_SIDE, size + 1))
+    np.add.at(second.T, lo, first.T)
+    np.add.at(second.T, hi, -first.T)
+    return np.cumsum(second, axis=1)[:, :size]
+
+
+@lru_cache(maxsize=256)
+def reduced_jarosz_matrix(full: int, reduced: int) -> np.ndarray:
+    """`jarosz_matrix(full)` carried onto an axis box-averaged from `full` to `reduced` samples:
+    reduced sample j stands for full positions [j, j + 1) * full / reduced, so it takes the
+    summed weight of that span. Exact for content that is constant within each span."""
+    weights = jarosz_matrix(full)
+    cumulative = np.concatenate([np.zeros((_SIDE, 1)), np.cumsum(weights, axis=1)], axis=1)
+    edges = np.arange(reduced + 1) * (full / reduced)
+    whole = np.minimum(np.floor(edges).astype(np.intp), full)
+    part = edges - whole
+    nxt = np.minimum(whole + 1, full)
+    at_edges = cumulative[:, whole] + part * (cumulative[:, nxt] - cumulative[:, whole])
+    return np.diff(at_edges, axis=1)
+
+
+def block64_from_reduced_luma(luma: np.ndarray, full_shape: tuple[int, int]) -> np.ndarray:
+    """Approximate `jarosz_64` of a full-size image of `full_shape` (rows, cols) from `luma`,
+    the same image box-averaged down to a smaller grid (e.g. by JPEG DCT scaling)."""
+    rows = reduced_jarosz_matrix(full_shape[0], luma.shape[0])
+    cols = reduced_jarosz_matrix(full_shape[1], luma.shape[1])
+    return rows @ luma.astype(np.float64, copy=False) @ cols.T
 
 
 def quality_of(block64: np.ndarray) -> int:
