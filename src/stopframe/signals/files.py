@@ -19,6 +19,7 @@ from stopframe.signals.pdq_image import DecodePath, pdq_of_bytes
 
 STATUS_OK = "ok"
 STATUS_ERROR = "error"
+STATUS_SKIPPED = "skipped"  # not media, found while walking a folder: not a failure
 RECORD_FIELDS = (
     "path", "status", "media_type", "format", "width", "height",
     "pdq", "quality", "md5", "sha256", "dihedral", "error",
@@ -28,11 +29,13 @@ RECORD_FIELDS = (
 @dataclass(frozen=True, slots=True)
 class HashOptions:
     """How to hash: PDQ decode path, whether to add the 8 dihedral PDQ hashes, decode limits
-    (None: from STOPFRAME_* environment variables)."""
+    (None: from STOPFRAME_* environment variables), and whether content that is neither image
+    nor video gets status "skipped" rather than "error" (used for files found in folders)."""
 
     path: DecodePath = DecodePath.FAST
     dihedral: bool = False
     limits: MediaLimits | None = None
+    skip_unrecognised: bool = False
 
 
 @dataclass(slots=True)
@@ -113,7 +116,11 @@ def hash_file(path: str | Path, options: HashOptions | None = None) -> HashRecor
         if size == 0:
             raise CorruptMedia(record.path, "file is empty (0 bytes)")
         if sniffed is None:
-            raise UnsupportedFormat(record.path, "content is not a recognised image or video")
+            reason = "content is not a recognised image or video"
+            if options.skip_unrecognised:
+                record.status, record.error = STATUS_SKIPPED, reason
+                return record
+            raise UnsupportedFormat(record.path, reason)
         record.media_type, record.format = sniffed.media_type.value, sniffed.format
         if sniffed.media_type in _LOADS_BYTES and data is None:
             raise LimitExceeded(
