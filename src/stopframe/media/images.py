@@ -104,7 +104,7 @@ def decode_image(
         raise UnsupportedFormat(name, "HEIC needs the optional pillow-heif package (extra 'heif')")
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore")  # bomb and corrupt-EXIF warnings: limits decide
             image = Image.open(io.BytesIO(data), formats=_PILLOW_FORMATS[fmt])
             _check_header(image, name, limits)
             full_size = image.size
