@@ -78,7 +78,9 @@ def run_batch(
         writer.write(record)
         records.append(record)
         if record.status == STATUS_ERROR:
-            stderr.print(f"[yellow]error[/] {record.path}: {record.error}", highlight=False)
+            stderr.print(
+                f"[yellow]error[/] {record.path}: {record.error}", highlight=False, soft_wrap=True
+            )
     failed = sum(record.status == STATUS_ERROR for record in records)
     skipped = sum(record.status == STATUS_SKIPPED for record in records)
     if skipped:

@@ -123,16 +123,13 @@ def box_filter(values: np.ndarray, window: int, axis: int) -> np.ndarray:
 
 
 def jarosz_64(luma: np.ndarray) -> np.ndarray:
-    """Blur `luma` with two Jarosz passes and sample it down to 64 x 64."""
+    """Blur `luma` with two Jarosz passes per axis and sample it down to 64 x 64.
+
+    Computed as `jarosz_matrix(rows) @ luma @ jarosz_matrix(cols).T`, which equals two
+    `box_filter` passes per axis followed by sampling (to ~1e-11), at BLAS speed.
+    """
     rows, cols = luma.shape
-    row_window, col_window = jarosz_window(cols), jarosz_window(rows)
-    blurred = luma
-    for _ in range(2):
-        blurred = box_filter(blurred, row_window, axis=1)
-        blurred = box_filter(blurred, col_window, axis=0)
-    row_index = ((np.arange(_SIDE) + 0.5) * rows / _SIDE).astype(np.intp)
-    col_index = ((np.arange(_SIDE) + 0.5) * cols / _SIDE).astype(np.intp)
-    return blurred[np.ix_(row_index, col_index)]
+    return jarosz_matrix(rows) @ luma.astype(np.float64, copy=False) @ jarosz_matrix(cols).T
 
 
 def _box_bounds(size: int, window: int) -> tuple[np.ndarray, np.ndarray]:
