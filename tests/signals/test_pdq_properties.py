@@ -23,9 +23,9 @@ from stopframe.signals.pdq import (
 
 digests = st.binary(min_size=32, max_size=32)
 blocks16 = arrays(np.float64, (16, 16), elements=st.floats(-1e3, 1e3, allow_nan=False), unique=True)
-blocks64 = arrays(np.float64, (64, 64), elements=st.floats(0, 255, allow_nan=False))
 
 
+@settings(deadline=None)  # timing varies on loaded machines; not a speed test
 @given(digests)
 def test_hex_round_trip(digest: bytes) -> None:
     text = digest.hex()
@@ -34,6 +34,7 @@ def test_hex_round_trip(digest: bytes) -> None:
     assert hex_to_digest(f"  {text}\n") == digest
 
 
+@settings(deadline=None)  # timing varies on loaded machines; not a speed test
 @given(st.text(max_size=70))
 def test_hex_rejects_anything_malformed(text: str) -> None:
     stripped = text.strip().lower()
@@ -43,6 +44,7 @@ def test_hex_rejects_anything_malformed(text: str) -> None:
         hex_to_digest(text)
 
 
+@settings(max_examples=40, deadline=None)
 @given(blocks16)
 def test_bit_k_is_coefficient_k_above_median(dct: np.ndarray) -> None:
     digest = PdqResult(dct, 100).hash.digest
@@ -54,6 +56,7 @@ def test_bit_k_is_coefficient_k_above_median(dct: np.ndarray) -> None:
     assert bin(value).count("1") == 128
 
 
+@settings(deadline=None)  # timing varies on loaded machines; not a speed test
 @given(digests, digests)
 def test_hamming_distance_is_xor_popcount(a: bytes, b: bytes) -> None:
     expected = sum(bin(x ^ y).count("1") for x, y in zip(a, b))
@@ -74,8 +77,10 @@ _TRANSFORMS = {
 
 
 @settings(max_examples=30, deadline=None)
-@given(blocks64)
-def test_dihedral_hashes_equal_hashes_of_transformed_blocks(block: np.ndarray) -> None:
+@given(st.integers(0, 2**32 - 1))
+def test_dihedral_hashes_equal_hashes_of_transformed_blocks(seed: int) -> None:
+    # continuous random content: no two DCT coefficients tie at the median
+    block = np.random.default_rng(seed).random((64, 64)) * 255
     result = pdq_from_block64(block)
     for variant, transform in _TRANSFORMS.items():
         direct = pdq_from_block64(np.ascontiguousarray(transform(block)))

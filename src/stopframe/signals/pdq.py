@@ -140,20 +140,38 @@ def _box_bounds(size: int, window: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @lru_cache(maxsize=256)
-def jarosz_matrix(size: int) -> np.ndarray:
-    """The 64 x `size` linear map that `jarosz_64` applies along one axis of that length:
-    two edge-normalised box passes, then sampling at the 64 cell centres."""
+def _jarosz_bands(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Weights of the 64 output samples along an axis of `size`, as bands: `starts[i]` is where
+    row i's weights begin and `bands[i]` holds them (zero-padded to a common width).
+
+    The last box pass averages first-pass outputs m in [lo, hi) of the sample; each of those
+    averaged inputs [lo[m], hi[m]). The boxes are added up as a difference array, then summed.
+    """
     lo, hi = _box_bounds(size, jarosz_window(size))
     count = (hi - lo).astype(np.float64)
     samples = ((np.arange(_SIDE) + 0.5) * size / _SIDE).astype(np.intp)
-    first = np.zeros((_SIDE, size + 1))
-    np.add.at(first.T, lo[samples], np.eye(_SIDE) / count[samples])
-    np.add.at(first.T, hi[samples], -np.eye(_SIDE) / count[samples])
-    first = np.cumsum(first, axis=1)[:, :size] / count  # first pass, divided for the second
-    second = np.zeros((_SIDE, size + 1))
-    np.add.at(second.T, lo, first.T)
-    np.add.at(second.T, hi, -first.T)
-    return np.cumsum(second, axis=1)[:, :size]
+    offsets = np.arange(int(count.max()))
+    middle = lo[samples, None] + offsets  # first-pass outputs feeding each sample
+    valid = middle < hi[samples, None]
+    middle = np.minimum(middle, size - 1)
+    starts = lo[lo[samples]]
+    width = int((hi[hi[samples] - 1] - starts).max())
+    weight = np.where(valid, 1.0 / (count[samples, None] * count[middle]), 0.0)
+    diff = np.zeros((_SIDE, width + 1))
+    rows = np.broadcast_to(np.arange(_SIDE)[:, None], middle.shape)
+    np.add.at(diff, (rows, lo[middle] - starts[:, None]), weight)
+    np.add.at(diff, (rows, hi[middle] - starts[:, None]), -weight)
+    return starts, np.cumsum(diff[:, :-1], axis=1)
+
+
+@lru_cache(maxsize=256)
+def jarosz_matrix(size: int) -> np.ndarray:
+    """The 64 x `size` linear map that `jarosz_64` applies along one axis of that length."""
+    starts, bands = _jarosz_bands(size)
+    matrix = np.zeros((_SIDE, size + bands.shape[1]))
+    columns = starts[:, None] + np.arange(bands.shape[1])
+    matrix[np.arange(_SIDE)[:, None], columns] = bands
+    return matrix[:, :size]
 
 
 @lru_cache(maxsize=256)
@@ -161,14 +179,23 @@ def reduced_jarosz_matrix(full: int, reduced: int) -> np.ndarray:
     """`jarosz_matrix(full)` carried onto an axis box-averaged from `full` to `reduced` samples:
     reduced sample j stands for full positions [j, j + 1) * full / reduced, so it takes the
     summed weight of that span. Exact for content that is constant within each span."""
-    weights = jarosz_matrix(full)
-    cumulative = np.concatenate([np.zeros((_SIDE, 1)), np.cumsum(weights, axis=1)], axis=1)
-    edges = np.arange(reduced + 1) * (full / reduced)
-    whole = np.minimum(np.floor(edges).astype(np.intp), full)
+    starts, bands = _jarosz_bands(full)
+    scale = full / reduced
+    width = bands.shape[1]
+    cumulative = np.concatenate([np.zeros((_SIDE, 1)), np.cumsum(bands, axis=1)], axis=1)
+    first = np.floor(starts / scale).astype(np.intp)
+    cells = int(np.ceil(width / scale)) + 2
+    index = first[:, None] + np.arange(cells)  # reduced cells that may overlap each band
+    edges = np.clip(index[:, :] * scale, 0, None) - starts[:, None]
+    edges = np.clip(np.concatenate([edges, edges[:, -1:] + scale], axis=1), 0, width)
+    whole = np.minimum(np.floor(edges).astype(np.intp), width - 1)
     part = edges - whole
-    nxt = np.minimum(whole + 1, full)
-    at_edges = cumulative[:, whole] + part * (cumulative[:, nxt] - cumulative[:, whole])
-    return np.diff(at_edges, axis=1)
+    low = np.take_along_axis(cumulative, whole, axis=1)
+    high = np.take_along_axis(cumulative, whole + 1, axis=1)
+    weights = np.diff(low + part * (high - low), axis=1)
+    matrix = np.zeros((_SIDE, reduced + cells))
+    matrix[np.arange(_SIDE)[:, None], index] = weights
+    return matrix[:, :reduced]
 
 
 def block64_from_reduced_luma(luma: np.ndarray, full_shape: tuple[int, int]) -> np.ndarray:
