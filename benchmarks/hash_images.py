@@ -17,14 +17,15 @@ good-quality (>= 80) photos land within 10 bits fast-vs-reference.
 
 from __future__ import annotations
 
-import argparse
-import io
 import os
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+    os.environ.setdefault(_var, "1")  # before numpy loads its BLAS
 
-import platform  # noqa: E402
+# ruff: noqa: E402 - the imports below must follow the thread settings above
+import argparse
+import io
+import platform
 import sys
 import time
 from collections.abc import Callable
@@ -109,7 +110,8 @@ def distribution(distances: list[int]) -> str:
     bins = [(0, 0), (1, 2), (3, 4), (5, 6), (7, 8), (9, 10), (11, 16), (17, 256)]
     parts = [f"{lo}-{hi}:{sum(lo <= d <= hi for d in distances)}" for lo, hi in bins]
     within = sum(d <= 10 for d in distances) / len(distances) * 100
-    return f"{' '.join(parts)} | <=10: {within:.1f}% | median {int(np.median(distances))} max {max(distances)}"
+    median = int(np.median(distances))
+    return f"{' '.join(parts)} | <=10: {within:.1f}% | median {median} max {max(distances)}"
 
 
 def bench_set(name: str, photos: list, repeat: int) -> None:
@@ -131,11 +133,20 @@ def bench_set(name: str, photos: list, repeat: int) -> None:
     for label in METHODS:
         print(f"  {label:24s} {rates[label]:8.2f} images/s ({1000 / rates[label]:7.1f} ms each)")
     fast = rates["stopframe fast"]
-    for label in ("pdqhash full-res", "pdqhash thumbnail 512", "Pillow decode only", "stopframe reference"):
+    for label in (
+        "pdqhash full-res",
+        "pdqhash thumbnail 512",
+        "Pillow decode only",
+        "stopframe reference",
+    ):
         print(f"  fast / {label:24s} {fast / rates[label]:6.2f}x")
     full = outputs["pdqhash full-res"]
     for label in ("stopframe fast", "stopframe reference", "pdqhash thumbnail 512"):
-        distances = [hamming_distance(a[0], b[0]) for a, b in zip(outputs[label], full) if b[1] >= 80]
+        distances = [
+            hamming_distance(a[0], b[0])
+            for a, b in zip(outputs[label], full, strict=True)
+            if b[1] >= 80
+        ]
         if distances:
             print(f"  bits {label} vs pdqhash full-res (quality>=80): {distribution(distances)}")
 
@@ -162,8 +173,10 @@ def main() -> None:
     import pdqhash  # noqa: F401 - fail early: the comparison needs it (extra 'bench')
 
     photos = load_corpus(args.corpus)
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"Pillow {Image.__version__}, numpy {np.__version__}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, Pillow {Image.__version__}, numpy {np.__version__}"
+    )
     hd = [p for p in photos if 1080 <= min(p[2], p[3]) < 2000]
     for fmt in sorted({p[4] for p in hd}):
         bench_set(f"1080p {fmt}", [p for p in hd if p[4] == fmt], args.repeat)

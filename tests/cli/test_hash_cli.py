@@ -42,7 +42,11 @@ def test_bad_file_does_not_stop_the_batch_and_exits_1(batch: Path) -> None:
     assert result.exit_code == 1, result.output
     records = _jsonl(result.stdout)
     assert [Path(r["path"]).name for r in records] == [
-        "bridge.jpg", "broken.jpg", "q0122.jpg", "q0291.jpg", "q1050.jpg"
+        "bridge.jpg",
+        "broken.jpg",
+        "q0122.jpg",
+        "q0291.jpg",
+        "q1050.jpg",
     ]  # sorted by name at each level, folders entered where they sort
     broken = records.pop(1)
     assert broken["status"] == "error" and "cannot decode jpeg" in broken["error"]
@@ -60,7 +64,9 @@ def test_all_good_exits_0_and_parallel_order_is_stable(batch: Path) -> None:
 
 def test_csv_and_te_formats_parse(batch: Path, tmp_path: Path) -> None:
     out = tmp_path / "hashes.csv"
-    result = runner.invoke(app, ["hash", str(batch), "--format", "csv", "-o", str(out), "--dihedral"])
+    result = runner.invoke(
+        app, ["hash", str(batch), "--format", "csv", "-o", str(out), "--dihedral"]
+    )
     assert result.exit_code == 1
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
     assert len(rows) == 5 and rows[0]["status"] == "ok" and rows[1]["status"] == "error"

@@ -51,8 +51,25 @@ def _grey16(photo: Image.Image, mode: str) -> Image.Image:
         lambda p: _grey16(p, "I;16B"),
         lambda p: _grey16(p, "I;16L"),
     ],
-    ids=["L", "1", "P", "CMYK", "YCbCr", "HSV", "LA", "RGBA", "RGBa", "PA", "I", "F01", "F255",
-         "I-wide", "I;16", "I;16B", "I;16L"],
+    ids=[
+        "L",
+        "1",
+        "P",
+        "CMYK",
+        "YCbCr",
+        "HSV",
+        "LA",
+        "RGBA",
+        "RGBa",
+        "PA",
+        "I",
+        "F01",
+        "F255",
+        "I-wide",
+        "I;16",
+        "I;16B",
+        "I;16L",
+    ],
 )
 def test_mode_in_memory(photo, make) -> None:
     converted = make(photo)
@@ -92,9 +109,21 @@ def test_grey_sources_may_stay_luma() -> None:
 @pytest.mark.parametrize("decode_path", list(DecodePath))
 @pytest.mark.parametrize(
     ("mode", "fmt"),
-    [("CMYK", "JPEG"), ("CMYK", "TIFF"), ("L", "JPEG"), ("P", "GIF"), ("P", "PNG"),
-     ("RGBA", "WEBP"), ("RGB", "BMP"), ("I;16", "PNG"), ("I;16B", "TIFF"), ("F", "TIFF"),
-     ("I", "TIFF"), ("LA", "PNG"), ("RGB", "AVIF")],
+    [
+        ("CMYK", "JPEG"),
+        ("CMYK", "TIFF"),
+        ("L", "JPEG"),
+        ("P", "GIF"),
+        ("P", "PNG"),
+        ("RGBA", "WEBP"),
+        ("RGB", "BMP"),
+        ("I;16", "PNG"),
+        ("I;16B", "TIFF"),
+        ("F", "TIFF"),
+        ("I", "TIFF"),
+        ("LA", "PNG"),
+        ("RGB", "AVIF"),
+    ],
 )
 def test_mode_through_a_file(photo, mode, fmt, decode_path) -> None:
     if fmt == "AVIF":

@@ -27,7 +27,9 @@ def _chunk(kind: bytes, body: bytes) -> bytes:
 def png_header_only(width: int, height: int, idat: bytes = b"") -> bytes:
     """A PNG whose IHDR (with a correct CRC) claims width x height 8-bit grey pixels."""
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
+    )
 
 
 def png_bomb(side: int) -> bytes:
@@ -91,7 +93,9 @@ def test_forged_30000_square_png_header_is_refused_before_decoding() -> None:
     with pytest.raises(LimitExceeded, match=r"^huge\.png: .*900000000 pixels"):
         decode_image(data, "huge.png")
     smaller = png_header_only(12_000, 12_000)  # under Pillow's own ceiling: our check speaks
-    with pytest.raises(LimitExceeded, match=r"^big\.png: 12000x12000 = 144000000 .* limit of 1000000"):
+    with pytest.raises(
+        LimitExceeded, match=r"^big\.png: 12000x12000 = 144000000 .* limit of 1000000"
+    ):
         decode_image(smaller, "big.png", MediaLimits(max_pixels=1_000_000))
 
 

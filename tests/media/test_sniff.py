@@ -25,7 +25,11 @@ def _ftyp(major: bytes, *compatible: bytes) -> bytes:
         (_ftyp(b"mif1", b"mif1", b"avif"), MediaType.IMAGE, "avif"),
         (_ftyp(b"avis", b"avis", b"msf1"), MediaType.IMAGE, "avif"),
         (b"\x00\x00\x00\x08wide\x00\x00\x00\x00mdat" + b"\x00" * 32, MediaType.VIDEO, "mov"),
-        (b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\x82\x84webm" + b"\x00" * 32, MediaType.VIDEO, "webm"),
+        (
+            b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\x82\x84webm" + b"\x00" * 32,
+            MediaType.VIDEO,
+            "webm",
+        ),
         (b"\x1a\x45\xdf\xa3\xa3\x42\x82\x88matroska" + b"\x00" * 32, MediaType.VIDEO, "matroska"),
         (b"RIFF\x10\x00\x00\x00AVI LIST" + b"\x00" * 32, MediaType.VIDEO, "avi"),
         (b"OggS\x00\x02" + b"\x00" * 40, MediaType.VIDEO, "ogg"),
@@ -46,8 +50,15 @@ def test_signatures(head: bytes, media_type: MediaType, fmt: str) -> None:
 
 @pytest.mark.parametrize(
     ("pillow_format", "fmt", "extra"),
-    [("JPEG", "jpeg", {}), ("PNG", "png", {}), ("GIF", "gif", {}), ("WEBP", "webp", {}),
-     ("BMP", "bmp", {}), ("TIFF", "tiff", {}), ("AVIF", "avif", {})],
+    [
+        ("JPEG", "jpeg", {}),
+        ("PNG", "png", {}),
+        ("GIF", "gif", {}),
+        ("WEBP", "webp", {}),
+        ("BMP", "bmp", {}),
+        ("TIFF", "tiff", {}),
+        ("AVIF", "avif", {}),
+    ],
 )
 def test_real_encoder_output_is_recognised(pillow_format: str, fmt: str, extra: dict) -> None:
     buffer = io.BytesIO()

@@ -47,7 +47,11 @@ def test_video_gets_a_clean_error_record_with_exact_hashes(vectors_dir) -> None:
 
 @pytest.mark.parametrize(
     ("content", "reason"),
-    [(b"", "empty"), (b"just text\n", "not a recognised"), (b"\xff\xd8\xff\xe0broken", "cannot decode jpeg")],
+    [
+        (b"", "empty"),
+        (b"just text\n", "not a recognised"),
+        (b"\xff\xd8\xff\xe0broken", "cannot decode jpeg"),
+    ],
 )
 def test_bad_files_give_error_records(tmp_path, content, reason) -> None:
     path = tmp_path / "photo.jpg"

@@ -4,7 +4,7 @@ the C++ reference (from expected-hashes.csv) and PyPI pdqhash computed live on t
 from __future__ import annotations
 
 import csv
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -25,15 +25,21 @@ def _expected(vectors_dir: Path) -> list[dict[str, str]]:
 
 
 def _vector_files(vectors_dir: Path) -> list[str]:
-    return sorted({row["file"] for row in _expected(vectors_dir) if (vectors_dir / "pdq" / row["file"]).is_file()})
+    return sorted(
+        {
+            row["file"]
+            for row in _expected(vectors_dir)
+            if (vectors_dir / "pdq" / row["file"]).is_file()
+        }
+    )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _hash(path: Path, decode_path: DecodePath) -> PdqResult:
     return pdq_of_bytes(path.read_bytes(), str(path), decode_path)[1]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _pdqhash_live(path: Path) -> tuple[bytes, int]:
     """pdqhash on pixels normalised with plain Pillow calls, following the documented
     conventions: EXIF orientation, alpha over black, 16-bit grey divided by 257."""
@@ -79,7 +85,10 @@ def test_within_10_bits_of_pdqhash_and_quality_within_10(vectors, decode_path):
 def test_reference_path_is_bit_exact_with_pdqhash_on_good_quality_vectors(vectors):
     root, files, _ = vectors
     exact = [
-        hamming_distance(_hash(root / name, DecodePath.REFERENCE).hash.digest, _pdqhash_live(root / name)[0]) == 0
+        hamming_distance(
+            _hash(root / name, DecodePath.REFERENCE).hash.digest, _pdqhash_live(root / name)[0]
+        )
+        == 0
         for name in files
     ]
     assert sum(exact) >= len(files) - 2
@@ -151,7 +160,11 @@ def test_exif_orientation_is_applied(vectors_dir, tmp_path, orientation, decode_
     source = vectors_dir / "pdq" / "data" / "bridge-mods" / "shrink-a-little.jpg"
     upright = Image.open(source).convert("RGB")
     stored = upright.transpose(
-        {3: Image.Transpose.ROTATE_180, 6: Image.Transpose.ROTATE_90, 8: Image.Transpose.ROTATE_270}[orientation]
+        {
+            3: Image.Transpose.ROTATE_180,
+            6: Image.Transpose.ROTATE_90,
+            8: Image.Transpose.ROTATE_270,
+        }[orientation]
     )
     exif = Image.Exif()
     exif[0x0112] = orientation

@@ -59,7 +59,7 @@ def test_bit_k_is_coefficient_k_above_median(dct: np.ndarray) -> None:
 @settings(deadline=None)  # timing varies on loaded machines; not a speed test
 @given(digests, digests)
 def test_hamming_distance_is_xor_popcount(a: bytes, b: bytes) -> None:
-    expected = sum(bin(x ^ y).count("1") for x, y in zip(a, b))
+    expected = sum(bin(x ^ y).count("1") for x, y in zip(a, b, strict=True))
     assert hamming_distance(a, b) == expected == hamming_distance(b, a)
     assert hamming_distance(a, a) == 0
 

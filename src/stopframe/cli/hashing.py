@@ -51,7 +51,9 @@ def _default_jobs() -> int:
     return int(text)
 
 
-def _with_progress(records: Iterator[HashRecord], total: int, stderr: Console) -> Iterator[HashRecord]:
+def _with_progress(
+    records: Iterator[HashRecord], total: int, stderr: Console
+) -> Iterator[HashRecord]:
     """Pass records through, drawing a progress bar on stderr when it is a terminal."""
     if not stderr.is_terminal:
         yield from records
@@ -84,7 +86,9 @@ def run_batch(
     failed = sum(record.status == STATUS_ERROR for record in records)
     skipped = sum(record.status == STATUS_SKIPPED for record in records)
     if skipped:
-        stderr.print(f"{skipped} file(s) in folders skipped: not an image or video", highlight=False)
+        stderr.print(
+            f"{skipped} file(s) in folders skipped: not an image or video", highlight=False
+        )
     return records, EXIT_SOME_FAILED if failed else EXIT_OK
 
 
@@ -92,7 +96,8 @@ def run_batch(
 def hash_command(
     paths: Annotated[list[Path], typer.Argument(help="Files and folders (searched recursively).")],
     fmt: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="jsonl, csv, or te (ThreatExchange text).")
+        OutputFormat,
+        typer.Option("--format", "-f", help="jsonl, csv, or te (ThreatExchange text)."),
     ] = OutputFormat.JSONL,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
@@ -147,7 +152,9 @@ def quickstart_command(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Where the JSON lines go.")
     ] = None,
-    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes.")] = None,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes.")
+    ] = None,
 ) -> None:
     """Hash the shipped sample images (or FOLDER) and show the results as a table."""
     if folder is not None and not folder.is_dir():
@@ -161,7 +168,11 @@ def quickstart_command(
         raise typer.BadParameter(f"cannot write {target}: {exc.strerror}") from None
     with handle:
         records, code = run_batch(
-            paths, HashOptions(limits=_limits()), jobs or _default_jobs(), handle, OutputFormat.JSONL
+            paths,
+            HashOptions(limits=_limits()),
+            jobs or _default_jobs(),
+            handle,
+            OutputFormat.JSONL,
         )
     console = Console() if sys.stdout.isatty() else Console(width=132)
     console.print(_summary_table(records))

@@ -14,7 +14,7 @@ from pathlib import Path
 from stopframe.media.errors import CorruptMedia, LimitExceeded, MediaError, UnsupportedFormat
 from stopframe.media.limits import MediaLimits
 from stopframe.media.sniff import SNIFF_BYTES, MediaType, Sniffed, sniff_bytes
-from stopframe.signals.exact import CHUNK_BYTES, DigestStream, digests_of_bytes
+from stopframe.signals.exact import CHUNK_BYTES, DigestStream
 from stopframe.signals.pdq_image import DecodePath, pdq_of_bytes
 
 STATUS_OK = "ok"
@@ -81,9 +81,7 @@ _HASHERS: dict[MediaType, _Hasher] = {
 _LOADS_BYTES = {MediaType.IMAGE}  # hashers that need the whole file in memory
 
 
-def _read(
-    path: str, limits: MediaLimits
-) -> tuple[Sniffed | None, bytes | None, DigestStream, int]:
+def _read(path: str, limits: MediaLimits) -> tuple[Sniffed | None, bytes | None, DigestStream, int]:
     """One pass over the file: sniff the head, digest everything, and keep the bytes when the
     hasher needs them and the file is within the size limit."""
     digests = DigestStream()
