@@ -1,0 +1,181 @@
+"""`stopframe hash` (hash files and folders) and `stopframe quickstart` (the main job on the
+embedded default). Exit codes: 0 every file hashed, 1 some file could not be hashed (its record
+says why), 2 usage error."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Annotated, TextIO
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from stopframe.cli import app
+from stopframe.cli.record_writers import OutputFormat, RecordWriter
+from stopframe.media.limits import MediaLimits
+from stopframe.samples import sample_images
+from stopframe.signals.batch import hash_paths, iter_files
+from stopframe.signals.files import (
+    STATUS_ERROR,
+    STATUS_OK,
+    STATUS_SKIPPED,
+    HashOptions,
+    HashRecord,
+)
+from stopframe.signals.pdq_image import DecodePath
+
+EXIT_OK = 0
+EXIT_SOME_FAILED = 1
+EXIT_USAGE = 2
+
+
+def _limits() -> MediaLimits:
+    try:
+        return MediaLimits.from_env()
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def _default_jobs() -> int:
+    text = os.environ.get("STOPFRAME_JOBS", "").strip()
+    if not text:
+        return 1
+    if not text.isdigit() or int(text) < 1:
+        raise typer.BadParameter(f"STOPFRAME_JOBS must be a positive integer, got {text!r}")
+    return int(text)
+
+
+def _with_progress(
+    records: Iterator[HashRecord], total: int, stderr: Console
+) -> Iterator[HashRecord]:
+    """Pass records through, drawing a progress bar on stderr when it is a terminal."""
+    if not stderr.is_terminal:
+        yield from records
+        return
+    columns = (TextColumn("hashing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=stderr, transient=True) as progress:
+        task = progress.add_task("hash", total=total)
+        for record in records:
+            progress.advance(task)
+            yield record
+
+
+def run_batch(
+    paths: Iterable[str | Path], options: HashOptions, jobs: int, out: TextIO, fmt: OutputFormat
+) -> tuple[list[HashRecord], int]:
+    """Hash `paths`, stream the records to `out`, report failures on stderr; returns the
+    records and the exit code."""
+    stderr = Console(stderr=True)
+    items = list(iter_files(paths))
+    writer = RecordWriter(out, fmt)
+    records: list[HashRecord] = []
+    stream = hash_paths(items, options, jobs) if items else iter(())
+    for record in _with_progress(stream, len(items), stderr):
+        writer.write(record)
+        records.append(record)
+        if record.status == STATUS_ERROR:
+            stderr.print(
+                f"[yellow]error[/] {record.path}: {record.error}", highlight=False, soft_wrap=True
+            )
+    failed = sum(record.status == STATUS_ERROR for record in records)
+    skipped = sum(record.status == STATUS_SKIPPED for record in records)
+    if skipped:
+        stderr.print(
+            f"{skipped} file(s) in folders skipped: not an image or video", highlight=False
+        )
+    return records, EXIT_SOME_FAILED if failed else EXIT_OK
+
+
+@app.command("hash")
+def hash_command(
+    paths: Annotated[list[Path], typer.Argument(help="Files and folders (searched recursively).")],
+    fmt: Annotated[
+        OutputFormat,
+        typer.Option("--format", "-f", help="jsonl, csv, or te (ThreatExchange text)."),
+    ] = OutputFormat.JSONL,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+    dihedral: Annotated[
+        bool, typer.Option("--dihedral", help="Add the 8 rotation/mirror PDQ hashes.")
+    ] = False,
+    decode_path: Annotated[
+        DecodePath, typer.Option("--path", help="fast (default) or reference (full decode).")
+    ] = DecodePath.FAST,
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", "-j", min=1, help="Worker processes (env STOPFRAME_JOBS)."),
+    ] = None,
+) -> None:
+    """Hash images (PDQ, MD5, SHA-256) and write one record per file, in input order."""
+    options = HashOptions(path=decode_path, dihedral=dihedral, limits=_limits())
+    with ExitStack() as stack:
+        out = sys.stdout
+        if output is not None:
+            try:
+                out = stack.enter_context(open(output, "w", encoding="utf-8", newline=""))
+            except OSError as exc:
+                raise typer.BadParameter(f"cannot write {output}: {exc.strerror}") from None
+        _, code = run_batch(paths, options, jobs or _default_jobs(), out, fmt)
+    raise typer.Exit(code)
+
+
+def _data_dir() -> Path:
+    return Path(os.environ.get("STOPFRAME_DATA_DIR", "data"))
+
+
+def _summary_table(records: list[HashRecord]) -> Table:
+    table = Table(title="stopframe: image hashes", title_justify="left")
+    for column in ("file", "type", "size", "quality", "pdq / reason"):
+        table.add_column(column, overflow="fold")
+    for record in records:
+        size = f"{record.width}x{record.height}" if record.width else ""
+        detail = record.pdq if record.status == STATUS_OK else f"[red]{record.error}[/]"
+        quality = "" if record.quality is None else str(record.quality)
+        kind = record.format or ""
+        table.add_row(Path(record.path).name, kind, size, quality, detail)
+    return table
+
+
+@app.command("quickstart")
+def quickstart_command(
+    folder: Annotated[
+        Path | None,
+        typer.Argument(help="Folder of images to hash; default: the shipped sample images."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Where the JSON lines go.")
+    ] = None,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes.")
+    ] = None,
+) -> None:
+    """Hash the shipped sample images (or FOLDER) and show the results as a table."""
+    if folder is not None and not folder.is_dir():
+        raise typer.BadParameter(f"{folder} is not a folder")
+    paths: list[Path] = [folder] if folder is not None else sample_images()
+    target = output or _data_dir() / "quickstart-hashes.jsonl"
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(target, "w", encoding="utf-8")
+    except OSError as exc:
+        raise typer.BadParameter(f"cannot write {target}: {exc.strerror}") from None
+    with handle:
+        records, code = run_batch(
+            paths,
+            HashOptions(limits=_limits()),
+            jobs or _default_jobs(),
+            handle,
+            OutputFormat.JSONL,
+        )
+    console = Console() if sys.stdout.isatty() else Console(width=132)
+    console.print(_summary_table(records))
+    hashed = sum(record.status == STATUS_OK for record in records)
+    console.print(f"{hashed} of {len(records)} files hashed; JSON lines written to {target}")
+    raise typer.Exit(code)

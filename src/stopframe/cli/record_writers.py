@@ -1,0 +1,47 @@
+"""Write hash records as JSON lines, CSV, or the ThreatExchange text form.
+
+The ThreatExchange form is what python-threatexchange's `threatexchange hash` prints and its
+`threatexchange match --hashes` reads: one `<signal type> <value>` per line, e.g.
+`pdq 3f2a...`. Only records with a PDQ hash appear in it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from enum import StrEnum
+from typing import TextIO
+
+from stopframe.signals.files import RECORD_FIELDS, HashRecord
+
+
+class OutputFormat(StrEnum):
+    """Formats `stopframe hash` can write."""
+
+    JSONL = "jsonl"
+    CSV = "csv"
+    TE = "te"
+
+
+class RecordWriter:
+    """Streams records to a text file in one of the `OutputFormat`s."""
+
+    def __init__(self, out: TextIO, fmt: OutputFormat) -> None:
+        self.out = out
+        self.fmt = OutputFormat(fmt)
+        self._csv: csv.DictWriter | None = None
+        if self.fmt is OutputFormat.CSV:
+            self._csv = csv.DictWriter(out, fieldnames=list(RECORD_FIELDS), lineterminator="\n")
+            self._csv.writeheader()
+
+    def write(self, record: HashRecord) -> None:
+        row = record.to_dict()
+        if self.fmt is OutputFormat.JSONL:
+            self.out.write(json.dumps(row, separators=(",", ":")) + "\n")
+        elif self._csv is not None:
+            if row["dihedral"] is not None:
+                row["dihedral"] = json.dumps(row["dihedral"], separators=(",", ":"))
+            self._csv.writerow(row)
+        elif record.pdq is not None:
+            self.out.write(f"pdq {record.pdq}\n")
+        self.out.flush()

@@ -1,0 +1,57 @@
+"""Exact-copy signals: MD5 and SHA-256 of a file's bytes, both from a single streamed read.
+
+MD5 is kept because the hash lists platforms and NGOs exchange still carry it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+CHUNK_BYTES = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class ExactDigests:
+    """Lowercase hex digests of one file's bytes."""
+
+    md5: str
+    sha256: str
+
+
+class DigestStream:
+    """Feed bytes in any number of pieces; read both digests at the end."""
+
+    def __init__(self) -> None:
+        self._md5 = hashlib.md5(usedforsecurity=False)
+        self._sha256 = hashlib.sha256()
+
+    def update(self, data: bytes) -> None:
+        self._md5.update(data)
+        self._sha256.update(data)
+
+    def result(self) -> ExactDigests:
+        return ExactDigests(self._md5.hexdigest(), self._sha256.hexdigest())
+
+
+def digests_of_bytes(data: bytes) -> ExactDigests:
+    """MD5 and SHA-256 of bytes already in memory."""
+    stream = DigestStream()
+    stream.update(data)
+    return stream.result()
+
+
+def digests_of_stream(handle: BinaryIO, chunk_bytes: int = CHUNK_BYTES) -> ExactDigests:
+    """MD5 and SHA-256 of everything left in `handle`, read once in chunks (bounded memory)."""
+    stream = DigestStream()
+    while chunk := handle.read(chunk_bytes):
+        stream.update(chunk)
+    return stream.result()
+
+
+def digests_of_file(path: str | Path) -> ExactDigests:
+    """MD5 and SHA-256 of the file at `path`, streamed."""
+    with open(path, "rb") as handle:
+        return digests_of_stream(handle)

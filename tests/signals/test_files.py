@@ -1,0 +1,82 @@
+"""hash_file: one record per file, with every signal or a clear reason, never an exception."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+
+import pytest
+
+from stopframe.media.limits import MediaLimits
+from stopframe.samples import sample_images
+from stopframe.signals.files import RECORD_FIELDS, HashOptions, hash_file
+from stopframe.signals.pdq import Dihedral
+from stopframe.signals.pdq_image import DecodePath
+
+
+def test_image_record_has_every_signal() -> None:
+    path = sample_images()[0]
+    record = hash_file(path)
+    data = path.read_bytes()
+    assert record.status == "ok" and record.error is None
+    assert (record.media_type, record.format) == ("image", "jpeg")
+    assert record.md5 == hashlib.md5(data).hexdigest()
+    assert record.sha256 == hashlib.sha256(data).hexdigest()
+    assert len(record.pdq) == 64 and record.quality == 100
+    assert record.width > 0 and record.height > 0 and record.dihedral is None
+    assert tuple(record.to_dict()) == RECORD_FIELDS
+
+
+def test_dihedral_and_paths() -> None:
+    path = sample_images()[0]
+    fast = hash_file(path, HashOptions(dihedral=True))
+    reference = hash_file(path, HashOptions(path=DecodePath.REFERENCE, dihedral=True))
+    assert set(fast.dihedral) == {v.name.lower() for v in Dihedral}
+    assert fast.dihedral["original"] == fast.pdq
+    assert bin(int(fast.pdq, 16) ^ int(reference.pdq, 16)).count("1") <= 10
+
+
+def test_video_gets_a_clean_error_record_with_exact_hashes(vectors_dir) -> None:
+    video = next((vectors_dir / "vpdq" / "sample-videos").glob("*.mp4"))
+    record = hash_file(video)
+    assert record.status == "error" and record.error == "video hashing not available"
+    assert record.media_type == "video" and record.format == "mp4"
+    assert record.sha256 == hashlib.sha256(video.read_bytes()).hexdigest()
+    assert record.pdq is None
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", "empty"),
+        (b"just text\n", "not a recognised"),
+        (b"\xff\xd8\xff\xe0broken", "cannot decode jpeg"),
+    ],
+)
+def test_bad_files_give_error_records(tmp_path, content, reason) -> None:
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(content)
+    record = hash_file(path)
+    assert record.status == "error" and reason in record.error and record.pdq is None
+
+
+def test_missing_and_unreadable(tmp_path) -> None:
+    record = hash_file(tmp_path / "nope.jpg")
+    assert record.status == "error" and "cannot read file" in record.error
+    folder_as_file = hash_file(tmp_path)
+    assert folder_as_file.status == "error" and "cannot read file" in folder_as_file.error
+
+
+def test_oversized_file_still_gets_exact_hashes(tmp_path) -> None:
+    path = tmp_path / "big.jpg"
+    shutil.copy(sample_images()[0], path)
+    record = hash_file(path, HashOptions(limits=MediaLimits(max_file_bytes=1000)))
+    assert record.status == "error" and "size limit" in record.error
+    assert record.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_skip_unrecognised_option(tmp_path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("hello\n")
+    record = hash_file(path, HashOptions(skip_unrecognised=True))
+    assert record.status == "skipped"
