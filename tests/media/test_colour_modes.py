@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from stopframe.media.colour import ALPHA_BACKGROUND, to_rgb_or_luma
+from stopframe.media.colour import to_rgb_or_luma
 from stopframe.signals.pdq import pdq_from_rgb
 from stopframe.signals.pdq_image import DecodePath, pdq_of_bytes
 
@@ -89,16 +89,15 @@ def test_lab_converts_through_a_colour_transform(photo) -> None:
     assert _hash_image(lab).distance(_hash_image(photo)) <= 10
 
 
-def test_alpha_is_composited_on_black() -> None:
-    assert ALPHA_BACKGROUND == (0, 0, 0)
+def test_alpha_is_dropped_and_the_stored_colour_kept() -> None:
     half = Image.new("RGBA", (4, 4), (200, 100, 50, 128))
     clear = Image.new("LA", (4, 4), (255, 0))
-    assert to_rgb_or_luma(half).getpixel((0, 0)) == pytest.approx((100, 50, 25), abs=1)
-    assert to_rgb_or_luma(clear).getpixel((0, 0)) == (0, 0, 0)
+    assert to_rgb_or_luma(half).getpixel((0, 0)) == (200, 100, 50)
+    assert to_rgb_or_luma(clear).getpixel((0, 0)) == (255, 255, 255)
     palette = Image.new("P", (4, 4), 3)
     palette.putpalette([0, 0, 0] * 3 + [255, 255, 255] + [0, 0, 0] * 252)
     palette.info["transparency"] = 3
-    assert to_rgb_or_luma(palette).getpixel((0, 0)) == (0, 0, 0)
+    assert to_rgb_or_luma(palette).getpixel((0, 0)) == (255, 255, 255)
 
 
 def test_grey_sources_may_stay_luma() -> None:

@@ -42,16 +42,14 @@ def _hash(path: Path, decode_path: DecodePath) -> PdqResult:
 @cache
 def _pdqhash_live(path: Path) -> tuple[bytes, int]:
     """pdqhash on pixels normalised with plain Pillow calls, following the documented
-    conventions: EXIF orientation, alpha over black, 16-bit grey divided by 257."""
+    conventions: EXIF orientation, alpha dropped, 16-bit grey divided by 257."""
     pdqhash = pytest.importorskip("pdqhash")
     image = ImageOps.exif_transpose(Image.open(path))
     if image.mode.startswith("I;16"):
         grey = np.rint(np.asarray(image, dtype=np.float64) / 257.0).astype(np.uint8)
         rgb = np.repeat(grey[:, :, None], 3, axis=2)
     else:
-        rgba = image.convert("RGBA")
-        black = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
-        rgb = np.asarray(Image.alpha_composite(black, rgba).convert("RGB"))
+        rgb = np.asarray(image.convert("RGBA").convert("RGB"))
     bits, quality = pdqhash.compute(np.ascontiguousarray(rgb))
     return np.packbits(np.asarray(bits, dtype=np.uint8)).tobytes(), int(quality)
 
@@ -187,3 +185,36 @@ def test_exif_rotn_6_vector_is_hashed_upright(vectors_dir, decode_path):
     bits, _ = pdqhash.compute(turned)
     expected = np.packbits(np.asarray(bits, dtype=np.uint8)).tobytes()
     assert hamming_distance(_hash(path, decode_path).hash.digest, expected) <= MAX_DISTANCE
+
+
+# Files where the recorded pdqhash values come from pytx's array path, which is wrong by design
+# (vectors/README.md): raw CMYK read as RGB (254 bits), palette indices (38 bits), 1-bit and 16-bit
+# grey clipped to near-white (quality 0 / 36, never matched), and EXIF orientation not applied.
+_PYTX_PATH_TRAPS = {
+    "data/misc-images/modes/CMYK.jpg",
+    "data/misc-images/modes/P.png",
+    "data/misc-images/modes/1.png",
+    "pytx-test-resources/I16.png",
+    "data/reg-test-input/exif-rotn/exif-rotn-6.jpg",
+}
+
+
+@pytest.mark.parametrize("decode_path", list(DecodePath))
+def test_within_10_bits_of_recorded_pdqhash_values(vectors_dir, decode_path):
+    """Interoperability: lists hashed by partners with pdqhash/pytx must match ours, alpha included."""
+    failures, checked = [], 0
+    for row in _expected(vectors_dir):
+        if not row["implementation"].startswith(("pdqhash", "pytx-pdqhash")):
+            continue
+        if row["file"] in _PYTX_PATH_TRAPS or int(row["quality"] or 0) < MIN_QUALITY:
+            continue
+        path = vectors_dir / "pdq" / row["file"]
+        if not path.is_file():
+            continue
+        ours = _hash(path, decode_path)
+        distance = hamming_distance(ours.hash.digest, hex_to_digest(row["pdq_hex"]))
+        checked += 1
+        if distance > MAX_DISTANCE or abs(ours.quality - int(row["quality"])) > MAX_QUALITY_GAP:
+            failures.append(f"{row['file']}: {distance} bits, quality {ours.quality}")
+    assert checked >= 40
+    assert not failures, failures

@@ -2,9 +2,9 @@
 
 Victim side and platform side must normalise identically or the hashes drift apart, so every
 mode has one defined path here:
-- alpha (RGBA, LA, PA, palette with a transparent colour, premultiplied modes) is composited onto
-  a black background (`ALPHA_BACKGROUND`); black agrees with tools that simply drop alpha on the
-  common files whose transparent pixels are stored as zero;
+- alpha (RGBA, LA, PA, palette with a transparent colour, premultiplied modes) is dropped and the
+  stored colour kept, as Meta's C++ and Python hashers and pdqhash do: a list hashed by a partner's
+  tool must match ours, and compositing onto any background moves such hashes by dozens of bits;
 - CMYK (including Adobe-inverted JPEG CMYK, which Pillow's JPEG reader un-inverts) via Pillow;
 - 16-bit greys (I;16, I;16B, I;16L, I;16N) scaled from 0-65535 to 0-255;
 - 32-bit integer (I) and float (F) scaled by their value range (see `_scale_to_8bit`);
@@ -16,18 +16,9 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageCms
 
-ALPHA_BACKGROUND = (0, 0, 0)
 _DIRECT = {"RGB", "L"}
 _SIXTEEN_BIT = {"I;16", "I;16B", "I;16L", "I;16N"}
 _lab_to_srgb: ImageCms.ImageCmsTransform | None = None
-
-
-def _composite(image: Image.Image, alpha: Image.Image) -> Image.Image:
-    """Put `image` (RGB or L) over the background using `alpha`."""
-    colour = ALPHA_BACKGROUND if image.mode == "RGB" else ALPHA_BACKGROUND[0]
-    base = Image.new(image.mode, image.size, colour)
-    base.paste(image, (0, 0), alpha)
-    return base
 
 
 def _scale_to_8bit(values: np.ndarray) -> np.ndarray:
@@ -61,13 +52,10 @@ def to_rgb_or_luma(image: Image.Image, allow_luma: bool = False) -> Image.Image:
     """Return an 8-bit image in mode RGB, or in mode L (a grey image, whose luma it is) when
     `allow_luma` is set and the source has no colour; every other mode is converted."""
     mode = image.mode
-    transparent = "transparency" in image.info
-    if mode in ("LA", "La") or (mode in ("L", "1") and transparent):
-        la = image.convert("LA")
-        out = _composite(la.getchannel("L"), la.getchannel("A"))
-    elif mode in ("RGBA", "RGBa", "PA") or (mode in ("P", "RGB") and transparent):
-        rgba = image.convert("RGBA")
-        out = _composite(rgba.convert("RGB"), rgba.getchannel("A"))
+    if mode in ("LA", "La"):
+        out = image.convert("LA").getchannel("L")
+    elif mode in ("RGBA", "RGBa", "PA"):
+        out = image.convert("RGBA").convert("RGB")
     elif mode in _DIRECT:
         out = image
     elif mode == "1":
