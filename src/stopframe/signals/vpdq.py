@@ -66,11 +66,12 @@ def format_vpdq_lines(frames: Iterable[VpdqFrame]) -> str:
 
 
 def parse_vpdq_lines(text: str, source: str = "vpdq") -> list[VpdqFrame]:
-    """Parse and validate vPDQ text (blank lines ignored); SignalValueError names the bad line."""
+    """Parse and validate vPDQ text (blank lines and `#` comments ignored); SignalValueError
+    names the bad line."""
     frames = []
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
-        if not line:
+        if not line or line.startswith("#"):
             continue
         parts = line.split(",")
         if len(parts) != 4:
