@@ -201,6 +201,9 @@ class VideoReader:
             raise self._fail(NotAVideoError, "the container holds no video stream")
         stream = streams[0]
         width, height = stream.codec_context.width, stream.codec_context.height
+        if width <= 0 or height <= 0:
+            self.close()
+            raise self._fail(VideoDecodeError, "the video stream has no valid frame size")
         if width * height > self.limits.max_pixels:
             self.close()
             raise self._fail(
@@ -253,11 +256,11 @@ class VideoReader:
         number = -1
         for frame in self._decoded(stream):
             number += 1
-            self.frames_decoded = number + 1
             reason = self._over_limit(number, started)
             if reason:
                 self.partial_reason = reason
                 return
+            self.frames_decoded = number + 1
             if number % step:
                 continue
             if frame.width * frame.height > limits.max_pixels:
@@ -270,6 +273,12 @@ class VideoReader:
             raise self._fail(VideoDecodeError, "no video frame could be decoded")
         if number < 0:
             raise self._fail(VideoDecodeError, f"no video frame decoded: {self.partial_reason}")
+        declared = self.info.declared_frames
+        if self.partial_reason is None and declared and self.frames_decoded < declared:
+            self.partial_reason = (
+                f"the stream ended after {self.frames_decoded} of {declared} declared frames "
+                "(truncated file?)"
+            )
 
     def _over_limit(self, number: int, started: float) -> str | None:
         limits = self.limits
