@@ -58,3 +58,9 @@ def write_clip(path: Path, frames: int = 60, width: int = 96, height: int = 64, 
 def clip(tmp_path: Path) -> Path:
     """A 2-second 96x64 H.264 MP4 at 30 fps (moov at the front, so truncation keeps the index)."""
     return write_clip(tmp_path / "clip.mp4", faststart=True)
+
+
+@pytest.fixture()
+def clip_index_at_end(tmp_path: Path) -> Path:
+    """The same kind of clip with the MP4 index (moov) after the media data, the muxer default."""
+    return write_clip(tmp_path / "index-at-end.mp4")
