@@ -153,6 +153,7 @@ class VideoReader:
         self.threads = threads
         self.partial_reason: str | None = None
         self.frames_decoded = 0
+        self._packets = 0
         self.kind = self._check_file()
         self._container = self._open()
         self.info = self._probe()
@@ -273,10 +274,12 @@ class VideoReader:
             raise self._fail(VideoDecodeError, "no video frame could be decoded")
         if number < 0:
             raise self._fail(VideoDecodeError, f"no video frame decoded: {self.partial_reason}")
+        # An MP4 index lists every sample, so fewer packets than listed means lost data. (Decoders
+        # may legitimately output fewer frames than packets, and AVI counts can include drops.)
         declared = self.info.declared_frames
-        if self.partial_reason is None and declared and self.frames_decoded < declared:
+        if self.partial_reason is None and self.kind == "mp4" and declared and self._packets < declared:
             self.partial_reason = (
-                f"the stream ended after {self.frames_decoded} of {declared} declared frames "
+                f"the stream ended after {self._packets} of the {declared} samples its index lists "
                 "(truncated file?)"
             )
 
@@ -294,9 +297,11 @@ class VideoReader:
     def _decoded(self, stream: av.video.stream.VideoStream) -> Iterator[av.VideoFrame]:
         """Decoder output in order; a demux or decode error ends the stream and is recorded."""
         packets = self._container.demux(stream)
+        self._packets = 0
         while True:
             try:
                 packet = next(packets)
+                self._packets += packet.size > 0
                 decoded = stream.decode(packet)
             except StopIteration:
                 return
