@@ -74,4 +74,4 @@ def test_md5_and_metadata(every_frame, vpdq_dir: Path) -> None:
     data = (vpdq_dir / "sample-videos" / "chair-20-sd-bar.mp4").read_bytes()
     assert result.md5 == hashlib.md5(data).hexdigest()
     assert result.sha256 == hashlib.sha256(data).hexdigest()
-    assert (result.width, result.height, result.fps, result.frames_decoded) == (480, 720, 30.0, 614)
+    assert (result.width, result.height, result.fps, result.frame_count) == (480, 720, 30.0, 614)

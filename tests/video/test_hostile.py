@@ -131,7 +131,7 @@ def many_frames_gif(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_ten_thousand_frame_gif(many_frames_gif: Path) -> None:
     result = _bounded(hash_video, many_frames_gif)
     assert isinstance(result, VideoHash) and not result.partial
-    assert result.frames_decoded == 10_000 and len(result.frames) == 400  # 25 fps, one per second
+    assert result.frame_count == 10_000 and len(result.frames) == 400  # 25 fps, one per second
     limited = _bounded(hash_video, many_frames_gif, rate=0, limits=VideoLimits(max_frames=2000))
     assert isinstance(limited, VideoHash) and limited.partial and "2000 frames" in limited.partial_reason
     assert len(limited.frames) == 2000
@@ -147,7 +147,7 @@ def test_ten_thousand_frame_webp(tmp_path: Path) -> None:
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=40, lossless=True, method=0)
     outcome = _bounded(hash_video, path)
     if isinstance(outcome, VideoHash):  # decoders that support animated WebP
-        assert outcome.frames_decoded <= 10_000
+        assert outcome.frame_count <= 10_000
     else:
         assert isinstance(outcome, VideoDecodeError) and "many.webp" in str(outcome)
 
@@ -160,3 +160,20 @@ def test_limits_on_size_and_content(clip: Path, tmp_path: Path) -> None:
         hash_video(tmp_path / "text.mp4")
     with pytest.raises(VideoError, match="cannot read"):
         hash_video(tmp_path / "missing.mp4")
+
+
+def test_sparse_plan_decodes_only_what_targets_need() -> None:
+    from stopframe.media.video import SparsePlan
+
+    # Decode order I0 P3 B1 B2 P6 B4 B5 | I7 P8 (a second group opening with an IDR picture).
+    pts = np.array([0, 3, 1, 2, 6, 4, 5, 7, 8])
+    keyframe = np.array([1, 0, 0, 0, 0, 0, 0, 1, 0], dtype=bool)
+    plan = SparsePlan.build(pts, keyframe, clean=keyframe, step=3)
+    assert plan.rank.tolist() == pts.tolist()
+    assert plan.target.tolist() == [True, True, False, False, True, False, False, False, False]
+    # Group one is needed up to P6 (a target); group two holds no target, so nothing is sent.
+    assert plan.keep.tolist() == [True] * 5 + [False] * 4
+    # If the second group does not open cleanly, the first one is decoded whole.
+    plan = SparsePlan.build(pts, keyframe, clean=np.zeros(9, dtype=bool), step=3)
+    assert plan.keep[:7].all()
+    assert SparsePlan.build(np.array([0, 0]), keyframe[:2], keyframe[:2], step=2) is None

@@ -53,7 +53,7 @@ def _record(path: Path, result: VideoHash) -> dict[str, object]:
         "width": result.width,
         "height": result.height,
         "duration_s": result.duration_s,
-        "frames_decoded": result.frames_decoded,
+        "frame_count": result.frame_count,
         "rate": result.interval,
         "content_box": list(box.as_crop()) if box else None,
         "partial": result.partial,

@@ -39,6 +39,10 @@ class VideoDecodeError(VideoError):
     """The container or stream is corrupt or truncated and no frame could be decoded."""
 
 
+class SparseSamplingError(VideoError):
+    """The sparse decode's frame numbering disagreed with the decoder; decode every frame instead."""
+
+
 @dataclass(frozen=True, slots=True)
 class VideoLimits:
     """Bounds that keep one hostile file from stalling or exhausting a batch."""
@@ -75,6 +79,63 @@ class LumaFrame:
     plane: np.ndarray
     scale: float
     offset: float
+
+
+_SPARSE_CODECS = {"h264", "hevc"}
+_IDR_TYPES = {"h264": {5}, "hevc": {19, 20}}
+
+
+def _starts_clean(data: bytes, codec: str) -> bool:
+    """Whether a length-prefixed (MP4/Matroska) packet holds an IDR picture, after which no frame
+    refers to anything earlier. Unsure means False, which only costs speed."""
+    position = 0
+    while position + 5 <= len(data):
+        size = int.from_bytes(data[position : position + 4], "big")
+        header = data[position + 4]
+        nal_type = header & 0x1F if codec == "h264" else (header >> 1) & 0x3F
+        if nal_type in _IDR_TYPES[codec]:
+            return True
+        if size <= 0:
+            return False
+        position += 4 + size
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class SparsePlan:
+    """Which packets (in decode order) a sparse decode sends, and which frames it keeps.
+
+    A frame's number is its rank in presentation order. Targets are decoded in full; other packets
+    up to the last target of their group of pictures are decoded only if other frames refer to
+    them (FFmpeg's skip of non-reference frames); the rest of a group is not sent at all, unless
+    the next group does not open with an IDR picture (its frames may refer back).
+    """
+
+    pts: np.ndarray
+    rank: np.ndarray
+    target: np.ndarray
+    keep: np.ndarray
+
+    @classmethod
+    def build(cls, pts: np.ndarray, keyframe: np.ndarray, clean: np.ndarray, step: int) -> SparsePlan | None:
+        if len(pts) == 0 or len(np.unique(pts)) != len(pts):
+            return None
+        rank = np.empty(len(pts), dtype=np.int64)
+        rank[np.argsort(pts, kind="stable")] = np.arange(len(pts))
+        target = rank % step == 0
+        starts = np.flatnonzero(keyframe).tolist()
+        if not starts or starts[0] != 0:
+            starts.insert(0, 0)
+        bounds = starts + [len(pts)]
+        keep = np.zeros(len(pts), dtype=bool)
+        for begin, end in zip(bounds[:-1], bounds[1:], strict=True):
+            next_clean = end == len(pts) or bool(clean[end])
+            hits = np.flatnonzero(target[begin:end])
+            if not next_clean:
+                keep[begin:end] = True
+            elif len(hits):
+                keep[begin : begin + int(hits[-1]) + 1] = True
+        return cls(pts, rank, target, keep)
 
 
 _VIDEO_MAGIC: tuple[tuple[int, bytes, str], ...] = (
@@ -141,7 +202,8 @@ def sampling_step(interval: float, fps: float) -> int:
 class VideoReader:
     """An open video file: checks limits on open, then streams sampled luma frames.
 
-    After `frames()` is exhausted, `partial_reason` says why decoding stopped early (or is None).
+    After `frames()` is exhausted, `partial_reason` says why decoding stopped early (or is None)
+    and `frame_count` how many frames the stream had up to there.
     """
 
     def __init__(self, path: str | os.PathLike[str], limits: VideoLimits | None = None,
@@ -152,7 +214,7 @@ class VideoReader:
         self.limits = limits or VideoLimits()
         self.threads = threads
         self.partial_reason: str | None = None
-        self.frames_decoded = 0
+        self.frame_count = 0
         self._packets = 0
         self.kind = self._check_file()
         self._container = self._open()
@@ -238,33 +300,39 @@ class VideoReader:
             declared_frames=stream.frames or None,
         )
 
-    def _stream(self, skip: str = "DEFAULT") -> av.video.stream.VideoStream:
+    def _stream(self, skip: str = "DEFAULT", slice_only: bool = False) -> av.video.stream.VideoStream:
         stream = self._container.streams.video[0]
-        stream.thread_type = "AUTO" if self.threads != 1 else "SLICE"
+        # Frame threading would apply per-packet skip settings to the wrong packets.
+        stream.thread_type = "SLICE" if slice_only or self.threads == 1 else "AUTO"
         stream.thread_count = self.threads
         stream.codec_context.skip_frame = skip
         return stream
 
-    def frames(self, interval: float = 1.0,
-               crop: tuple[int, int, int, int] | None = None) -> Iterator[LumaFrame]:  # fmt: skip
+    def frames(self, interval: float = 1.0, crop: tuple[int, int, int, int] | None = None,
+               sparse: bool = True) -> Iterator[LumaFrame]:  # fmt: skip
         """Sampled frames, one per `interval` seconds (0 = every frame), cropped to
         `crop = (top, bottom, left, right)` when given. Stops early, setting `partial_reason`,
-        on a limit or a decode error after some frames; raises VideoDecodeError if none decoded."""
+        on a limit or a decode error after some frames; raises VideoDecodeError if none decoded.
+
+        With `sparse`, an H.264/HEVC stream sampled sparsely decodes only what the sampled
+        frames need (see `sparse_plan`); if the decoder then disagrees with the plan,
+        `SparseSamplingError` is raised and the caller should start again with `sparse=False`.
+        """
         step = sampling_step(interval, self.info.fps)
-        stream = self._stream()
+        plan = self.sparse_plan(step) if sparse and step > 1 else None
+        stream = self._stream(slice_only=plan is not None)
+        numbered = self._numbered_sparse(stream, plan) if plan else self._numbered_all(stream)
         started = time.monotonic()
-        limits = self.limits
         number = -1
-        for frame in self._decoded(stream):
-            number += 1
+        for number, frame in numbered:
             reason = self._over_limit(number, started)
             if reason:
                 self.partial_reason = reason
                 return
-            self.frames_decoded = number + 1
+            self.frame_count = number + 1
             if number % step:
                 continue
-            if frame.width * frame.height > limits.max_pixels:
+            if frame.width * frame.height > self.limits.max_pixels:
                 self.partial_reason = (
                     f"frame {number} is {frame.width}x{frame.height}, over the pixel limit"
                 )
@@ -274,6 +342,8 @@ class VideoReader:
             raise self._fail(VideoDecodeError, "no video frame could be decoded")
         if number < 0:
             raise self._fail(VideoDecodeError, f"no video frame decoded: {self.partial_reason}")
+        if plan is not None and self.partial_reason is None:
+            self.frame_count = len(plan.rank)
         # An MP4 index lists every sample, so fewer packets than listed means lost data. (Decoders
         # may legitimately output fewer frames than packets, and AVI counts can include drops.)
         declared = self.info.declared_frames
@@ -282,6 +352,53 @@ class VideoReader:
                 f"the stream ended after {self._packets} of the {declared} samples its index lists "
                 "(truncated file?)"
             )
+
+    def _numbered_all(self, stream: av.video.stream.VideoStream) -> Iterator[tuple[int, av.VideoFrame]]:
+        """Every decoded frame, numbered by output count as upstream does."""
+        for number, frame in enumerate(self._decoded(stream)):
+            yield number, frame
+
+    def sparse_plan(self, step: int) -> SparsePlan | None:
+        """Read the packet list once without decoding and plan a sparse decode, or None when the
+        stream does not allow one (codec, container, missing or repeated timestamps)."""
+        stream = self._container.streams.video[0]
+        if self.info.codec not in _SPARSE_CODECS or self.kind not in ("mp4", "matroska"):
+            return None
+        pts: list[int] = []
+        clean: list[bool] = []
+        keyframe: list[bool] = []
+        try:
+            for packet in self._container.demux(stream):
+                if packet.size == 0:
+                    continue
+                if packet.pts is None or len(pts) > self.limits.max_frames:
+                    return None
+                pts.append(packet.pts)
+                keyframe.append(packet.is_keyframe)
+                clean.append(packet.is_keyframe and _starts_clean(bytes(packet), self.info.codec))
+        except (av.FFmpegError, ValueError):
+            return None
+        finally:
+            self._container.close()
+            self._container = self._open()
+        return SparsePlan.build(np.array(pts), np.array(keyframe), np.array(clean), step)
+
+    def _numbered_sparse(self, stream: av.video.stream.VideoStream,
+                         plan: SparsePlan) -> Iterator[tuple[int, av.VideoFrame]]:  # fmt: skip
+        """Frames decoded by the plan, numbered by presentation order; checks the decoder agrees."""
+        context = stream.codec_context
+        rank_of = dict(zip(plan.pts.tolist(), plan.rank.tolist(), strict=True))
+        wanted = iter(np.sort(plan.rank[plan.target]).tolist())
+        expected = next(wanted, None)
+        for frame in self._decoded(stream, plan=plan, context=context):
+            number = rank_of.get(frame.pts)
+            if number is None or (expected is not None and number > expected):
+                raise SparseSamplingError(f"{self.path}: the decoder skipped frame {expected}")
+            if number == expected:
+                expected = next(wanted, None)
+            yield number, frame
+        if expected is not None and self.partial_reason is None:
+            raise SparseSamplingError(f"{self.path}: the decoder never produced frame {expected}")
 
     def _over_limit(self, number: int, started: float) -> str | None:
         limits = self.limits
@@ -294,14 +411,25 @@ class VideoReader:
             return f"stopped after the decode time budget of {budget:.1f} s"
         return None
 
-    def _decoded(self, stream: av.video.stream.VideoStream) -> Iterator[av.VideoFrame]:
-        """Decoder output in order; a demux or decode error ends the stream and is recorded."""
+    def _decoded(self, stream: av.video.stream.VideoStream, plan: SparsePlan | None = None,
+                 context: av.codec.context.CodecContext | None = None) -> Iterator[av.VideoFrame]:  # fmt: skip
+        """Decoder output in order; a demux or decode error ends the stream and is recorded.
+        With a plan, packets it does not need are dropped or decoded only as references."""
         packets = self._container.demux(stream)
         self._packets = 0
+        skip = "DEFAULT"
         while True:
             try:
                 packet = next(packets)
-                self._packets += packet.size > 0
+                if packet.size > 0:
+                    index = self._packets
+                    self._packets += 1
+                    if plan is not None and context is not None:
+                        if index >= len(plan.keep) or not plan.keep[index]:
+                            continue
+                        wanted = "DEFAULT" if plan.target[index] else "NONREF"
+                        if wanted != skip:
+                            context.skip_frame = skip = wanted
                 decoded = stream.decode(packet)
             except StopIteration:
                 return

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stopframe.media.bars import ContentBox, detect_content_box
-from stopframe.media.video import VideoLimits, VideoReader
+from stopframe.media.video import SparseSamplingError, VideoLimits, VideoReader
 from stopframe.signals.base import SignalKind, SignalValueError, parse_hex_value
 from stopframe.signals.pdq_plane import pdq_from_plane
 
@@ -48,7 +48,7 @@ class VideoHash:
     width: int
     height: int
     duration_s: float | None
-    frames_decoded: int
+    frame_count: int  # frames in the stream as read (counted from the index in a sparse decode)
     interval: float
     content_box: ContentBox | None = None  # the crop applied by letterbox removal, if any
     partial: bool = False
@@ -135,10 +135,18 @@ def hash_video(
     limits = limits or VideoLimits()
     box = detect_bars(path, limits) if remove_bars else None
     md5, sha256 = file_digests(path)
+    try:
+        return _hash_frames(path, rate, box, limits, threads, md5, sha256, sparse=True)
+    except SparseSamplingError:
+        return _hash_frames(path, rate, box, limits, threads, md5, sha256, sparse=False)
+
+
+def _hash_frames(path: str | os.PathLike[str], rate: float, box: ContentBox | None,
+                 limits: VideoLimits, threads: int, md5: str, sha256: str, sparse: bool) -> VideoHash:  # fmt: skip
     frames: list[VpdqFrame] = []
     with VideoReader(path, limits, threads=threads) as reader:
         crop = box.as_crop() if box is not None else None
-        for luma in reader.frames(rate, crop=crop):
+        for luma in reader.frames(rate, crop=crop, sparse=sparse):
             result = pdq_from_plane(luma.plane, luma.scale, luma.offset).hash
             frames.append(VpdqFrame(luma.frame_number, result.quality, result.digest, luma.timestamp))
         info = reader.info
@@ -150,7 +158,7 @@ def hash_video(
             width=info.width,
             height=info.height,
             duration_s=info.duration_s,
-            frames_decoded=reader.frames_decoded,
+            frame_count=reader.frame_count,
             interval=rate,
             content_box=box,
             partial=reader.partial_reason is not None,
