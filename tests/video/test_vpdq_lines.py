@@ -41,3 +41,13 @@ def test_line_form() -> None:
 def test_bad_lines_name_the_line(text: str) -> None:
     with pytest.raises(SignalValueError, match="line 2"):
         parse_vpdq_lines(f"0,100,{'a' * 64},0.000\n{text}")
+
+
+def test_video_hash_signals_pass_the_validation_gate(clip: Path) -> None:
+    from stopframe.signals.base import parse_signal_value
+    from stopframe.signals.vpdq import hash_video
+
+    signals = hash_video(clip).signals()
+    assert [s.kind.value for s in signals] == ["vpdq", "md5", "sha256"]
+    for signal in signals:
+        assert parse_signal_value(signal.kind, signal.value) == signal

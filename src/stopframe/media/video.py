@@ -318,11 +318,11 @@ class VideoReader:
         frames need (see `sparse_plan`); if the decoder then disagrees with the plan,
         `SparseSamplingError` is raised and the caller should start again with `sparse=False`.
         """
+        started = time.monotonic()  # the time budget covers the planning pass too
         step = sampling_step(interval, self.info.fps)
         plan = self.sparse_plan(step) if sparse and step > 1 else None
         stream = self._stream(slice_only=plan is not None)
         numbered = self._numbered_sparse(stream, plan) if plan else self._numbered_all(stream)
-        started = time.monotonic()
         number = -1
         for number, frame in numbered:
             reason = self._over_limit(number, started)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from stopframe.media.bars import ContentBox, detect_content_box
 from stopframe.media.video import SparseSamplingError, VideoLimits, VideoReader
-from stopframe.signals.base import SignalKind, SignalValueError, parse_hex_value
+from stopframe.signals.base import Signal, SignalKind, SignalValueError, parse_hex_value
 from stopframe.signals.pdq_plane import pdq_from_plane
 
 
@@ -58,6 +58,14 @@ class VideoHash:
 
     def lines(self) -> str:
         return format_vpdq_lines(self.frames)
+
+    def signals(self) -> list[Signal]:
+        """The file's signals in the common form: vPDQ (canonical lines), MD5 and SHA-256."""
+        return [
+            Signal(SignalKind.VPDQ, self.lines().rstrip("\n")),
+            Signal(SignalKind.MD5, self.md5),
+            Signal(SignalKind.SHA256, self.sha256),
+        ]
 
 
 def format_vpdq_lines(frames: Iterable[VpdqFrame]) -> str:
