@@ -461,10 +461,10 @@ class VideoReader:
         return LumaFrame(number, frame_timestamp(number, self.info.fps), array, scale, offset)
 
     def keyframe_planes(self, count: int = 16) -> Iterator[np.ndarray]:
-        """Luma planes of up to `count` keyframes spread over the clip (cheap: only key frames
-        are decoded), for whole-clip statistics such as bar detection. Best effort: a file that
-        cannot seek yields what it can."""
-        stream = self._stream(skip="NONKEY")
+        """Luma planes of up to `count` keyframes spread over the clip (cheap: one key frame is
+        decoded per position), for whole-clip statistics such as bar detection. Best effort: a
+        file that cannot seek yields what it can."""
+        stream = self._stream()
         seen: set[int | None] = set()
         duration = self.info.duration_s
         targets = [duration * i / count for i in range(count)] if duration else [0.0]
@@ -472,12 +472,24 @@ class VideoReader:
             try:
                 if seconds > 0:
                     self._container.seek(int(seconds / stream.time_base), stream=stream)
-                frame = next(self._decoded(stream), None)
-            except (av.FFmpegError, ValueError):
+                frame = self._next_keyframe(stream, seen)
+            except (av.FFmpegError, ValueError, MemoryError):
                 break
-            if frame is None or frame.pts in seen:
-                continue
-            seen.add(frame.pts)
-            yield self._luma(frame, 0, None).plane.copy()
-        self.partial_reason = None
+            if frame is not None:
+                yield self._luma(frame, 0, None).plane.copy()
 
+    def _next_keyframe(self, stream: av.video.stream.VideoStream,
+                       seen: set[int | None]) -> av.VideoFrame | None:  # fmt: skip
+        """Decode the next key frame alone, unless its timestamp is in `seen`: send its packet,
+        then drain the decoder (a seek resets it), so no reordering delay makes us decode the
+        frames after it."""
+        for packet in self._container.demux(stream):
+            if packet.size == 0:
+                return None
+            if packet.is_keyframe:
+                if packet.pts in seen:
+                    return None
+                seen.add(packet.pts)
+                frames = [*stream.decode(packet), *stream.decode(None)]
+                return frames[0] if frames else None
+        return None
