@@ -7,19 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-av = pytest.importorskip("av")
-
-LOCAL_VIDEOS = (
-    "chair-19-sd-bar",
-    "chair-20-sd-bar",
-    "doorknob-hd-no-bar",
-    "pattern-hd-no-bar",
-    "pattern-sd-grey-bar",
-    "pattern-sd-with-large-logo-bar",
-    "pattern-sd-with-small-logo-bar",
-    "test-padded-dimensions",
-)
-
 
 @pytest.fixture(scope="session")
 def vpdq_dir(vectors_dir: Path) -> Path:
@@ -39,6 +26,7 @@ def moving_pattern(index: int, width: int, height: int) -> np.ndarray:
 def write_clip(path: Path, frames: int = 60, width: int = 96, height: int = 64, fps: int = 30,
                codec: str = "libx264", faststart: bool = False) -> Path:  # fmt: skip
     """Encode a short synthetic clip with PyAV."""
+    av = pytest.importorskip("av")
     options = {"movflags": "faststart"} if faststart else {}
     with av.open(str(path), mode="w", options=options) as container:
         stream = container.add_stream(codec, rate=fps)

@@ -45,7 +45,9 @@ def test_no_bars_and_flat_frames() -> None:
     assert detect_content_box([]) is None
 
 
+@pytest.mark.video
 def test_sample_videos_boxes(vpdq_dir: Path) -> None:
+    pytest.importorskip("av")
     videos = vpdq_dir / "sample-videos"
     assert detect_bars(videos / "pattern-sd-grey-bar.mp4") == ContentBox(0, 720, 32, 448)
     assert detect_bars(videos / "chair-19-sd-bar.mp4") == ContentBox(0, 720, 32, 448)
@@ -75,6 +77,7 @@ BAR_NO_BAR = [
 
 @pytest.fixture(scope="module")
 def bars_removed(vpdq_dir: Path) -> dict[str, list[VpdqFrame]]:
+    pytest.importorskip("av")
     out = {}
     for name in SCENE:
         if name.startswith("upstream:"):
@@ -85,6 +88,7 @@ def bars_removed(vpdq_dir: Path) -> dict[str, list[VpdqFrame]]:
 
 
 @pytest.mark.slow
+@pytest.mark.video
 @pytest.mark.parametrize(("bar", "no_bar"), BAR_NO_BAR)
 def test_bar_and_no_bar_match_both_ways(bars_removed, bar: str, no_bar: str) -> None:
     forward = match_vpdq(bars_removed[bar], bars_removed[no_bar])
@@ -94,6 +98,7 @@ def test_bar_and_no_bar_match_both_ways(bars_removed, bar: str, no_bar: str) -> 
 
 
 @pytest.mark.slow
+@pytest.mark.video
 def test_different_scenes_never_reach_threshold(bars_removed) -> None:
     for a, b in itertools.permutations(SCENE, 2):
         if SCENE[a] != SCENE[b]:
@@ -102,6 +107,7 @@ def test_different_scenes_never_reach_threshold(bars_removed) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.video
 def test_large_logo_is_an_overlay_not_a_bar(bars_removed) -> None:
     """A large logo over the picture breaks frame matches with or without bars (upstream ~10 %)."""
     result = match_vpdq(bars_removed["pattern-sd-with-large-logo-bar"], bars_removed["pattern-hd-no-bar"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from stopframe.cli import app
@@ -46,7 +47,9 @@ def test_match_video_on_hash_files(vpdq_dir: Path) -> None:
     assert strict.exit_code == 1 and "no match" in strict.stdout and "92.76%" in strict.stdout
 
 
+@pytest.mark.video
 def test_match_video_video_against_hash_file(vpdq_dir: Path) -> None:
+    pytest.importorskip("av")
     video = vpdq_dir / "sample-videos" / "pattern-sd-grey-bar.mp4"
     hashes = vpdq_dir / "sample-hashes" / "pattern-sd-grey-bar.txt"
     result = runner.invoke(app, ["match-video", str(video), str(hashes), "--rate", "0", "--keep-bars"])

@@ -10,7 +10,8 @@ import pytest
 from stopframe.matcher.vpdq import match_vpdq
 from stopframe.signals.vpdq import VideoHash, hash_video, read_vpdq_file
 
-pytestmark = pytest.mark.slow
+pytest.importorskip("av")
+pytestmark = [pytest.mark.slow, pytest.mark.video]
 
 LOCAL = (
     "chair-19-sd-bar", "chair-20-sd-bar", "doorknob-hd-no-bar", "pattern-hd-no-bar",

@@ -15,6 +15,7 @@ from stopframe.media.video import NotAVideoError, VideoDecodeError, VideoError, 
 from stopframe.signals.vpdq import VideoHash, hash_video
 
 av = pytest.importorskip("av")
+pytestmark = pytest.mark.video
 MAX_SECONDS = 20.0
 MAX_GROWTH_MB = 400
 
