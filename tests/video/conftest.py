@@ -23,8 +23,15 @@ def moving_pattern(index: int, width: int, height: int) -> np.ndarray:
     return np.clip(np.stack([red, green, blue], axis=2), 0, 255).astype(np.uint8)
 
 
-def write_clip(path: Path, frames: int = 60, width: int = 96, height: int = 64, fps: int = 30,
-               codec: str = "libx264", faststart: bool = False) -> Path:  # fmt: skip
+def write_clip(
+    path: Path,
+    frames: int = 60,
+    width: int = 96,
+    height: int = 64,
+    fps: int = 30,
+    codec: str = "libx264",
+    faststart: bool = False,
+) -> Path:
     """Encode a short synthetic clip with PyAV."""
     av = pytest.importorskip("av")
     options = {"movflags": "faststart"} if faststart else {}

@@ -59,12 +59,17 @@ def test_sample_videos_boxes(vpdq_dir: Path) -> None:
 # Scenes of the sample videos. Chair originals without bars exist here only as upstream hash files
 # (which have no bars to remove), so the chair bar/no-bar pairs compare against those.
 SCENE = {
-    "chair-19-sd-bar": "chair", "chair-20-sd-bar": "chair", "pattern-hd-no-bar": "pattern",
-    "pattern-sd-grey-bar": "pattern", "pattern-sd-with-small-logo-bar": "pattern",
-    "pattern-sd-with-large-logo-bar": "pattern", "doorknob-hd-no-bar": "doorknob",
-    "test-padded-dimensions": "padded", "upstream:chair-orig-22-hd-no-bar": "chair",
+    "chair-19-sd-bar": "chair",
+    "chair-20-sd-bar": "chair",
+    "pattern-hd-no-bar": "pattern",
+    "pattern-sd-grey-bar": "pattern",
+    "pattern-sd-with-small-logo-bar": "pattern",
+    "pattern-sd-with-large-logo-bar": "pattern",
+    "doorknob-hd-no-bar": "doorknob",
+    "test-padded-dimensions": "padded",
+    "upstream:chair-orig-22-hd-no-bar": "chair",
     "upstream:chair-orig-22-fhd-no-bar": "chair",
-}  # fmt: skip
+}
 BAR_NO_BAR = [
     ("pattern-sd-grey-bar", "pattern-hd-no-bar"),
     ("pattern-sd-with-small-logo-bar", "pattern-hd-no-bar"),
@@ -110,5 +115,7 @@ def test_different_scenes_never_reach_threshold(bars_removed) -> None:
 @pytest.mark.video
 def test_large_logo_is_an_overlay_not_a_bar(bars_removed) -> None:
     """A large logo over the picture breaks frame matches with or without bars (upstream ~10 %)."""
-    result = match_vpdq(bars_removed["pattern-sd-with-large-logo-bar"], bars_removed["pattern-hd-no-bar"])
+    result = match_vpdq(
+        bars_removed["pattern-sd-with-large-logo-bar"], bars_removed["pattern-hd-no-bar"]
+    )
     assert result.query_match_pct < 80

@@ -25,8 +25,17 @@ def test_hash_video_prints_upstream_lines(clip: Path) -> None:
 def test_hash_video_batch_survives_bad_files(clip: Path, tmp_path: Path) -> None:
     (tmp_path / "empty.mp4").write_bytes(b"")
     (tmp_path / "note.txt").write_text("hello")
-    result = runner.invoke(app, ["hash-video", str(tmp_path / "empty.mp4"), str(clip),
-                                 str(tmp_path / "note.txt"), "--format", "jsonl"])  # fmt: skip
+    result = runner.invoke(
+        app,
+        [
+            "hash-video",
+            str(tmp_path / "empty.mp4"),
+            str(clip),
+            str(tmp_path / "note.txt"),
+            "--format",
+            "jsonl",
+        ],
+    )
     assert result.exit_code == 1
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["file"] for r in records] == [str(clip)]
@@ -37,13 +46,33 @@ def test_hash_video_batch_survives_bad_files(clip: Path, tmp_path: Path) -> None
 
 def test_match_video_on_hash_files(vpdq_dir: Path) -> None:
     hashes = vpdq_dir / "sample-hashes"
-    result = runner.invoke(app, ["match-video", str(hashes / "chair-19-sd-bar.txt"),
-                                 str(hashes / "chair-20-sd-bar.txt"), "--format", "json"])  # fmt: skip
+    result = runner.invoke(
+        app,
+        [
+            "match-video",
+            str(hashes / "chair-19-sd-bar.txt"),
+            str(hashes / "chair-20-sd-bar.txt"),
+            "--format",
+            "json",
+        ],
+    )
     assert result.exit_code == 0
     record = json.loads(result.stdout)
-    assert (record["query_match_pct"], record["compared_match_pct"], record["match"]) == (100.0, 92.76, True)
-    strict = runner.invoke(app, ["match-video", str(hashes / "chair-19-sd-bar.txt"),
-                                 str(hashes / "chair-20-sd-bar.txt"), "--compared-threshold", "95"])  # fmt: skip
+    assert (record["query_match_pct"], record["compared_match_pct"], record["match"]) == (
+        100.0,
+        92.76,
+        True,
+    )
+    strict = runner.invoke(
+        app,
+        [
+            "match-video",
+            str(hashes / "chair-19-sd-bar.txt"),
+            str(hashes / "chair-20-sd-bar.txt"),
+            "--compared-threshold",
+            "95",
+        ],
+    )
     assert strict.exit_code == 1 and "no match" in strict.stdout and "92.76%" in strict.stdout
 
 
@@ -52,7 +81,9 @@ def test_match_video_video_against_hash_file(vpdq_dir: Path) -> None:
     pytest.importorskip("av")
     video = vpdq_dir / "sample-videos" / "pattern-sd-grey-bar.mp4"
     hashes = vpdq_dir / "sample-hashes" / "pattern-sd-grey-bar.txt"
-    result = runner.invoke(app, ["match-video", str(video), str(hashes), "--rate", "0", "--keep-bars"])
+    result = runner.invoke(
+        app, ["match-video", str(video), str(hashes), "--rate", "0", "--keep-bars"]
+    )
     assert result.exit_code == 0 and "MATCH" in result.stdout
 
 

@@ -14,10 +14,15 @@ pytest.importorskip("av")
 pytestmark = [pytest.mark.slow, pytest.mark.video]
 
 LOCAL = (
-    "chair-19-sd-bar", "chair-20-sd-bar", "doorknob-hd-no-bar", "pattern-hd-no-bar",
-    "pattern-sd-grey-bar", "pattern-sd-with-large-logo-bar", "pattern-sd-with-small-logo-bar",
+    "chair-19-sd-bar",
+    "chair-20-sd-bar",
+    "doorknob-hd-no-bar",
+    "pattern-hd-no-bar",
+    "pattern-sd-grey-bar",
+    "pattern-sd-with-large-logo-bar",
+    "pattern-sd-with-small-logo-bar",
     "test-padded-dimensions",
-)  # fmt: skip
+)
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +41,9 @@ def test_frame_numbers_timestamps_and_hashes(every_frame, vpdq_dir: Path) -> Non
         reference = read_vpdq_file(vpdq_dir / "sample-hashes" / f"{name}.txt")
         assert not result.partial
         assert [f.frame_number for f in result.frames] == [f.frame_number for f in reference]
-        assert [f"{f.timestamp:.3f}" for f in result.frames] == [f"{f.timestamp:.3f}" for f in reference]
+        assert [f"{f.timestamp:.3f}" for f in result.frames] == [
+            f"{f.timestamp:.3f}" for f in reference
+        ]
         distances = [_distance(a.digest, b.digest) for a, b in zip(result.frames, reference)]
         close += sum(d <= 10 for d in distances)
         total += len(distances)

@@ -11,7 +11,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from stopframe.media.video import NotAVideoError, VideoDecodeError, VideoError, VideoLimitError, VideoLimits
+from stopframe.media.video import (
+    NotAVideoError,
+    VideoDecodeError,
+    VideoError,
+    VideoLimitError,
+    VideoLimits,
+)
 from stopframe.signals.vpdq import VideoHash, hash_video
 
 av = pytest.importorskip("av")
@@ -66,7 +72,9 @@ def test_audio_only_file(tmp_path: Path) -> None:
     with av.open(str(path), "w", format="mp4") as container:
         stream = container.add_stream("aac", rate=16000)
         for i in range(10):
-            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+            frame = av.AudioFrame.from_ndarray(
+                np.zeros((1, 1024), np.float32), format="fltp", layout="mono"
+            )
             frame.sample_rate, frame.pts = 16000, i * 1024
             for packet in stream.encode(frame):
                 container.mux(packet)
@@ -79,7 +87,9 @@ def test_audio_only_file(tmp_path: Path) -> None:
 def test_corrupt_stream_in_the_middle_keeps_earlier_frames(clip: Path, tmp_path: Path) -> None:
     data = bytearray(clip.read_bytes())
     middle = len(data) // 2
-    data[middle : middle + 4000] = np.random.default_rng(1).integers(0, 256, 4000, dtype=np.uint8).tobytes()
+    data[middle : middle + 4000] = (
+        np.random.default_rng(1).integers(0, 256, 4000, dtype=np.uint8).tobytes()
+    )
     (tmp_path / "corrupt.mp4").write_bytes(bytes(data))
     result = _bounded(hash_video, tmp_path / "corrupt.mp4", rate=0)
     assert isinstance(result, VideoHash) and result.partial and result.partial_reason
@@ -94,7 +104,9 @@ def _forged_avi(path: Path, width: int, height: int) -> Path:
         stream = container.add_stream("rawvideo", rate=10)
         stream.width, stream.height, stream.pix_fmt = 16, 16, "gray"
         for i in range(5):
-            for packet in stream.encode(av.VideoFrame.from_ndarray(np.full((16, 16), i * 40, np.uint8), format="gray")):
+            for packet in stream.encode(
+                av.VideoFrame.from_ndarray(np.full((16, 16), i * 40, np.uint8), format="gray")
+            ):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
@@ -124,7 +136,9 @@ def many_frames_gif(tmp_path_factory: pytest.TempPathFactory) -> Path:
     frames = [Image.new("P", (16, 16), i % 256) for i in range(10_000)]
     for k, frame in enumerate(frames):
         frame.putpalette([(j * 7 + k) % 256 for j in range(768)])
-    frames[0].save(path, save_all=True, append_images=frames[1:], duration=40, loop=0, optimize=False)
+    frames[0].save(
+        path, save_all=True, append_images=frames[1:], duration=40, loop=0, optimize=False
+    )
     return path
 
 
@@ -134,7 +148,11 @@ def test_ten_thousand_frame_gif(many_frames_gif: Path) -> None:
     assert isinstance(result, VideoHash) and not result.partial
     assert result.frame_count == 10_000 and len(result.frames) == 400  # 25 fps, one per second
     limited = _bounded(hash_video, many_frames_gif, rate=0, limits=VideoLimits(max_frames=2000))
-    assert isinstance(limited, VideoHash) and limited.partial and "2000 frames" in limited.partial_reason
+    assert (
+        isinstance(limited, VideoHash)
+        and limited.partial
+        and "2000 frames" in limited.partial_reason
+    )
     assert len(limited.frames) == 2000
     budget = _bounded(hash_video, many_frames_gif, rate=0, limits=VideoLimits(time_budget_s=0.2))
     assert isinstance(budget, VideoHash) and budget.partial and "budget" in budget.partial_reason
@@ -143,9 +161,13 @@ def test_ten_thousand_frame_gif(many_frames_gif: Path) -> None:
 @pytest.mark.slow
 def test_ten_thousand_frame_webp(tmp_path: Path) -> None:
     path = tmp_path / "many.webp"
-    frames = [Image.fromarray(np.full((16, 16, 3), (i * 37 % 256, i * 11 % 256, i % 256), np.uint8))
-              for i in range(10_000)]  # fmt: skip
-    frames[0].save(path, save_all=True, append_images=frames[1:], duration=40, lossless=True, method=0)
+    frames = [
+        Image.fromarray(np.full((16, 16, 3), (i * 37 % 256, i * 11 % 256, i % 256), np.uint8))
+        for i in range(10_000)
+    ]
+    frames[0].save(
+        path, save_all=True, append_images=frames[1:], duration=40, lossless=True, method=0
+    )
     outcome = _bounded(hash_video, path)
     if isinstance(outcome, VideoHash):  # decoders that support animated WebP
         assert outcome.frame_count <= 10_000

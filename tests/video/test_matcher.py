@@ -28,10 +28,18 @@ def test_reproduces_reference_matrix_exactly(matrix, upstream) -> None:
     assert len(matrix) == 256
     for row in matrix:
         result = match_vpdq(upstream[row["query"]], upstream[row["compared"]])
-        got = (result.query_frames, result.compared_frames,
-               round(result.query_match_pct, 2), round(result.compared_match_pct, 2))  # fmt: skip
-        want = (int(row["query_unique_frames_q50"]), int(row["compared_unique_frames_q50"]),
-                float(row["query_match_pct"]), float(row["compared_match_pct"]))  # fmt: skip
+        got = (
+            result.query_frames,
+            result.compared_frames,
+            round(result.query_match_pct, 2),
+            round(result.compared_match_pct, 2),
+        )
+        want = (
+            int(row["query_unique_frames_q50"]),
+            int(row["compared_unique_frames_q50"]),
+            float(row["query_match_pct"]),
+            float(row["compared_match_pct"]),
+        )
         assert got == want, (row["query"], row["compared"])
         assert result.is_match == (want[2] >= 80.0)
 
@@ -56,10 +64,18 @@ def test_frame_search_matches_brute_force() -> None:
     rng = np.random.default_rng(7)
     base = rng.integers(0, 2**63, (40, 4), dtype=np.uint64)
     flips = np.uint64(1) << rng.integers(0, 64, (60, 4)).astype(np.uint64)
-    corpus = np.concatenate([base, base[:20] ^ flips[:20], rng.integers(0, 2**63, (30, 4), dtype=np.uint64)])
-    query = np.concatenate([base[::3] ^ flips[20:34], rng.integers(0, 2**63, (5, 4), dtype=np.uint64)])
+    corpus = np.concatenate(
+        [base, base[:20] ^ flips[:20], rng.integers(0, 2**63, (30, 4), dtype=np.uint64)]
+    )
+    query = np.concatenate(
+        [base[::3] ^ flips[20:34], rng.integers(0, 2**63, (5, 4), dtype=np.uint64)]
+    )
     for distance in (0, 4, 31, 128):
-        pairs = {(int(q), int(c)) for qs, cs in frame_pairs_within(query, corpus, distance) for q, c in zip(qs, cs)}
+        pairs = {
+            (int(q), int(c))
+            for qs, cs in frame_pairs_within(query, corpus, distance)
+            for q, c in zip(qs, cs)
+        }
         assert pairs == _brute_force(query, corpus, distance)
 
 
@@ -70,7 +86,11 @@ def test_dedupe_quality_and_thresholds() -> None:
     assert frame_codes(frames).shape == (1, 4)
     other = [VpdqFrame(0, 90, a, 0.0), VpdqFrame(1, 90, b, 0.033)]
     result = match_vpdq(frames, other)
-    assert (result.query_match_pct, result.compared_match_pct, result.is_match) == (100.0, 50.0, True)
+    assert (result.query_match_pct, result.compared_match_pct, result.is_match) == (
+        100.0,
+        50.0,
+        True,
+    )
     assert not match_vpdq(frames, other, compared_threshold=60).is_match
     assert match_vpdq(frames, other, quality_min=0).query_frames == 2
     assert match_vpdq(frames, [other[0]], quality_min=0).query_match_pct == 50.0

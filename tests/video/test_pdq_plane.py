@@ -9,7 +9,9 @@ from stopframe.signals.pdq import jarosz_64, pdq_from_luma
 from stopframe.signals.pdq_plane import block64_from_plane, pdq_from_plane
 
 
-@pytest.mark.parametrize("shape", [(1, 1), (3, 7), (64, 64), (65, 100), (480, 720), (1080, 1920), (17, 999)])
+@pytest.mark.parametrize(
+    "shape", [(1, 1), (3, 7), (64, 64), (65, 100), (480, 720), (1080, 1920), (17, 999)]
+)
 def test_block_equals_reference_jarosz(shape: tuple[int, int]) -> None:
     plane = np.random.default_rng(sum(shape)).integers(0, 256, shape, dtype=np.uint8)
     expected = jarosz_64(plane.astype(np.float64))

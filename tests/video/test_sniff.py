@@ -30,7 +30,14 @@ def test_known_containers(head: bytes, kind: str) -> None:
 
 @pytest.mark.parametrize(
     "head",
-    [b"", b"\xff\xd8\xff\xe0\x00\x10JFIF", b"\x89PNG\r\n\x1a\n", b"GIF89a", b"hello world", b"RIFF\x00\x00\x00\x00WAVE"],
+    [
+        b"",
+        b"\xff\xd8\xff\xe0\x00\x10JFIF",
+        b"\x89PNG\r\n\x1a\n",
+        b"GIF89a",
+        b"hello world",
+        b"RIFF\x00\x00\x00\x00WAVE",
+    ],
 )
 def test_not_video(head: bytes) -> None:
     assert sniff_video(head) is None

@@ -17,7 +17,13 @@ from stopframe.matcher.vpdq import DEFAULT_COMPARED_THRESHOLD, DEFAULT_QUERY_THR
 from stopframe.media.video import SNIFF_BYTES, VideoError, sniff_animation, sniff_video
 from stopframe.signals.base import PDQ_QUALITY_MIN_FOR_MATCH, SignalValueError
 from stopframe.signals.pdq import DEFAULT_MATCH_DISTANCE
-from stopframe.signals.vpdq import VideoHash, VpdqFrame, format_vpdq_lines, hash_video, read_vpdq_file
+from stopframe.signals.vpdq import (
+    VideoHash,
+    VpdqFrame,
+    format_vpdq_lines,
+    hash_video,
+    read_vpdq_file,
+)
 
 
 class HashFormat(StrEnum):
@@ -31,12 +37,22 @@ class MatchFormat(StrEnum):
     json = "json"
 
 
-RATE = typer.Option(1.0, "--rate", min=0.0, envvar="STOPFRAME_VIDEO_RATE",
-                    help="Seconds between hashed frames (1 = one frame per second, 0 = every frame).")  # fmt: skip
-BARS = typer.Option(True, "--remove-bars/--keep-bars", envvar="STOPFRAME_VIDEO_REMOVE_BARS",
-                    help="Crop fixed letterbox/pillarbox bars before hashing.")  # fmt: skip
-THREADS = typer.Option(0, "--threads", min=0, envvar="STOPFRAME_VIDEO_THREADS",
-                       help="Decoder threads (0 = automatic).")  # fmt: skip
+RATE = typer.Option(
+    1.0,
+    "--rate",
+    min=0.0,
+    envvar="STOPFRAME_VIDEO_RATE",
+    help="Seconds between hashed frames (1 = one frame per second, 0 = every frame).",
+)
+BARS = typer.Option(
+    True,
+    "--remove-bars/--keep-bars",
+    envvar="STOPFRAME_VIDEO_REMOVE_BARS",
+    help="Crop fixed letterbox/pillarbox bars before hashing.",
+)
+THREADS = typer.Option(
+    0, "--threads", min=0, envvar="STOPFRAME_VIDEO_THREADS", help="Decoder threads (0 = automatic)."
+)
 
 
 def _err(message: str) -> None:
@@ -59,7 +75,12 @@ def _record(path: Path, result: VideoHash) -> dict[str, object]:
         "partial": result.partial,
         "partial_reason": result.partial_reason,
         "vpdq": [
-            {"frame": f.frame_number, "quality": f.quality, "pdq": f.hex, "timestamp": round(f.timestamp, 3)}
+            {
+                "frame": f.frame_number,
+                "quality": f.quality,
+                "pdq": f.hex,
+                "timestamp": round(f.timestamp, 3),
+            }
             for f in result.frames
         ],
     }
@@ -71,7 +92,9 @@ def hash_video_command(
     rate: float = RATE,
     remove_bars: bool = BARS,
     threads: int = THREADS,
-    output_format: HashFormat = typer.Option(HashFormat.vpdq, "--format", help="vpdq lines, json or jsonl."),
+    output_format: HashFormat = typer.Option(
+        HashFormat.vpdq, "--format", help="vpdq lines, json or jsonl."
+    ),
 ) -> None:
     """Print the vPDQ hash of each video (`frame,quality,pdq_hex,seconds` lines) and its MD5."""
     failed = False
@@ -110,14 +133,34 @@ def _load(path: Path, rate: float, remove_bars: bool, threads: int) -> list[Vpdq
 def match_video_command(
     query: Path = typer.Argument(..., help="Query: a video file or a vPDQ hash file."),
     compared: Path = typer.Argument(..., help="Compared: a video file or a vPDQ hash file."),
-    query_threshold: float = typer.Option(DEFAULT_QUERY_THRESHOLD, "--query-threshold", min=0, max=100,
-                                          help="Match when at least this % of query frames match."),  # fmt: skip
-    compared_threshold: float = typer.Option(DEFAULT_COMPARED_THRESHOLD, "--compared-threshold", min=0, max=100,
-                                             help="... and at least this % of compared frames match."),  # fmt: skip
-    distance: int = typer.Option(DEFAULT_MATCH_DISTANCE, "--distance", min=0, max=256,
-                                 help="Frames match within this many differing bits."),  # fmt: skip
-    quality_min: int = typer.Option(PDQ_QUALITY_MIN_FOR_MATCH, "--quality-min", min=0, max=100,
-                                    help="Ignore frames below this PDQ quality."),  # fmt: skip
+    query_threshold: float = typer.Option(
+        DEFAULT_QUERY_THRESHOLD,
+        "--query-threshold",
+        min=0,
+        max=100,
+        help="Match when at least this % of query frames match.",
+    ),
+    compared_threshold: float = typer.Option(
+        DEFAULT_COMPARED_THRESHOLD,
+        "--compared-threshold",
+        min=0,
+        max=100,
+        help="... and at least this % of compared frames match.",
+    ),
+    distance: int = typer.Option(
+        DEFAULT_MATCH_DISTANCE,
+        "--distance",
+        min=0,
+        max=256,
+        help="Frames match within this many differing bits.",
+    ),
+    quality_min: int = typer.Option(
+        PDQ_QUALITY_MIN_FOR_MATCH,
+        "--quality-min",
+        min=0,
+        max=100,
+        help="Ignore frames below this PDQ quality.",
+    ),
     rate: float = RATE,
     remove_bars: bool = BARS,
     threads: int = THREADS,
@@ -138,17 +181,21 @@ def match_video_command(
         compared_threshold=compared_threshold,
     )
     if output_format is MatchFormat.json:
-        typer.echo(json.dumps({
-            "query": str(query),
-            "compared": str(compared),
-            "query_frames": result.query_frames,
-            "compared_frames": result.compared_frames,
-            "query_match_pct": round(result.query_match_pct, 2),
-            "compared_match_pct": round(result.compared_match_pct, 2),
-            "query_threshold": query_threshold,
-            "compared_threshold": compared_threshold,
-            "match": result.is_match,
-        }))  # fmt: skip
+        typer.echo(
+            json.dumps(
+                {
+                    "query": str(query),
+                    "compared": str(compared),
+                    "query_frames": result.query_frames,
+                    "compared_frames": result.compared_frames,
+                    "query_match_pct": round(result.query_match_pct, 2),
+                    "compared_match_pct": round(result.compared_match_pct, 2),
+                    "query_threshold": query_threshold,
+                    "compared_threshold": compared_threshold,
+                    "match": result.is_match,
+                }
+            )
+        )
     else:
         verdict = "MATCH" if result.is_match else "no match"
         typer.echo(

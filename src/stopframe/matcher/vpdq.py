@@ -34,7 +34,9 @@ class VpdqMatch:
     is_match: bool
 
 
-def frame_codes(frames: Iterable[VpdqFrame], quality_min: int = PDQ_QUALITY_MIN_FOR_MATCH) -> np.ndarray:
+def frame_codes(
+    frames: Iterable[VpdqFrame], quality_min: int = PDQ_QUALITY_MIN_FOR_MATCH
+) -> np.ndarray:
     """The unique digests of good frames as an n x 4 uint64 matrix (big-endian words)."""
     digests = {frame.digest for frame in frames if frame.quality >= quality_min}
     if not digests:
@@ -43,8 +45,9 @@ def frame_codes(frames: Iterable[VpdqFrame], quality_min: int = PDQ_QUALITY_MIN_
     return packed.astype(np.uint64)
 
 
-def frame_pairs_within(query: np.ndarray, corpus: np.ndarray,
-                       distance: int = DEFAULT_MATCH_DISTANCE) -> Iterator[tuple[np.ndarray, np.ndarray]]:  # fmt: skip
+def frame_pairs_within(
+    query: np.ndarray, corpus: np.ndarray, distance: int = DEFAULT_MATCH_DISTANCE
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Every (query row, corpus row) pair within `distance` bits, chunk by chunk (bounded memory)."""
     if len(query) == 0 or len(corpus) == 0:
         return
@@ -62,9 +65,14 @@ def _percent(matched: int, total: int) -> float:
     return 100.0 * matched / total if total else 0.0
 
 
-def match_codes(query: np.ndarray, compared: np.ndarray, *, distance: int = DEFAULT_MATCH_DISTANCE,
-                query_threshold: float = DEFAULT_QUERY_THRESHOLD,
-                compared_threshold: float = DEFAULT_COMPARED_THRESHOLD) -> VpdqMatch:  # fmt: skip
+def match_codes(
+    query: np.ndarray,
+    compared: np.ndarray,
+    *,
+    distance: int = DEFAULT_MATCH_DISTANCE,
+    query_threshold: float = DEFAULT_QUERY_THRESHOLD,
+    compared_threshold: float = DEFAULT_COMPARED_THRESHOLD,
+) -> VpdqMatch:
     """Compare two videos given as unique good frame codes (see `frame_codes`)."""
     query_hit = np.zeros(len(query), dtype=bool)
     compared_hit = np.zeros(len(compared), dtype=bool)
@@ -78,16 +86,21 @@ def match_codes(query: np.ndarray, compared: np.ndarray, *, distance: int = DEFA
         compared_frames=len(compared),
         query_match_pct=query_pct,
         compared_match_pct=compared_pct,
-        is_match=bool(len(query)) and query_pct >= query_threshold
+        is_match=bool(len(query))
+        and query_pct >= query_threshold
         and compared_pct >= compared_threshold,
     )
 
 
-def match_vpdq(query: Iterable[VpdqFrame], compared: Iterable[VpdqFrame], *,
-               distance: int = DEFAULT_MATCH_DISTANCE,
-               quality_min: int = PDQ_QUALITY_MIN_FOR_MATCH,
-               query_threshold: float = DEFAULT_QUERY_THRESHOLD,
-               compared_threshold: float = DEFAULT_COMPARED_THRESHOLD) -> VpdqMatch:  # fmt: skip
+def match_vpdq(
+    query: Iterable[VpdqFrame],
+    compared: Iterable[VpdqFrame],
+    *,
+    distance: int = DEFAULT_MATCH_DISTANCE,
+    quality_min: int = PDQ_QUALITY_MIN_FOR_MATCH,
+    query_threshold: float = DEFAULT_QUERY_THRESHOLD,
+    compared_threshold: float = DEFAULT_COMPARED_THRESHOLD,
+) -> VpdqMatch:
     """Compare two vPDQ hashes (lists of frames) by upstream's rule."""
     return match_codes(
         frame_codes(query, quality_min),
@@ -98,11 +111,15 @@ def match_vpdq(query: Iterable[VpdqFrame], compared: Iterable[VpdqFrame], *,
     )
 
 
-def match_one_to_many(query: Iterable[VpdqFrame], candidates: Mapping[str, Sequence[VpdqFrame]], *,
-                      distance: int = DEFAULT_MATCH_DISTANCE,
-                      quality_min: int = PDQ_QUALITY_MIN_FOR_MATCH,
-                      query_threshold: float = DEFAULT_QUERY_THRESHOLD,
-                      compared_threshold: float = DEFAULT_COMPARED_THRESHOLD) -> dict[str, VpdqMatch]:  # fmt: skip
+def match_one_to_many(
+    query: Iterable[VpdqFrame],
+    candidates: Mapping[str, Sequence[VpdqFrame]],
+    *,
+    distance: int = DEFAULT_MATCH_DISTANCE,
+    quality_min: int = PDQ_QUALITY_MIN_FOR_MATCH,
+    query_threshold: float = DEFAULT_QUERY_THRESHOLD,
+    compared_threshold: float = DEFAULT_COMPARED_THRESHOLD,
+) -> dict[str, VpdqMatch]:
     """Compare one video with many in one search over all candidates' frames stacked together."""
     names = list(candidates)
     codes = [frame_codes(candidates[name], quality_min) for name in names]
@@ -126,7 +143,8 @@ def match_one_to_many(query: Iterable[VpdqFrame], candidates: Mapping[str, Seque
             compared_frames=int(sizes[k]),
             query_match_pct=query_pct,
             compared_match_pct=compared_pct,
-            is_match=bool(len(query_codes)) and query_pct >= query_threshold
+            is_match=bool(len(query_codes))
+            and query_pct >= query_threshold
             and compared_pct >= compared_threshold,
         )
     return results

@@ -9,11 +9,13 @@ Anything malformed becomes a `VideoError`, or a result marked partial when some 
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 import numpy as np
 
@@ -117,7 +119,9 @@ class SparsePlan:
     keep: np.ndarray
 
     @classmethod
-    def build(cls, pts: np.ndarray, keyframe: np.ndarray, clean: np.ndarray, step: int) -> SparsePlan | None:
+    def build(
+        cls, pts: np.ndarray, keyframe: np.ndarray, clean: np.ndarray, step: int
+    ) -> SparsePlan | None:
         if len(pts) == 0 or len(np.unique(pts)) != len(pts):
             return None
         rank = np.empty(len(pts), dtype=np.int64)
@@ -128,7 +132,7 @@ class SparsePlan:
             starts.insert(0, 0)
         bounds = starts + [len(pts)]
         keep = np.zeros(len(pts), dtype=bool)
-        for begin, end in zip(bounds[:-1], bounds[1:], strict=True):
+        for begin, end in itertools.pairwise(bounds):
             next_clean = end == len(pts) or bool(clean[end])
             hits = np.flatnonzero(target[begin:end])
             if not next_clean:
@@ -179,9 +183,18 @@ def sniff_animation(head: bytes) -> str | None:
 
 # 8-bit formats whose first plane is full-resolution luma; the rest go through swscale to gray.
 _Y_PLANE_FORMATS = {
-    "yuv420p", "yuv422p", "yuv444p", "yuv410p", "yuv411p", "yuv440p", "nv12", "nv21",
-    "yuva420p", "yuva422p", "yuva444p",
-}  # fmt: skip
+    "yuv420p",
+    "yuv422p",
+    "yuv444p",
+    "yuv410p",
+    "yuv411p",
+    "yuv440p",
+    "nv12",
+    "nv21",
+    "yuva420p",
+    "yuva422p",
+    "yuva444p",
+}
 _FULL_RANGE_FORMATS = {"yuvj420p", "yuvj422p", "yuvj444p", "yuvj440p", "gray"}
 _LIMITED_SCALE = 255.0 / 219.0  # swscale's default for non-"j" YUV: Y 16-235 -> 0-255
 _LIMITED_OFFSET = -16.0 * _LIMITED_SCALE
@@ -206,8 +219,9 @@ class VideoReader:
     and `frame_count` how many frames the stream had up to there.
     """
 
-    def __init__(self, path: str | os.PathLike[str], limits: VideoLimits | None = None,
-                 threads: int = 0) -> None:  # fmt: skip
+    def __init__(
+        self, path: str | os.PathLike[str], limits: VideoLimits | None = None, threads: int = 0
+    ) -> None:
         if av is None:
             raise VideoError("video support needs PyAV: pip install 'stopframe[video]'")
         self.path = Path(path)
@@ -220,7 +234,7 @@ class VideoReader:
         self._container = self._open()
         self.info = self._probe()
 
-    def __enter__(self) -> VideoReader:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -300,7 +314,9 @@ class VideoReader:
             declared_frames=stream.frames or None,
         )
 
-    def _stream(self, skip: str = "DEFAULT", slice_only: bool = False) -> av.video.stream.VideoStream:
+    def _stream(
+        self, skip: str = "DEFAULT", slice_only: bool = False
+    ) -> av.video.stream.VideoStream:
         stream = self._container.streams.video[0]
         # Frame threading would apply per-packet skip settings to the wrong packets.
         stream.thread_type = "SLICE" if slice_only or self.threads == 1 else "AUTO"
@@ -308,8 +324,12 @@ class VideoReader:
         stream.codec_context.skip_frame = skip
         return stream
 
-    def frames(self, interval: float = 1.0, crop: tuple[int, int, int, int] | None = None,
-               sparse: bool = True) -> Iterator[LumaFrame]:  # fmt: skip
+    def frames(
+        self,
+        interval: float = 1.0,
+        crop: tuple[int, int, int, int] | None = None,
+        sparse: bool = True,
+    ) -> Iterator[LumaFrame]:
         """Sampled frames, one per `interval` seconds (0 = every frame), cropped to
         `crop = (top, bottom, left, right)` when given. Stops early, setting `partial_reason`,
         on a limit or a decode error after some frames; raises VideoDecodeError if none decoded.
@@ -347,16 +367,22 @@ class VideoReader:
         # An MP4 index lists every sample, so fewer packets than listed means lost data. (Decoders
         # may legitimately output fewer frames than packets, and AVI counts can include drops.)
         declared = self.info.declared_frames
-        if self.partial_reason is None and self.kind == "mp4" and declared and self._packets < declared:
+        if (
+            self.partial_reason is None
+            and self.kind == "mp4"
+            and declared
+            and self._packets < declared
+        ):
             self.partial_reason = (
                 f"the stream ended after {self._packets} of the {declared} samples its index lists "
                 "(truncated file?)"
             )
 
-    def _numbered_all(self, stream: av.video.stream.VideoStream) -> Iterator[tuple[int, av.VideoFrame]]:
+    def _numbered_all(
+        self, stream: av.video.stream.VideoStream
+    ) -> Iterator[tuple[int, av.VideoFrame]]:
         """Every decoded frame, numbered by output count as upstream does."""
-        for number, frame in enumerate(self._decoded(stream)):
-            yield number, frame
+        yield from enumerate(self._decoded(stream))
 
     def sparse_plan(self, step: int) -> SparsePlan | None:
         """Read the packet list once without decoding and plan a sparse decode, or None when the
@@ -383,8 +409,9 @@ class VideoReader:
             self._container = self._open()
         return SparsePlan.build(np.array(pts), np.array(keyframe), np.array(clean), step)
 
-    def _numbered_sparse(self, stream: av.video.stream.VideoStream,
-                         plan: SparsePlan) -> Iterator[tuple[int, av.VideoFrame]]:  # fmt: skip
+    def _numbered_sparse(
+        self, stream: av.video.stream.VideoStream, plan: SparsePlan
+    ) -> Iterator[tuple[int, av.VideoFrame]]:
         """Frames decoded by the plan, numbered by presentation order; checks the decoder agrees."""
         context = stream.codec_context
         rank_of = dict(zip(plan.pts.tolist(), plan.rank.tolist(), strict=True))
@@ -411,8 +438,12 @@ class VideoReader:
             return f"stopped after the decode time budget of {budget:.1f} s"
         return None
 
-    def _decoded(self, stream: av.video.stream.VideoStream, plan: SparsePlan | None = None,
-                 context: av.codec.context.CodecContext | None = None) -> Iterator[av.VideoFrame]:  # fmt: skip
+    def _decoded(
+        self,
+        stream: av.video.stream.VideoStream,
+        plan: SparsePlan | None = None,
+        context: av.codec.context.CodecContext | None = None,
+    ) -> Iterator[av.VideoFrame]:
         """Decoder output in order; a demux or decode error ends the stream and is recorded.
         With a plan, packets it does not need are dropped or decoded only as references."""
         packets = self._container.demux(stream)
@@ -441,13 +472,15 @@ class VideoReader:
                     self.partial_reason = "the stream has corrupt frames (concealed by the decoder)"
                 yield frame
 
-    def _luma(self, frame: av.VideoFrame, number: int,
-              crop: tuple[int, int, int, int] | None) -> LumaFrame:  # fmt: skip
+    def _luma(
+        self, frame: av.VideoFrame, number: int, crop: tuple[int, int, int, int] | None
+    ) -> LumaFrame:
         name = frame.format.name
         if name in _Y_PLANE_FORMATS or name in _FULL_RANGE_FORMATS:
             source = frame
-            scale, offset = (1.0, 0.0) if name in _FULL_RANGE_FORMATS else (
-                _LIMITED_SCALE, _LIMITED_OFFSET)  # fmt: skip
+            scale, offset = (
+                (1.0, 0.0) if name in _FULL_RANGE_FORMATS else (_LIMITED_SCALE, _LIMITED_OFFSET)
+            )
         else:
             source = frame.reformat(format="gray")
             scale, offset = 1.0, 0.0
@@ -478,8 +511,9 @@ class VideoReader:
             if frame is not None:
                 yield self._luma(frame, 0, None).plane.copy()
 
-    def _next_keyframe(self, stream: av.video.stream.VideoStream,
-                       seen: set[int | None]) -> av.VideoFrame | None:  # fmt: skip
+    def _next_keyframe(
+        self, stream: av.video.stream.VideoStream, seen: set[int | None]
+    ) -> av.VideoFrame | None:
         """Decode the next key frame alone, unless its timestamp is in `seen`: send its packet,
         then drain the decoder (a seek resets it), so no reordering delay makes us decode the
         frames after it."""

@@ -120,7 +120,9 @@ def file_digests(path: str | os.PathLike[str], chunk: int = 1 << 20) -> tuple[st
     return md5.hexdigest(), sha256.hexdigest()
 
 
-def detect_bars(path: str | os.PathLike[str], limits: VideoLimits | None = None) -> ContentBox | None:
+def detect_bars(
+    path: str | os.PathLike[str], limits: VideoLimits | None = None
+) -> ContentBox | None:
     """The clip's content box inside fixed letterbox/pillarbox bars, from its key frames."""
     with VideoReader(path, limits, threads=1) as reader:
         return detect_content_box(reader.keyframe_planes())
@@ -149,14 +151,24 @@ def hash_video(
         return _hash_frames(path, rate, box, limits, threads, md5, sha256, sparse=False)
 
 
-def _hash_frames(path: str | os.PathLike[str], rate: float, box: ContentBox | None,
-                 limits: VideoLimits, threads: int, md5: str, sha256: str, sparse: bool) -> VideoHash:  # fmt: skip
+def _hash_frames(
+    path: str | os.PathLike[str],
+    rate: float,
+    box: ContentBox | None,
+    limits: VideoLimits,
+    threads: int,
+    md5: str,
+    sha256: str,
+    sparse: bool,
+) -> VideoHash:
     frames: list[VpdqFrame] = []
     with VideoReader(path, limits, threads=threads) as reader:
         crop = box.as_crop() if box is not None else None
         for luma in reader.frames(rate, crop=crop, sparse=sparse):
             result = pdq_from_plane(luma.plane, luma.scale, luma.offset).hash
-            frames.append(VpdqFrame(luma.frame_number, result.quality, result.digest, luma.timestamp))
+            frames.append(
+                VpdqFrame(luma.frame_number, result.quality, result.digest, luma.timestamp)
+            )
         info = reader.info
         return VideoHash(
             frames=frames,
