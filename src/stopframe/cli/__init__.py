@@ -17,3 +17,4 @@ def main() -> None:
     """Console-script entry point."""
     app()
 from stopframe.cli import hashing  # noqa: E402,F401  (registers commands)
+from stopframe.cli import video  # noqa: E402,F401  (registers commands)

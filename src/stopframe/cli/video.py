@@ -1,0 +1,205 @@
+"""`stopframe hash-video` and `stopframe match-video`: vPDQ hashes of videos and clip matching.
+
+Exit codes: hash-video 0 = every file hashed (partial ones are flagged), 1 = some file could not
+be hashed; match-video 0 = match, 1 = no match; both 2 = bad arguments or unreadable input.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from stopframe.cli import app
+from stopframe.matcher.vpdq import DEFAULT_COMPARED_THRESHOLD, DEFAULT_QUERY_THRESHOLD, match_vpdq
+from stopframe.media.video import SNIFF_BYTES, VideoError, sniff_animation, sniff_video
+from stopframe.signals.base import PDQ_QUALITY_MIN_FOR_MATCH, SignalValueError
+from stopframe.signals.pdq import DEFAULT_MATCH_DISTANCE
+from stopframe.signals.vpdq import (
+    VideoHash,
+    VpdqFrame,
+    format_vpdq_lines,
+    hash_video,
+    read_vpdq_file,
+)
+
+
+class HashFormat(StrEnum):
+    vpdq = "vpdq"
+    json = "json"
+    jsonl = "jsonl"
+
+
+class MatchFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+RATE = typer.Option(
+    1.0,
+    "--rate",
+    min=0.0,
+    envvar="STOPFRAME_VIDEO_RATE",
+    help="Seconds between hashed frames (1 = one frame per second, 0 = every frame).",
+)
+BARS = typer.Option(
+    True,
+    "--remove-bars/--keep-bars",
+    envvar="STOPFRAME_VIDEO_REMOVE_BARS",
+    help="Crop fixed letterbox/pillarbox bars before hashing.",
+)
+THREADS = typer.Option(
+    0, "--threads", min=0, envvar="STOPFRAME_VIDEO_THREADS", help="Decoder threads (0 = automatic)."
+)
+
+
+def _err(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+
+
+def _record(path: Path, result: VideoHash) -> dict[str, object]:
+    box = result.content_box
+    return {
+        "file": str(path),
+        "md5": result.md5,
+        "sha256": result.sha256,
+        "fps": result.fps,
+        "width": result.width,
+        "height": result.height,
+        "duration_s": result.duration_s,
+        "frame_count": result.frame_count,
+        "rate": result.interval,
+        "content_box": list(box.as_crop()) if box else None,
+        "partial": result.partial,
+        "partial_reason": result.partial_reason,
+        "vpdq": [
+            {
+                "frame": f.frame_number,
+                "quality": f.quality,
+                "pdq": f.hex,
+                "timestamp": round(f.timestamp, 3),
+            }
+            for f in result.frames
+        ],
+    }
+
+
+@app.command("hash-video")
+def hash_video_command(
+    paths: list[Path] = typer.Argument(..., help="Video files to hash."),
+    rate: float = RATE,
+    remove_bars: bool = BARS,
+    threads: int = THREADS,
+    output_format: HashFormat = typer.Option(
+        HashFormat.vpdq, "--format", help="vpdq lines, json or jsonl."
+    ),
+) -> None:
+    """Print the vPDQ hash of each video (`frame,quality,pdq_hex,seconds` lines) and its MD5."""
+    failed = False
+    records = []
+    for path in paths:
+        try:
+            result = hash_video(path, rate=rate, remove_bars=remove_bars, threads=threads)
+        except VideoError as exc:
+            _err(str(exc))
+            failed = True
+            continue
+        if result.partial:
+            typer.echo(f"warning: {path}: partial result: {result.partial_reason}", err=True)
+        if output_format is HashFormat.vpdq:
+            typer.echo(f"# {path} md5={result.md5}" + (" partial" if result.partial else ""))
+            typer.echo(format_vpdq_lines(result.frames), nl=False)
+        elif output_format is HashFormat.jsonl:
+            typer.echo(json.dumps(_record(path, result)))
+        else:
+            records.append(_record(path, result))
+    if output_format is HashFormat.json:
+        typer.echo(json.dumps(records, indent=2))
+    raise typer.Exit(1 if failed else 0)
+
+
+def _load(path: Path, rate: float, remove_bars: bool, threads: int) -> list[VpdqFrame]:
+    """Frames of a video file (hashed now) or of a vPDQ hash file (read)."""
+    with path.open("rb") as handle:
+        head = handle.read(SNIFF_BYTES)
+    if sniff_video(head) or sniff_animation(head):
+        return hash_video(path, rate=rate, remove_bars=remove_bars, threads=threads).frames
+    return read_vpdq_file(path)
+
+
+@app.command("match-video")
+def match_video_command(
+    query: Path = typer.Argument(..., help="Query: a video file or a vPDQ hash file."),
+    compared: Path = typer.Argument(..., help="Compared: a video file or a vPDQ hash file."),
+    query_threshold: float = typer.Option(
+        DEFAULT_QUERY_THRESHOLD,
+        "--query-threshold",
+        min=0,
+        max=100,
+        help="Match when at least this % of query frames match.",
+    ),
+    compared_threshold: float = typer.Option(
+        DEFAULT_COMPARED_THRESHOLD,
+        "--compared-threshold",
+        min=0,
+        max=100,
+        help="... and at least this % of compared frames match.",
+    ),
+    distance: int = typer.Option(
+        DEFAULT_MATCH_DISTANCE,
+        "--distance",
+        min=0,
+        max=256,
+        help="Frames match within this many differing bits.",
+    ),
+    quality_min: int = typer.Option(
+        PDQ_QUALITY_MIN_FOR_MATCH,
+        "--quality-min",
+        min=0,
+        max=100,
+        help="Ignore frames below this PDQ quality.",
+    ),
+    rate: float = RATE,
+    remove_bars: bool = BARS,
+    threads: int = THREADS,
+    output_format: MatchFormat = typer.Option(MatchFormat.text, "--format", help="text or json."),
+) -> None:
+    """Compare two videos by vPDQ and print both match percentages and the verdict."""
+    try:
+        frames = [_load(path, rate, remove_bars, threads) for path in (query, compared)]
+    except (VideoError, SignalValueError, OSError) as exc:
+        _err(str(exc))
+        raise typer.Exit(2) from None
+    result = match_vpdq(
+        frames[0],
+        frames[1],
+        distance=distance,
+        quality_min=quality_min,
+        query_threshold=query_threshold,
+        compared_threshold=compared_threshold,
+    )
+    if output_format is MatchFormat.json:
+        typer.echo(
+            json.dumps(
+                {
+                    "query": str(query),
+                    "compared": str(compared),
+                    "query_frames": result.query_frames,
+                    "compared_frames": result.compared_frames,
+                    "query_match_pct": round(result.query_match_pct, 2),
+                    "compared_match_pct": round(result.compared_match_pct, 2),
+                    "query_threshold": query_threshold,
+                    "compared_threshold": compared_threshold,
+                    "match": result.is_match,
+                }
+            )
+        )
+    else:
+        verdict = "MATCH" if result.is_match else "no match"
+        typer.echo(
+            f"query {result.query_match_pct:.2f}% of {result.query_frames} frames, "
+            f"compared {result.compared_match_pct:.2f}% of {result.compared_frames} frames: {verdict}"
+        )
+    raise typer.Exit(0 if result.is_match else 1)

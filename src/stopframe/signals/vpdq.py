@@ -1,0 +1,188 @@
+"""vPDQ: PDQ hashes of a video's frames sampled at an interval, in upstream's line format.
+
+Lines read `frame_number,quality,pdq_hex,timestamp_seconds` (timestamp to 3 decimals), as Meta's
+vpdq tools write them. `hash_video` streams the file once for hashing (plus a cheap key-frame pass
+when letterbox removal is on) and never holds decoded frames.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from stopframe.media.bars import ContentBox, detect_content_box
+from stopframe.media.video import SparseSamplingError, VideoLimits, VideoReader
+from stopframe.signals.base import Signal, SignalKind, SignalValueError, parse_hex_value
+from stopframe.signals.pdq_plane import pdq_from_plane
+
+
+@dataclass(frozen=True, slots=True)
+class VpdqFrame:
+    """One hashed frame: its number in the decoded stream, PDQ quality, digest and time."""
+
+    frame_number: int
+    quality: int
+    digest: bytes
+    timestamp: float
+
+    @property
+    def hex(self) -> str:
+        return self.digest.hex()
+
+    def line(self) -> str:
+        """The upstream text line for this frame."""
+        return f"{self.frame_number},{self.quality},{self.hex},{self.timestamp:.3f}"
+
+
+@dataclass(frozen=True, slots=True)
+class VideoHash:
+    """The vPDQ frames of one video plus what was learned about the file on the way."""
+
+    frames: list[VpdqFrame]
+    md5: str
+    sha256: str
+    fps: float
+    width: int
+    height: int
+    duration_s: float | None
+    frame_count: int  # frames in the stream as read (counted from the index in a sparse decode)
+    interval: float
+    content_box: ContentBox | None = None  # the crop applied by letterbox removal, if any
+    partial: bool = False
+    partial_reason: str | None = None
+    container: str = ""
+    codec: str = ""
+
+    def lines(self) -> str:
+        return format_vpdq_lines(self.frames)
+
+    def signals(self) -> list[Signal]:
+        """The file's signals in the common form: vPDQ (canonical lines), MD5 and SHA-256."""
+        return [
+            Signal(SignalKind.VPDQ, self.lines().rstrip("\n")),
+            Signal(SignalKind.MD5, self.md5),
+            Signal(SignalKind.SHA256, self.sha256),
+        ]
+
+
+def format_vpdq_lines(frames: Iterable[VpdqFrame]) -> str:
+    """Upstream vPDQ text: one `frame_number,quality,pdq_hex,timestamp` line per frame."""
+    return "".join(frame.line() + "\n" for frame in frames)
+
+
+def parse_vpdq_lines(text: str, source: str = "vpdq") -> list[VpdqFrame]:
+    """Parse and validate vPDQ text (blank lines and `#` comments ignored); SignalValueError
+    names the bad line."""
+    frames = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split(",")
+        if len(parts) != 4:
+            raise SignalValueError(f"{source} line {number}: expected 4 comma-separated fields")
+        try:
+            frame_number, quality, seconds = int(parts[0]), int(parts[1]), float(parts[3])
+        except ValueError as exc:
+            raise SignalValueError(f"{source} line {number}: {exc}") from None
+        if frame_number < 0 or not 0 <= quality <= 100 or not seconds >= 0:
+            raise SignalValueError(f"{source} line {number}: frame, quality or time out of range")
+        try:
+            digest = bytes.fromhex(parse_hex_value(SignalKind.PDQ, parts[2]))
+        except SignalValueError as exc:
+            raise SignalValueError(f"{source} line {number}: {exc}") from None
+        frames.append(VpdqFrame(frame_number, quality, digest, seconds))
+    return frames
+
+
+def read_vpdq_file(path: str | os.PathLike[str], max_bytes: int = 256 * 1024**2) -> list[VpdqFrame]:
+    """Read a vPDQ hash file (upstream's .txt form)."""
+    path = Path(path)
+    if path.stat().st_size > max_bytes:
+        raise SignalValueError(f"{path}: vPDQ file is over {max_bytes} bytes")
+    try:
+        text = path.read_text(encoding="ascii")
+    except UnicodeDecodeError:
+        raise SignalValueError(f"{path}: vPDQ files are plain ASCII text") from None
+    return parse_vpdq_lines(text, source=str(path))
+
+
+def file_digests(path: str | os.PathLike[str], chunk: int = 1 << 20) -> tuple[str, str]:
+    """MD5 and SHA-256 of the file bytes, read in chunks."""
+    md5, sha256 = hashlib.md5(usedforsecurity=False), hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            md5.update(block)
+            sha256.update(block)
+    return md5.hexdigest(), sha256.hexdigest()
+
+
+def detect_bars(
+    path: str | os.PathLike[str], limits: VideoLimits | None = None
+) -> ContentBox | None:
+    """The clip's content box inside fixed letterbox/pillarbox bars, from its key frames."""
+    with VideoReader(path, limits, threads=1) as reader:
+        return detect_content_box(reader.keyframe_planes())
+
+
+def hash_video(
+    path: str | os.PathLike[str],
+    *,
+    rate: float = 1.0,
+    remove_bars: bool = True,
+    limits: VideoLimits | None = None,
+    threads: int = 0,
+) -> VideoHash:
+    """vPDQ of a video file: PDQ of one frame every `rate` seconds (0 = every frame).
+
+    `remove_bars` crops fixed letterbox/pillarbox bars first (declared in `content_box`).
+    `threads` is the decoder's thread count (0 = automatic). Raises `VideoError` for files that
+    cannot be hashed; a file that breaks off midway gives `partial=True` with the reason.
+    """
+    limits = limits or VideoLimits()
+    box = detect_bars(path, limits) if remove_bars else None
+    md5, sha256 = file_digests(path)
+    try:
+        return _hash_frames(path, rate, box, limits, threads, md5, sha256, sparse=True)
+    except SparseSamplingError:
+        return _hash_frames(path, rate, box, limits, threads, md5, sha256, sparse=False)
+
+
+def _hash_frames(
+    path: str | os.PathLike[str],
+    rate: float,
+    box: ContentBox | None,
+    limits: VideoLimits,
+    threads: int,
+    md5: str,
+    sha256: str,
+    sparse: bool,
+) -> VideoHash:
+    frames: list[VpdqFrame] = []
+    with VideoReader(path, limits, threads=threads) as reader:
+        crop = box.as_crop() if box is not None else None
+        for luma in reader.frames(rate, crop=crop, sparse=sparse):
+            result = pdq_from_plane(luma.plane, luma.scale, luma.offset).hash
+            frames.append(
+                VpdqFrame(luma.frame_number, result.quality, result.digest, luma.timestamp)
+            )
+        info = reader.info
+        return VideoHash(
+            frames=frames,
+            md5=md5,
+            sha256=sha256,
+            fps=info.fps,
+            width=info.width,
+            height=info.height,
+            duration_s=info.duration_s,
+            frame_count=reader.frame_count,
+            interval=rate,
+            content_box=box,
+            partial=reader.partial_reason is not None,
+            partial_reason=reader.partial_reason,
+            container=info.container,
+            codec=info.codec,
+        )
