@@ -36,13 +36,30 @@ def test_dihedral_and_paths() -> None:
     assert bin(int(fast.pdq, 16) ^ int(reference.pdq, 16)).count("1") <= 10
 
 
-def test_video_gets_a_clean_error_record_with_exact_hashes(vectors_dir) -> None:
-    video = next((vectors_dir / "vpdq" / "sample-videos").glob("*.mp4"))
-    record = hash_file(video)
-    assert record.status == "error" and record.error == "video hashing not available"
+def test_video_gets_vpdq_lines_and_exact_hashes(vectors_dir) -> None:
+    video = vectors_dir / "vpdq" / "sample-videos" / "chair-20-sd-bar.mp4"
+    record = hash_file(video, HashOptions(remove_bars=False))
+    assert record.status == "ok" and record.error is None
     assert record.media_type == "video" and record.format == "mp4"
     assert record.sha256 == hashlib.sha256(video.read_bytes()).hexdigest()
+    assert record.md5 == hashlib.md5(video.read_bytes()).hexdigest()
     assert record.pdq is None
+    lines = record.vpdq.splitlines()
+    expected = (vectors_dir / "vpdq" / "pytx-expected-chair-20-sd-bar-1s.csv").read_text()
+    expected_hexes = [row.split(",")[1] for row in expected.splitlines()[1:] if row]
+    assert len(lines) == len(expected_hexes)
+    for line, hex_value in zip(lines, expected_hexes, strict=True):
+        frame, _quality, pdq_hex, _seconds = line.split(",")
+        assert bin(int(pdq_hex, 16) ^ int(hex_value, 16)).count("1") <= 10, frame
+
+
+def test_broken_video_is_an_error_record_not_an_exception(tmp_path, vectors_dir) -> None:
+    source = (vectors_dir / "vpdq" / "sample-videos" / "chair-20-sd-bar.mp4").read_bytes()
+    truncated = tmp_path / "cut.mp4"
+    truncated.write_bytes(source[: len(source) // 3])
+    record = hash_file(truncated)
+    assert record.status in ("error", "partial") and record.error
+    assert record.md5 == hashlib.md5(truncated.read_bytes()).hexdigest()
 
 
 @pytest.mark.parametrize(

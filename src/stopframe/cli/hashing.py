@@ -24,6 +24,7 @@ from stopframe.signals.batch import hash_paths, iter_files
 from stopframe.signals.files import (
     STATUS_ERROR,
     STATUS_OK,
+    STATUS_PARTIAL,
     STATUS_SKIPPED,
     HashOptions,
     HashRecord,
@@ -79,9 +80,11 @@ def run_batch(
     for record in _with_progress(stream, len(items), stderr):
         writer.write(record)
         records.append(record)
-        if record.status == STATUS_ERROR:
+        if record.status in (STATUS_ERROR, STATUS_PARTIAL):
             stderr.print(
-                f"[yellow]error[/] {record.path}: {record.error}", highlight=False, soft_wrap=True
+                f"[yellow]{record.status}[/] {record.path}: {record.error}",
+                highlight=False,
+                soft_wrap=True,
             )
     failed = sum(record.status == STATUS_ERROR for record in records)
     skipped = sum(record.status == STATUS_SKIPPED for record in records)
@@ -112,9 +115,23 @@ def hash_command(
         int | None,
         typer.Option("--jobs", "-j", min=1, help="Worker processes (env STOPFRAME_JOBS)."),
     ] = None,
+    rate: Annotated[
+        float,
+        typer.Option("--rate", min=0.0, help="Videos: seconds between hashed frames (0 = all)."),
+    ] = 1.0,
+    keep_bars: Annotated[
+        bool, typer.Option("--keep-bars", help="Videos: do not crop letterbox/pillarbox bars.")
+    ] = False,
 ) -> None:
-    """Hash images (PDQ, MD5, SHA-256) and write one record per file, in input order."""
-    options = HashOptions(path=decode_path, dihedral=dihedral, limits=_limits())
+    """Hash images (PDQ) and videos (vPDQ), plus MD5 and SHA-256, one record per file, in input
+    order."""
+    options = HashOptions(
+        path=decode_path,
+        dihedral=dihedral,
+        limits=_limits(),
+        video_rate=rate,
+        remove_bars=not keep_bars,
+    )
     with ExitStack() as stack:
         out = sys.stdout
         if output is not None:

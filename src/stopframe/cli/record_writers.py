@@ -2,7 +2,8 @@
 
 The ThreatExchange form is what python-threatexchange's `threatexchange hash` prints and its
 `threatexchange match --hashes` reads: one `<signal type> <value>` per line, e.g.
-`pdq 3f2a...`. Only records with a PDQ hash appear in it.
+`pdq 3f2a...`. Images appear as their PDQ hash and videos as their MD5 (the video signal that
+ThreatExchange lists exchange as text); records with neither are left out.
 """
 
 from __future__ import annotations
@@ -44,4 +45,6 @@ class RecordWriter:
             self._csv.writerow(row)
         elif record.pdq is not None:
             self.out.write(f"pdq {record.pdq}\n")
+        elif record.vpdq is not None and record.md5 is not None:
+            self.out.write(f"video_md5 {record.md5}\n")
         self.out.flush()

@@ -14,34 +14,41 @@ from pathlib import Path
 from stopframe.media.errors import CorruptMedia, LimitExceeded, MediaError, UnsupportedFormat
 from stopframe.media.limits import MediaLimits
 from stopframe.media.sniff import SNIFF_BYTES, MediaType, Sniffed, sniff_bytes
-from stopframe.signals.exact import CHUNK_BYTES, DigestStream
+from stopframe.media.video import NotAVideoError, VideoError, VideoLimitError
+from stopframe.signals.exact import CHUNK_BYTES, DigestStream, ExactDigests
 from stopframe.signals.pdq_image import DecodePath, pdq_of_bytes
+from stopframe.signals.vpdq import hash_video
 
 STATUS_OK = "ok"
 STATUS_ERROR = "error"
 STATUS_SKIPPED = "skipped"  # not media, found while walking a folder: not a failure
+STATUS_PARTIAL = "partial"  # a video that broke off or hit a limit: the frames read are kept
 RECORD_FIELDS = (
     "path", "status", "media_type", "format", "width", "height",
-    "pdq", "quality", "md5", "sha256", "dihedral", "error",
+    "pdq", "quality", "md5", "sha256", "dihedral", "vpdq", "duration_s", "error",
 )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
 class HashOptions:
     """How to hash: PDQ decode path, whether to add the 8 dihedral PDQ hashes, decode limits
-    (None: from STOPFRAME_* environment variables), and whether content that is neither image
-    nor video gets status "skipped" rather than "error" (used for files found in folders)."""
+    (None: from STOPFRAME_* environment variables), whether content that is neither image
+    nor video gets status "skipped" rather than "error" (used for files found in folders), and
+    for videos the seconds between hashed frames (0 = every frame) and letterbox removal."""
 
     path: DecodePath = DecodePath.FAST
     dihedral: bool = False
     limits: MediaLimits | None = None
     skip_unrecognised: bool = False
+    video_rate: float = 1.0
+    remove_bars: bool = True
 
 
 @dataclass(slots=True)
 class HashRecord:
     """The signals of one file. Fields that do not apply (or could not be computed) are None;
-    `dihedral` maps a `Dihedral` name in lowercase (e.g. "rotate_90") to its PDQ hex."""
+    `dihedral` maps a `Dihedral` name in lowercase (e.g. "rotate_90") to its PDQ hex; `vpdq`
+    holds a video's `frame,quality,pdq_hex,seconds` lines."""
 
     path: str
     status: str = STATUS_OK
@@ -54,6 +61,8 @@ class HashRecord:
     md5: str | None = None
     sha256: str | None = None
     dihedral: dict[str, str] | None = field(default=None)
+    vpdq: str | None = None
+    duration_s: float | None = None
     error: str | None = None
 
     def to_dict(self) -> dict[str, object]:
@@ -70,7 +79,24 @@ def _hash_image(data: bytes, record: HashRecord, options: HashOptions, limits: M
 
 
 def _hash_video(data: bytes, record: HashRecord, options: HashOptions, limits: MediaLimits):
-    raise UnsupportedFormat(record.path, "video hashing not available")
+    digests = ExactDigests(record.md5 or "", record.sha256 or "")
+    try:
+        video = hash_video(
+            record.path,
+            rate=options.video_rate,
+            remove_bars=options.remove_bars,
+            digests=digests,
+        )
+    except VideoLimitError as exc:
+        raise LimitExceeded(record.path, str(exc)) from None
+    except NotAVideoError as exc:
+        raise UnsupportedFormat(record.path, str(exc)) from None
+    except VideoError as exc:
+        raise CorruptMedia(record.path, str(exc)) from None
+    record.width, record.height, record.duration_s = video.width, video.height, video.duration_s
+    record.vpdq = video.lines().rstrip("\n")
+    if video.partial:
+        record.status, record.error = STATUS_PARTIAL, video.partial_reason
 
 
 _Hasher = Callable[[bytes, HashRecord, HashOptions, MediaLimits], None]
@@ -78,7 +104,7 @@ _HASHERS: dict[MediaType, _Hasher] = {
     MediaType.IMAGE: _hash_image,
     MediaType.VIDEO: _hash_video,
 }
-_LOADS_BYTES = {MediaType.IMAGE}  # hashers that need the whole file in memory
+_LOADS_BYTES = {MediaType.IMAGE}  # hashers that need the whole file in memory; videos stream
 
 
 def _read(path: str, limits: MediaLimits) -> tuple[Sniffed | None, bytes | None, DigestStream, int]:

@@ -7,7 +7,6 @@ when letterbox removal is on) and never holds decoded frames.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from pathlib import Path
 from stopframe.media.bars import ContentBox, detect_content_box
 from stopframe.media.video import SparseSamplingError, VideoLimits, VideoReader
 from stopframe.signals.base import Signal, SignalKind, SignalValueError, parse_hex_value
+from stopframe.signals.exact import ExactDigests, digests_of_file
 from stopframe.signals.pdq_plane import pdq_from_plane
 
 
@@ -110,16 +110,6 @@ def read_vpdq_file(path: str | os.PathLike[str], max_bytes: int = 256 * 1024**2)
     return parse_vpdq_lines(text, source=str(path))
 
 
-def file_digests(path: str | os.PathLike[str], chunk: int = 1 << 20) -> tuple[str, str]:
-    """MD5 and SHA-256 of the file bytes, read in chunks."""
-    md5, sha256 = hashlib.md5(usedforsecurity=False), hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            md5.update(block)
-            sha256.update(block)
-    return md5.hexdigest(), sha256.hexdigest()
-
-
 def detect_bars(
     path: str | os.PathLike[str], limits: VideoLimits | None = None
 ) -> ContentBox | None:
@@ -135,16 +125,19 @@ def hash_video(
     remove_bars: bool = True,
     limits: VideoLimits | None = None,
     threads: int = 0,
+    digests: ExactDigests | None = None,
 ) -> VideoHash:
     """vPDQ of a video file: PDQ of one frame every `rate` seconds (0 = every frame).
 
     `remove_bars` crops fixed letterbox/pillarbox bars first (declared in `content_box`).
-    `threads` is the decoder's thread count (0 = automatic). Raises `VideoError` for files that
-    cannot be hashed; a file that breaks off midway gives `partial=True` with the reason.
+    `threads` is the decoder's thread count (0 = automatic). `digests` saves a second read when
+    the caller already has the file's MD5/SHA-256. Raises `VideoError` for files that cannot be
+    hashed; a file that breaks off midway gives `partial=True` with the reason.
     """
     limits = limits or VideoLimits()
     box = detect_bars(path, limits) if remove_bars else None
-    md5, sha256 = file_digests(path)
+    digests = digests or digests_of_file(path)
+    md5, sha256 = digests.md5, digests.sha256
     try:
         return _hash_frames(path, rate, box, limits, threads, md5, sha256, sparse=True)
     except SparseSamplingError:
