@@ -16,3 +16,5 @@ app = typer.Typer(
 def main() -> None:
     """Console-script entry point."""
     app()
+
+from stopframe.cli import registry  # noqa: E402,F401  (registers commands)

@@ -1,0 +1,15 @@
+"""Run the registry under uvicorn on the configured address (127.0.0.1 unless told otherwise)."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from stopframe.registry.app import create_app
+from stopframe.registry.settings import Settings
+
+
+def serve(settings: Settings) -> None:
+    """Open (and migrate) the registry, then serve HTTP until interrupted."""
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info",
+                proxy_headers=False, server_header=False)
