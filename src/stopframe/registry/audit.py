@@ -27,7 +27,7 @@ def row_hash(at: str, actor: str, action: str, subject: str, details: str, prev_
     return hashlib.sha256(canonical_json(body)).hexdigest()
 
 
-def record(session: Session, actor: str, action: str, subject: str, **details: Any) -> AuditRecord:
+def record(session: Session, actor: str, action: str, subject: str, /, **details: Any) -> AuditRecord:
     """Append one audit row; call inside a write transaction (which holds the writer lock)."""
     last = session.execute(
         select(AuditRecord.row_hash).order_by(AuditRecord.id.desc()).limit(1)

@@ -136,10 +136,11 @@ class RegistryClient:
     """HTTP client for a registry's signed lists and match reports."""
 
     def __init__(self, base_url: str, api_key: str, pinned_keys: dict[str, str],
-                 timeout: float = 60.0, transport: httpx.BaseTransport | None = None) -> None:
+                 timeout: float = 60.0, http: httpx.Client | None = None) -> None:
+        """`base_url` is the server root (http://host:port); `http` may supply a ready client."""
         self.pinned = {kid: load_public_key(b64) for kid, b64 in pinned_keys.items()}
-        self.http = httpx.Client(base_url=base_url.rstrip("/") + "/v1", timeout=timeout,
-                                 headers={"Authorization": f"Bearer {api_key}"}, transport=transport)
+        self.http = http or httpx.Client(base_url=base_url, timeout=timeout)
+        self.http.headers["Authorization"] = f"Bearer {api_key}"
 
     def __enter__(self) -> RegistryClient:
         return self
@@ -159,14 +160,14 @@ class RegistryClient:
 
     def snapshot(self, store: LocalStore) -> None:
         """Replace the store with the registry's verified snapshot."""
-        apply_snapshot(store, verify(self._get("/lists/snapshot"), self.pinned, "snapshot"))
+        apply_snapshot(store, verify(self._get("/v1/lists/snapshot"), self.pinned, "snapshot"))
 
     def pull_changes(self, store: LocalStore) -> int:
         """Apply every verified change since the store's sequence; return how many were applied."""
         applied = 0
         while True:
             before = store.sequence
-            payload = verify(self._get("/lists/changes", after=store.sequence), self.pinned, "changes")
+            payload = verify(self._get("/v1/lists/changes", after=store.sequence), self.pinned, "changes")
             apply_changes(store, payload)
             applied += store.sequence - before
             if not payload.get("more"):
@@ -181,8 +182,8 @@ class RegistryClient:
 
     def report(self, entry_id: int, action: str, matched_at: str) -> int:
         """Report a match (entry id, action taken, ISO time); return the report id. Never media."""
-        response = self.http.post("/reports", json={"entry_id": entry_id, "action": action,
+        response = self.http.post("/v1/reports", json={"entry_id": entry_id, "action": action,
                                                     "matched_at": matched_at})
         if response.status_code != 201:
-            raise RegistryError(f"/reports: {response.status_code} {response.text[:300]}")
+            raise RegistryError(f"/v1/reports: {response.status_code} {response.text[:300]}")
         return response.json()["id"]
