@@ -161,7 +161,7 @@ class ApiKeyCreated(ApiKeyOut):
 class ReportIn(Strict):
     """A consumer's report of a match: which entry, what it did, when. Never media."""
 
-    entry_id: Annotated[int, Field(ge=1, le=2**62)]
+    entry_id: Annotated[int, Field(ge=1, le=2**31 - 1)]
     action: ReportedAction
     matched_at: datetime
 

@@ -17,7 +17,7 @@ from stopframe.signals.base import Signal
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 CaseNumber = Annotated[str, Path(pattern=r"^SF-[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}$")]
-EntryId = Annotated[int, Path(ge=1, le=2**62)]
+EntryId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # SQL INTEGER ids
 submit = require(Scope.SUBMIT)
 
 
