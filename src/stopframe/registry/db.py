@@ -8,8 +8,9 @@ what keeps feed sequence numbers gap-free and ordered and the audit chain linear
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import contextmanager, nullcontext
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, select
@@ -48,6 +49,9 @@ class Database:
     url: str
     writer: Engine
     reader: Engine
+    # SQLite's busy handler backs off in sleeps of up to 100 ms; queueing this process's writers
+    # on a plain lock first keeps them from contending for the file lock at all.
+    _local_writer: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def is_sqlite(self) -> bool:
@@ -57,7 +61,8 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """One all-or-nothing write transaction holding the registry's writer lock."""
-        with Session(self.writer, expire_on_commit=False) as session, session.begin():
+        local = self._local_writer if self.is_sqlite else nullcontext()
+        with local, Session(self.writer, expire_on_commit=False) as session, session.begin():
             session.execute(
                 select(Counter.value).where(Counter.name == FEED_COUNTER).with_for_update()
             ).scalar_one()

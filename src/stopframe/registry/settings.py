@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     case_rate: float = Field(2.0, description="Requests per second per case (also bounds PIN guessing).")
     case_burst: int = Field(30, description="Token bucket size per case.")
     pin_scrypt_n: int = Field(1 << 15, description="scrypt cost N for case PINs (power of two).")
+    pin_cache_seconds: float = Field(600.0, description="How long a verified PIN is remembered in-process.")
     case_bank: str = Field("self-reported", description="Bank that case submissions go to.")
 
     @property

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from stopframe.registry.db import Database, open_database
 from stopframe.registry.migrate import upgrade
+from stopframe.registry.pincache import PinCache
 from stopframe.registry.ratelimit import TokenBuckets
 from stopframe.registry.settings import Settings
 from stopframe.registry.signing import Keyring, load_keyring
@@ -20,10 +21,12 @@ class Registry:
     keyring: Keyring
     key_limits: TokenBuckets = field(init=False)
     case_limits: TokenBuckets = field(init=False)
+    pin_cache: PinCache = field(init=False)
 
     def __post_init__(self) -> None:
         self.key_limits = TokenBuckets(self.settings.key_rate, self.settings.key_burst)
         self.case_limits = TokenBuckets(self.settings.case_rate, self.settings.case_burst)
+        self.pin_cache = PinCache(self.settings.pin_cache_seconds)
 
 
 def open_registry(settings: Settings, migrate: bool = True) -> Registry:

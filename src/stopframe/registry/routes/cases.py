@@ -41,7 +41,7 @@ def case_summary(case_number: CaseNumber, pin: str | None = Depends(case_pin),
     """How many of the case's hashes are listed, and how often they were matched and acted on."""
     limit_case(reg, case_number)
     with reg.db.read() as session:
-        case = cases.authenticate(session, case_number, pin, reg.settings.pin_scrypt_n)
+        case = cases.authenticate(session, case_number, pin, reg.settings.pin_scrypt_n, reg.pin_cache)
         return cases.summary(session, case)
 
 
@@ -51,7 +51,7 @@ def case_entries(case_number: CaseNumber, pin: str | None = Depends(case_pin),
     """The case's entries, withdrawn ones included."""
     limit_case(reg, case_number)
     with reg.db.read() as session:
-        case = cases.authenticate(session, case_number, pin, reg.settings.pin_scrypt_n)
+        case = cases.authenticate(session, case_number, pin, reg.settings.pin_scrypt_n, reg.pin_cache)
         rows = session.execute(select(Entry).where(Entry.case_id == case.id).order_by(Entry.id))
         return [entry_out(e) for e in rows.scalars()]
 
@@ -63,7 +63,7 @@ def add_entries(case_number: CaseNumber, body: SubmitIn, response: Response,
     """Add hashes (never media) to the case: all or none; duplicates are returned, not repeated."""
     limit_case(reg, case_number)
     with reg.db.read() as session:
-        case = cases.authenticate(session, case_number, pin, reg.settings.pin_scrypt_n)
+        case = cases.authenticate(session, case_number, pin, reg.settings.pin_scrypt_n, reg.pin_cache)
     signals = [Signal(s.kind, s.value, s.quality) for s in body.signals]
     with reg.db.write() as session:
         bank = banks.case_bank(session, reg.settings.case_bank, caller.actor)
@@ -82,7 +82,7 @@ def withdraw_entry(case_number: CaseNumber, entry_id: EntryId, pin: str | None =
     """Withdraw one of the case's hashes; consumers drop it on their next sync."""
     limit_case(reg, case_number)
     with reg.db.read() as session:
-        case = cases.authenticate(session, case_number, pin, reg.settings.pin_scrypt_n)
+        case = cases.authenticate(session, case_number, pin, reg.settings.pin_scrypt_n, reg.pin_cache)
     with reg.db.write() as session:
         entry = cases.case_entry(session, case, entry_id)
         if entries.withdraw(session, entry):

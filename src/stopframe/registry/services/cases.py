@@ -9,6 +9,7 @@ from stopframe.registry import audit
 from stopframe.registry.canonical import utcnow
 from stopframe.registry.credentials import check_pin, hash_pin, new_case_number, new_pin
 from stopframe.registry.models import Case, Entry, Report
+from stopframe.registry.pincache import PinCache
 from stopframe.registry.problems import Problem
 from stopframe.registry.schemas import CaseCreated, CaseSummary, ReportedAction
 
@@ -25,13 +26,19 @@ def create_case(session: Session, scrypt_n: int, actor: str) -> CaseCreated:
     return CaseCreated(case_number=case.number, pin=pin)
 
 
-def authenticate(session: Session, number: str, pin: str | None, scrypt_n: int) -> Case:
+def authenticate(session: Session, number: str, pin: str | None, scrypt_n: int,
+                 cache: PinCache | None = None) -> Case:
     """The case for `number` if `pin` is right; one 401 for unknown number and wrong PIN alike."""
     case = session.execute(select(Case).where(Case.number == number)).scalar_one_or_none()
+    pin = pin or ""
+    if case is not None and cache is not None and cache.hit(number, pin):
+        return case
     stored = case.pin_hash if case else f"scrypt${scrypt_n}$8$1$AAAAAAAAAAAAAAAAAAAAAA==$"
-    ok = check_pin(pin or "", stored)  # hash even for unknown cases: same timing either way
+    ok = check_pin(pin, stored)  # hash even for unknown cases: same timing either way
     if case is None or not ok:
         raise Problem(401, "case number or PIN is wrong", {"WWW-Authenticate": "CasePIN"})
+    if cache is not None:
+        cache.remember(number, pin)
     return case
 
 
