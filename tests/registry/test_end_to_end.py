@@ -10,7 +10,15 @@ import pytest
 from sqlalchemy import text
 
 from stopframe.registry import audit
-from stopframe.registry.client import LocalStore, RegistryClient, TamperedListError, apply_changes, verify
+from stopframe.registry.client import (
+    LocalStore,
+    RegistryClient,
+    RegistryError,
+    TamperedListError,
+    apply_changes,
+    verify,
+)
+from stopframe.registry.signing import load_public_key, rotate
 
 
 def pdq(n: int) -> str:
@@ -18,11 +26,13 @@ def pdq(n: int) -> str:
     return hashlib.sha256(f"pdq-{n}".encode()).hexdigest()
 
 
-def consumer(client, read_key_headers, report_headers=None) -> RegistryClient:  # type: ignore[no-untyped-def]
-    """A RegistryClient wired to the in-process app, pinning the published keys."""
-    keys = client.get("/v1/keys", headers=read_key_headers).json()
-    pinned = {k["key_id"]: k["public_key"] for k in keys}
-    key = (report_headers or read_key_headers)["Authorization"].split()[1]
+def consumer(client, admin_headers) -> RegistryClient:  # type: ignore[no-untyped-def]
+    """A platform: a read+report key, the published signing keys pinned, talking to the app."""
+    created = client.post("/v1/api-keys", headers=admin_headers,
+                          json={"name": "platform", "scopes": ["read", "report"]})
+    key = created.json()["key"]
+    published = client.get("/v1/keys", headers={"Authorization": f"Bearer {key}"}).json()
+    pinned = {k["key_id"]: k["public_key"] for k in published}
     return RegistryClient("http://testserver", key, pinned, http=client)
 
 
@@ -38,7 +48,7 @@ def test_case_to_consumer_and_back(client, headers, new_case, registry) -> None:
     assert submitted.json()["added"] == 4
     assert submitted.json()["entries"][0]["value"] == values[0]  # canonical lowercase
 
-    rc = consumer(client, headers["read"], {"Authorization": f"Bearer {_secret(headers['admin'])}"})
+    rc = consumer(client, headers["admin"])
     store = LocalStore()
     rc.sync(store)
     assert {e.value for e in store.entries.values()} == {*values, md5}
@@ -50,11 +60,10 @@ def test_case_to_consumer_and_back(client, headers, new_case, registry) -> None:
     assert ids[1] not in store.entries and values[1] not in {e.value for e in store.entries.values()}
     assert rc.sync(store) == 0
 
-    report = client.post("/v1/reports", headers=headers["report"], json={
-        "entry_id": ids[0], "action": "block", "matched_at": "2026-11-22T12:00:00Z"})
-    assert report.status_code == 201, report.text
-    client.post("/v1/reports", headers=headers["report"], json={
-        "entry_id": ids[2], "action": "log", "matched_at": "2026-11-22T12:01:00Z"})
+    assert rc.report(ids[0], "block", "2026-11-22T12:00:00Z") >= 1
+    assert rc.report(ids[2], "log", "2026-11-22T12:01:00Z") >= 1
+    with pytest.raises(RegistryError, match="404"):
+        rc.report(10**6, "block", "2026-11-22T12:02:00Z")
     seen = client.get(f"/v1/cases/{number}", headers=case).json()
     assert seen == {"case_number": number, "entries_active": 3, "entries_withdrawn": 1,
                     "matched": 2, "acted_on": 1}
@@ -71,15 +80,11 @@ def test_case_to_consumer_and_back(client, headers, new_case, registry) -> None:
     assert not result.ok and result.first_bad_id == 3
 
 
-def _secret(header: dict[str, str]) -> str:
-    return header["Authorization"].split()[1]
-
-
 def test_tampered_lists_are_refused(client, headers, new_case) -> None:  # type: ignore[no-untyped-def]
     number, case = new_case()
     client.post(f"/v1/cases/{number}/entries", headers=case,
                 json={"signals": [{"kind": "pdq", "value": pdq(1), "quality": 80}]})
-    rc = consumer(client, headers["read"])
+    rc = consumer(client, headers["admin"])
     snapshot = client.get("/v1/lists/snapshot", headers=headers["read"]).json()
     verify(snapshot, rc.pinned, "snapshot")
 
@@ -109,14 +114,11 @@ def test_tampered_lists_are_refused(client, headers, new_case) -> None:  # type:
 
 
 def test_signing_key_rotation_keeps_old_lists_verifiable(client, headers, registry) -> None:  # type: ignore[no-untyped-def]
-    from stopframe.registry.signing import rotate
-
     old = client.get("/v1/lists/snapshot", headers=headers["read"]).json()
     registry.keyring = rotate(registry.settings.signing_dir)
     published = client.get("/v1/keys", headers=headers["read"]).json()
     assert len(published) == 2 and [k["current"] for k in published] == [False, True]
-    pinned = {k["key_id"]: __import__("stopframe.registry.signing", fromlist=["x"]).load_public_key(
-        k["public_key"]) for k in published}
+    pinned = {k["key_id"]: load_public_key(k["public_key"]) for k in published}
     new = client.get("/v1/lists/snapshot", headers=headers["read"]).json()
     assert new["payload"]["key_id"] != old["payload"]["key_id"]
     verify(old, pinned, "snapshot")
@@ -126,8 +128,6 @@ def test_signing_key_rotation_keeps_old_lists_verifiable(client, headers, regist
 
 
 def test_client_refuses_an_http_error(client, headers) -> None:  # type: ignore[no-untyped-def]
-    from stopframe.registry.client import RegistryError
-
     rc = RegistryClient("http://testserver", "sfk_bad", {}, http=client)
     with pytest.raises(RegistryError, match="401"):
         rc.sync(LocalStore())

@@ -140,7 +140,7 @@ class RegistryClient:
         """`base_url` is the server root (http://host:port); `http` may supply a ready client."""
         self.pinned = {kid: load_public_key(b64) for kid, b64 in pinned_keys.items()}
         self.http = http or httpx.Client(base_url=base_url, timeout=timeout)
-        self.http.headers["Authorization"] = f"Bearer {api_key}"
+        self.auth = {"Authorization": f"Bearer {api_key}"}
 
     def __enter__(self) -> RegistryClient:
         return self
@@ -153,7 +153,7 @@ class RegistryClient:
         self.http.close()
 
     def _get(self, path: str, **params: Any) -> Any:
-        response = self.http.get(path, params=params)
+        response = self.http.get(path, params=params, headers=self.auth)
         if response.status_code != 200:
             raise RegistryError(f"{path}: {response.status_code} {response.text[:300]}")
         return response.json()
@@ -182,8 +182,8 @@ class RegistryClient:
 
     def report(self, entry_id: int, action: str, matched_at: str) -> int:
         """Report a match (entry id, action taken, ISO time); return the report id. Never media."""
-        response = self.http.post("/v1/reports", json={"entry_id": entry_id, "action": action,
-                                                    "matched_at": matched_at})
+        response = self.http.post("/v1/reports", headers=self.auth, json={
+            "entry_id": entry_id, "action": action, "matched_at": matched_at})
         if response.status_code != 201:
             raise RegistryError(f"/v1/reports: {response.status_code} {response.text[:300]}")
         return response.json()["id"]
