@@ -35,33 +35,42 @@ def add_signals(session: Session, bank: Bank, owner: str, case_id: int | None,
             raise Problem(422, f"bank {bank.name!r} does not take {signal.kind.value} signals")
         wanted.setdefault((signal.kind.value, digest(signal.value)), signal)
     ids: dict[tuple[str, str], int] = {}
-    restored: list[int] = []
-    keys = list(wanted)
-    for start in range(0, len(keys), CHUNK):
-        digests = [d for _k, d in keys[start:start + CHUNK]]
-        rows = session.execute(select(Entry.id, Entry.kind, Entry.digest, Entry.withdrawn_at).where(
-            Entry.bank_id == bank.id, Entry.owner == owner, Entry.digest.in_(digests)))
-        for eid, kind, dig, withdrawn in rows:
-            if (kind, dig) in wanted:
-                ids[(kind, dig)] = eid
-                if withdrawn is not None:
-                    restored.append(eid)
+    withdrawn: set[int] = set()
+    _lookup(session, bank.id, owner, wanted, ids, withdrawn)
+    restored = sorted(withdrawn)
     if restored:
         session.execute(update(Entry).where(Entry.id.in_(restored)).values(withdrawn_at=None))
     now = utcnow()
     new_rows = [{"bank_id": bank.id, "case_id": case_id, "owner": owner, "kind": k, "value": s.value,
                  "digest": d, "quality": s.quality, "created_at": now}
                 for (k, d), s in wanted.items() if (k, d) not in ids]
-    new_ids: list[int] = []
-    for start in range(0, len(new_rows), CHUNK):
-        chunk = new_rows[start:start + CHUNK]
-        result = session.execute(Entry.__table__.insert().returning(
-            Entry.id, Entry.kind, Entry.digest, sort_by_parameter_order=True), chunk)
-        for eid, kind, dig in result:
-            ids[(kind, dig)] = eid
-            new_ids.append(eid)
+    for start in range(0, len(new_rows), CHUNK):  # plain executemany: RETURNING goes row by row
+        session.execute(Entry.__table__.insert(), new_rows[start:start + CHUNK])
+    if new_rows:
+        _lookup(session, bank.id, owner, {(r["kind"], r["digest"]): None for r in new_rows}, ids, set())
+    new_ids = sorted(ids[(r["kind"], r["digest"])] for r in new_rows)
     append_changes(session, new_ids + restored, "add")
     return [ids[key] for key in wanted], len(new_ids) + len(restored)
+
+
+def _lookup(session: Session, bank_id: int, owner: str, keys: dict[tuple[str, str], object],
+            ids: dict[tuple[str, str], int], withdrawn: set[int]) -> None:
+    """Fill `ids` with the entries of `owner` in the bank matching `keys`; note withdrawn ones.
+
+    Queried per kind so the lookup uses the whole (bank, owner, kind, digest) unique index.
+    """
+    by_kind: dict[str, list[str]] = {}
+    for kind, dig in keys:
+        by_kind.setdefault(kind, []).append(dig)
+    for kind, digests in by_kind.items():
+        for start in range(0, len(digests), CHUNK):
+            rows = session.execute(select(Entry.id, Entry.digest, Entry.withdrawn_at).where(
+                Entry.bank_id == bank_id, Entry.owner == owner, Entry.kind == kind,
+                Entry.digest.in_(digests[start:start + CHUNK])))
+            for eid, dig, withdrawn_at in rows:
+                ids[(kind, dig)] = eid
+                if withdrawn_at is not None:
+                    withdrawn.add(eid)
 
 
 def withdraw(session: Session, entry: Entry) -> bool:
