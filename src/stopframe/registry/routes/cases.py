@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Response
 from sqlalchemy import select
 
-from stopframe.registry.auth import Caller, case_pin, limit_case, registry, require
 from stopframe.registry import audit
+from stopframe.registry.auth import Caller, case_pin, limit_case, registry, require
 from stopframe.registry.models import Entry
 from stopframe.registry.schemas import CaseCreated, CaseSummary, EntryOut, Scope, SubmitIn, SubmitOut
 from stopframe.registry.services import banks, cases, entries
