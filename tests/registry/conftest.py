@@ -51,7 +51,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         admin.dispose()
 
 
-def test_settings(data_dir: Path, database_url: str, **overrides: object) -> Settings:
+def settings_for_tests(data_dir: Path, database_url: str, **overrides: object) -> Settings:
     """Settings for tests: cheap PIN hashing and limits high enough not to get in the way."""
     values: dict[str, object] = {"data_dir": data_dir, "database_url": database_url,
                                  "pin_scrypt_n": 1024, "key_rate": 10_000.0, "key_burst": 10_000,
@@ -60,13 +60,10 @@ def test_settings(data_dir: Path, database_url: str, **overrides: object) -> Set
     return Settings(**values)
 
 
-test_settings.__test__ = False  # a helper, not a test
-
-
 @pytest.fixture
 def registry(database_url: str, tmp_path: Path) -> Iterator[Registry]:
     """An opened, migrated registry."""
-    reg = open_registry(test_settings(tmp_path / "data", database_url))
+    reg = open_registry(settings_for_tests(tmp_path / "data", database_url))
     yield reg
     reg.db.dispose()
 

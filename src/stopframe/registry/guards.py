@@ -42,7 +42,10 @@ class RequestGuard:
         is_import = scope["path"].endswith("/import")
         limit = self.max_import if is_import else self.max_body
         length = headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > limit):
+        if length is not None and not length.isdigit():
+            await _send_problem(send, 400, "Bad Request", "Content-Length is not a number")
+            return
+        if length is not None and int(length) > limit:
             await _send_problem(send, 413, "Content Too Large",
                                 f"request body over the {limit}-byte limit")
             return
