@@ -1,0 +1,199 @@
+"""Registry benchmark: submissions per second, signed snapshot export of 1M entries, and the
+latency from a submission to a polling consumer seeing it (goal: <= 10 s).
+
+    PYTHONPATH=src python benchmarks/registry.py                      # SQLite in a temp dir
+    PYTHONPATH=src python benchmarks/registry.py --database-url postgresql+psycopg://...
+
+It starts a real `stopframe serve` process on 127.0.0.1 and talks to it over HTTP.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+from sqlalchemy import func, select
+
+from stopframe.registry.client import LocalStore, RegistryClient, apply_snapshot, verify
+from stopframe.registry.models import Entry
+from stopframe.registry.schemas import BankIn, Scope
+from stopframe.registry.services import banks, keys
+from stopframe.registry.services.entries import add_signals
+from stopframe.registry.settings import Settings
+from stopframe.registry.state import open_registry
+from stopframe.signals.base import Signal, SignalKind
+
+GOAL_FEED_LATENCY_S = 10.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(env: dict[str, str], port: int) -> subprocess.Popen:
+    process = subprocess.Popen([sys.executable, "-m", "stopframe", "serve"], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(600):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/v1/health", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit("server did not start")
+
+
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def bench_submissions(base: str, submit: dict[str, str], count: int, threads: int, batch: int) -> float:
+    """Hashes acknowledged per second, `batch` hashes per request from `threads` threads."""
+    with httpx.Client(base_url=base, timeout=60, limits=httpx.Limits(max_connections=threads)) as http:
+        cases = []
+        for _ in range(threads):
+            body = http.post("/v1/cases", headers=submit).json()
+            cases.append((body["case_number"], {**submit, "X-Case-PIN": body["pin"]}))
+
+        def one(i: int) -> None:
+            number, case = cases[i % threads]
+            signals = [{"kind": "sha256", "value": sha(f"sub-{batch}-{i}-{j}")} for j in range(batch)]
+            response = http.post(f"/v1/cases/{number}/entries", headers=case, json={"signals": signals})
+            assert response.status_code == 201, response.text
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(one, range(count // batch)))
+        return count / (time.perf_counter() - started)
+
+
+def bench_feed_latency(base: str, submit: dict[str, str], read_key: str, pinned: dict[str, str],
+                       poll_s: float, rounds: int) -> list[float]:
+    """Seconds from a submission's acknowledgement to a consumer, polling every `poll_s`, holding it."""
+    store = LocalStore()
+    seen: dict[str, float] = {}
+    stop = threading.Event()
+    client = RegistryClient(base, read_key, pinned)
+    client.sync(store)
+
+    def poll() -> None:
+        while not stop.is_set():
+            client.sync(store)
+            now = time.perf_counter()
+            for entry in store.entries.values():
+                seen.setdefault(entry.value, now)
+            stop.wait(poll_s)
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    latencies = []
+    with httpx.Client(base_url=base, timeout=60) as http:
+        body = http.post("/v1/cases", headers=submit).json()
+        number, case = body["case_number"], {**submit, "X-Case-PIN": body["pin"]}
+        for i in range(rounds):
+            value = sha(f"latency-{i}-{time.time()}")
+            response = http.post(f"/v1/cases/{number}/entries", headers=case,
+                                 json={"signals": [{"kind": "sha256", "value": value}]})
+            acked = time.perf_counter()
+            assert response.status_code == 201
+            while value not in seen:
+                time.sleep(0.01)
+            latencies.append(seen[value] - acked)
+            time.sleep(poll_s * 0.37)  # land at different points of the polling cycle
+    stop.set()
+    poller.join()
+    client.close()
+    return latencies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--entries", type=int, default=1_000_000, help="snapshot size")
+    parser.add_argument("--submissions", type=int, default=2000)
+    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--poll", type=float, default=2.0, help="consumer polling interval, s")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp) / "data"
+        url = args.database_url or f"sqlite:///{data_dir / 'registry.sqlite'}"
+        settings = Settings(data_dir=data_dir, database_url=url, key_rate=1e6, key_burst=10**6,
+                            case_rate=1e6, case_burst=10**6)
+        reg = open_registry(settings)
+        with reg.db.write() as session:
+            submit_key = keys.create_key(session, "bench", [Scope.SUBMIT], "bench").key
+            read_key = keys.create_key(session, "bench", [Scope.READ], "bench").key
+        pinned = {k["key_id"]: k["public_key"] for k in reg.keyring.published()}
+        port = free_port()
+        env = {**os.environ, "STOPFRAME_DATA_DIR": str(data_dir), "STOPFRAME_DATABASE_URL": url,
+               "STOPFRAME_PORT": str(port), "STOPFRAME_KEY_RATE": "1000000", "STOPFRAME_KEY_BURST": "1000000",
+               "STOPFRAME_CASE_RATE": "1000000", "STOPFRAME_CASE_BURST": "1000000"}
+        server = start_server(env, port)
+        base = f"http://127.0.0.1:{port}"
+        submit = {"Authorization": f"Bearer {submit_key}"}
+        backend = reg.db.writer.dialect.name
+        print(f"registry benchmark on {backend}, {os.cpu_count()} CPUs")
+        try:
+            single = bench_submissions(base, submit, args.submissions, args.threads, 1)
+            print(f"submissions, 1 hash per request, {args.threads} threads: {single:,.0f} hashes/s")
+            batched = bench_submissions(base, submit, args.submissions * 50, args.threads, 100)
+            print(f"submissions, 100 hashes per request, {args.threads} threads: {batched:,.0f} hashes/s")
+
+            latencies = bench_feed_latency(base, submit, read_key, pinned, args.poll, 20)
+            worst = max(latencies)
+            print(f"feed latency (poll every {args.poll:g} s), 20 rounds: median "
+                  f"{statistics.median(latencies):.2f} s, max {worst:.2f} s; goal {GOAL_FEED_LATENCY_S:g} s "
+                  f"-> max/goal = {worst / GOAL_FEED_LATENCY_S:.2f} ({'met' if worst <= GOAL_FEED_LATENCY_S else 'NOT met'})")
+
+            with reg.db.read() as session:
+                present = session.execute(select(func.count()).select_from(Entry)).scalar_one()
+            missing = max(0, args.entries - present)  # top up to --entries in all
+            started = time.perf_counter()
+            with reg.db.write() as session:
+                bank = banks.create_bank(session, BankIn(name="bulk", kinds=[SignalKind.PDQ]), "bench")
+                step = 100_000
+                for start in range(0, missing, step):
+                    signals = [Signal(SignalKind.PDQ, sha(f"bulk-{i}"), 90)
+                               for i in range(start, min(missing, start + step))]
+                    add_signals(session, bank, "import", None, signals)
+            print(f"bulk load of {missing:,} entries (one transaction): {time.perf_counter() - started:.1f} s")
+
+            with httpx.Client(base_url=base, timeout=600,
+                              headers={"Authorization": f"Bearer {read_key}"}) as http:
+                started = time.perf_counter()
+                response = http.get("/v1/lists/snapshot")
+                fetched = time.perf_counter() - started
+                assert response.status_code == 200
+                size = len(response.content)
+                started = time.perf_counter()
+                store = LocalStore()
+                client = RegistryClient(base, read_key, pinned)
+                apply_snapshot(store, verify(response.json(), client.pinned, "snapshot"))
+                checked = time.perf_counter() - started
+                client.close()
+            print(f"signed snapshot of {len(store.entries):,} entries: export+transfer {fetched:.1f} s, "
+                  f"{size / 1e6:.0f} MB ({size / len(store.entries):.0f} B/entry); "
+                  f"consumer verify+apply {checked:.1f} s")
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=60)
+            reg.db.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+"""`stopframe serve` and `stopframe registry ...`: run and operate the registry service.
+
+Exit codes: 0 success, 1 audit chain broken or backup failed, 2 bad arguments.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from stopframe.cli import app
+
+registry_app = typer.Typer(help="Operate the hash registry: migrations, keys, audit, backups, imports.",
+                           no_args_is_help=True)
+app.add_typer(registry_app, name="registry")
+
+
+def _settings(data_dir: Path | None, database_url: str | None):  # type: ignore[no-untyped-def]
+    from stopframe.registry.settings import Settings
+
+    overrides = {k: v for k, v in (("data_dir", data_dir), ("database_url", database_url)) if v}
+    return Settings(**overrides)
+
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Default: $STOPFRAME_DATA_DIR or ./data")]
+DbUrl = Annotated[str | None, typer.Option("--database-url", help="Default: $STOPFRAME_DATABASE_URL")]
+
+
+@app.command()
+def serve(data_dir: DataDir = None, database_url: DbUrl = None,
+          host: Annotated[str | None, typer.Option(help="Default 127.0.0.1")] = None,
+          port: Annotated[int | None, typer.Option(help="Default 8750")] = None) -> None:
+    """Run the registry HTTP service (migrates the database first)."""
+    from stopframe.registry.server import serve as run
+
+    settings = _settings(data_dir, database_url)
+    if host:
+        settings.host = host
+    if port:
+        settings.port = port
+    run(settings)
+
+
+@registry_app.command()
+def migrate(data_dir: DataDir = None, database_url: DbUrl = None) -> None:
+    """Bring the database to the newest schema."""
+    from stopframe.registry.db import open_database
+    from stopframe.registry.migrate import upgrade
+
+    settings = _settings(data_dir, database_url)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = open_database(settings.resolved_database_url)
+    upgrade(db.writer)
+    db.dispose()
+    typer.echo("database is at the newest schema")
+
+
+@registry_app.command("create-key")
+def create_key(scope: Annotated[list[str], typer.Option("--scope", help="submit, read, report, admin")],
+               name: Annotated[str, typer.Option(help="Label for the operator")] = "cli",
+               data_dir: DataDir = None, database_url: DbUrl = None) -> None:
+    """Create an API key (e.g. the first admin key) and print it once."""
+    from stopframe.registry.schemas import Scope
+    from stopframe.registry.services import keys
+    from stopframe.registry.state import open_registry
+
+    try:
+        scopes = [Scope(s) for s in scope]
+    except ValueError:
+        typer.echo(f"unknown scope in {scope}; use submit, read, report or admin", err=True)
+        raise typer.Exit(2) from None
+    reg = open_registry(_settings(data_dir, database_url))
+    with reg.db.write() as session:
+        created = keys.create_key(session, name, scopes, "cli")
+    reg.db.dispose()
+    typer.echo(json.dumps(created.model_dump(mode="json"), indent=1))
+
+
+@registry_app.command("rotate-signing-key")
+def rotate_signing_key(data_dir: DataDir = None) -> None:
+    """Add a new list-signing key; it signs from the next start on, old keys stay published."""
+    from stopframe.registry.signing import rotate
+
+    settings = _settings(data_dir, None)
+    keyring = rotate(settings.signing_dir)
+    typer.echo(json.dumps(keyring.published()[-1], indent=1))
+
+
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+registry_app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify(data_dir: DataDir = None, database_url: DbUrl = None) -> None:
+    """Check the whole audit chain; exit 1 and name the first bad row if it is broken."""
+    from stopframe.registry import audit
+    from stopframe.registry.db import open_database
+
+    settings = _settings(data_dir, database_url)
+    db = open_database(settings.resolved_database_url)
+    with db.read() as session:
+        result = audit.verify(session)
+    db.dispose()
+    if result.ok:
+        typer.echo(f"audit chain intact: {result.rows} rows")
+        return
+    typer.echo(f"audit chain broken at row {result.first_bad_id}: {result.reason} "
+               f"({result.rows} rows before it check out)", err=True)
+    raise typer.Exit(1)
+
+
+@registry_app.command()
+def backup(destination: Path, data_dir: DataDir = None, database_url: DbUrl = None) -> None:
+    """Write a consistent copy of the database to DESTINATION (SQLite file or pg_dump archive)."""
+    from stopframe.registry.backup import BackupError
+    from stopframe.registry.backup import backup as run
+
+    settings = _settings(data_dir, database_url)
+    try:
+        path = run(settings.resolved_database_url, destination)
+    except BackupError as exc:
+        typer.echo(f"backup failed: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"backup written to {path}")
+
+
+@registry_app.command("import")
+def import_list(bank: str, file: Path,
+                format: Annotated[str, typer.Option("--format", help="threatexchange-csv, "
+                    "threatexchange-text, stopncii-json, ncmec-xml, projectvic-json")],
+                data_dir: DataDir = None, database_url: DbUrl = None) -> None:
+    """Import a partner list FILE into BANK (the bank must exist)."""
+    from stopframe.registry.problems import Problem
+    from stopframe.registry.services import banks, transfer
+    from stopframe.registry.state import open_registry
+
+    settings = _settings(data_dir, database_url)
+    reg = open_registry(settings)
+    try:
+        with reg.db.write() as session:
+            result = transfer.import_file(session, banks.get_bank(session, bank), format,
+                                          file.read_bytes(), settings.max_import_entries, "cli")
+    except Problem as exc:
+        typer.echo(f"import failed, nothing written: {exc.detail}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        reg.db.dispose()
+    typer.echo(json.dumps(result.model_dump(), indent=1))
