@@ -18,5 +18,4 @@ def main() -> None:
     app()
 from stopframe.cli import hashing  # noqa: E402,F401  (registers commands)
 from stopframe.cli import video  # noqa: E402,F401  (registers commands)
-
 from stopframe.cli import registry  # noqa: E402,F401  (registers commands)
