@@ -16,3 +16,4 @@ app = typer.Typer(
 def main() -> None:
     """Console-script entry point."""
     app()
+from stopframe.cli import bench  # noqa: E402,F401  (registers commands)

@@ -1,0 +1,118 @@
+"""Robust image matching: a few PDQ hashes per registered image and per query, compared as sets,
+so that crops, pads, letterboxes, rotations and mirror flips of a registered picture still match.
+
+Registration (victim side) hashes the border-trimmed picture plus a fixed set of canonical
+crops (centred, and from each side) and slight rotations; only these 32-byte hashes leave the device. A query (platform side)
+hashes its border-trimmed and its untrimmed form, each in the 8 dihedral variants taken from one DCT
+(rotations by 90/180/270 degrees and mirrors cost nothing extra). Hashes with quality below
+`MIN_QUALITY` are never kept. Comparing sets lives in `stopframe.signals.robust_match`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from stopframe.signals.borders import trim_borders
+from stopframe.signals.pdq import PdqHash, luma_from_rgb, pdq_from_luma
+
+MIN_QUALITY = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Crop:
+    """A canonical crop: the shares of width/height cut from each side."""
+
+    name: str
+    left: float = 0.0
+    top: float = 0.0
+    right: float = 0.0
+    bottom: float = 0.0
+
+    def apply(self, rgb: np.ndarray) -> np.ndarray:
+        height, width = rgb.shape[:2]
+        top, bottom = round(height * self.top), height - round(height * self.bottom)
+        left, right = round(width * self.left), width - round(width * self.right)
+        return rgb[top:bottom, left:right]
+
+
+def _register_crops() -> tuple[Crop, ...]:
+    centre = [Crop(f"centre{100 - round(200 * c)}", c, c, c, c) for c in (0.025, 0.05, 0.075, 0.1)]
+    sides = [Crop(f"{side}{round(100 * c)}", **{side: c})
+             for c in (0.04, 0.08, 0.12, 0.16, 0.2) for side in ("left", "right", "top", "bottom")]
+    return tuple(centre + sides)
+
+
+REGISTER_CROPS: tuple[Crop, ...] = _register_crops()
+REGISTER_ROTATIONS: tuple[float, ...] = (-9.0, -6.0, -3.0, 3.0, 6.0, 9.0)  # degrees, black fill
+WORK_SIDE = 256  # pictures are shrunk to this long side first: PDQ only looks at 64 x 64
+
+
+@dataclass(frozen=True, slots=True)
+class RobustHash:
+    """One PDQ hash of a registered image or query, with the variant it was taken from."""
+
+    hash: PdqHash
+    variant: str
+
+    @property
+    def usable(self) -> bool:
+        return self.hash.quality >= MIN_QUALITY
+
+
+def shrink_luma(rgb: np.ndarray, side: int = WORK_SIDE) -> np.ndarray:
+    """Rec.601 luma of `rgb`, box-downscaled so its long side is at most `side` (speed only)."""
+    luma = luma_from_rgb(rgb)
+    height, width = luma.shape
+    if max(height, width) <= side:
+        return luma
+    scale = side / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.asarray(Image.fromarray(luma, "F").resize(size, Image.Resampling.BOX))
+
+
+def _rotate(luma: np.ndarray, degrees: float) -> np.ndarray:
+    return np.asarray(Image.fromarray(luma, "F").rotate(degrees, Image.Resampling.BILINEAR))
+
+
+def _hash(luma: np.ndarray, variant: str) -> RobustHash:
+    return RobustHash(pdq_from_luma(luma).hash, variant)
+
+
+def register_hashes(rgb: np.ndarray) -> list[RobustHash]:
+    """The hashes a victim's device registers for one picture (H x W x 3), usable ones only."""
+    trimmed = trim_borders(rgb)
+    base = shrink_luma(trimmed)
+    out = [_hash(base, "full")]
+    if trimmed.shape != rgb.shape:
+        out.append(_hash(shrink_luma(rgb), "untrimmed"))
+    out += [_hash(crop.apply(base), crop.name) for crop in REGISTER_CROPS]
+    out += [_hash(_rotate(base, angle), f"rotate{angle:+g}") for angle in REGISTER_ROTATIONS]
+    return [item for item in _unique(out) if item.usable]
+
+
+def query_hashes(rgb: np.ndarray) -> list[RobustHash]:
+    """The hashes a platform computes for one uploaded picture, usable ones only: the trimmed
+    and (if different) untrimmed picture, each in its 8 dihedral variants."""
+    trimmed = trim_borders(rgb)
+    bases = [("trim", trimmed)]
+    if trimmed.shape != rgb.shape:
+        bases.append(("full", rgb))
+    out = []
+    for name, pixels in bases:
+        result = pdq_from_luma(shrink_luma(pixels))
+        out += [RobustHash(value, f"{name}/{variant.name.lower()}")
+                for variant, value in result.all_dihedral().items()]
+    return [item for item in _unique(out) if item.usable]
+
+
+def _unique(items: list[RobustHash]) -> list[RobustHash]:
+    seen: set[bytes] = set()
+    out = []
+    for item in items:
+        if item.hash.digest not in seen:
+            seen.add(item.hash.digest)
+            out.append(item)
+    return out
