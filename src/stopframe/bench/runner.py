@@ -133,7 +133,8 @@ def _query_task(args: tuple[str, int, int, int, list[str]]) -> list[tuple[str, i
     return out
 
 
-def _pool_map(func, tasks: list, workers: int, progress: Progress | None, label: str) -> list:
+def pool_map(func, tasks: list, workers: int, progress: Progress | None, label: str) -> list:
+    """`func` over `tasks` in order, in `workers` spawned processes (in-process when 1)."""
     results = []
     if workers <= 1:
         for i, task in enumerate(tasks):
@@ -176,7 +177,7 @@ def register_corpus(config: Config, files: CorpusFiles, progress: Progress | Non
     data = cache.load(config.cache_dir, name)
     if data is None:
         tasks = [(str(p), config.max_side) for p in files.natural + files.astro]
-        results = _pool_map(_original_task, tasks, config.workers, progress, "originals")
+        results = pool_map(_original_task, tasks, config.workers, progress, "originals")
         n = len(files.natural)
         ok = np.array([r is not None for r in results])
         dihedral = np.stack([r["dihedral"] if r else np.zeros((8, 32), np.uint8) for r in results])
@@ -235,7 +236,7 @@ def hash_queries(config: Config, registered: Registered, transforms: list[Transf
             by_image.setdefault(int(i), []).append(tname)
     tasks = [(str(registered.natural_paths[i]), i, config.max_side, config.seed, names)
              for i, names in sorted(by_image.items())]
-    results = _pool_map(_query_task, tasks, config.workers, progress, "queries")
+    results = pool_map(_query_task, tasks, config.workers, progress, "queries")
     per_transform: dict[str, dict[int, dict | None]] = {t: {} for t in todo}
     for batch in results:
         for tname, image_index, result in batch:

@@ -61,13 +61,13 @@ def border_box(rgb: np.ndarray, tolerance: int = DEFAULT_TOLERANCE,
         view = rgb[top:bottom, left:right]
         rows = flat_lines(view, 0, tolerance, flat_share)
         cols = flat_lines(view, 1, tolerance, flat_share)
+        if rows.all() or cols.all():
+            break  # the whole picture is one flat colour: nothing to tell border from content
         row_limit, col_limit = int(height * max_trim), int(width * max_trim)
         cut_top = _run_length(rows, max(0, row_limit - top))
         cut_bottom = _run_length(rows[::-1], max(0, row_limit - (height - bottom)))
         cut_left = _run_length(cols, max(0, col_limit - left))
         cut_right = _run_length(cols[::-1], max(0, col_limit - (width - right)))
-        if cut_top + cut_bottom >= view.shape[0] or cut_left + cut_right >= view.shape[1]:
-            break  # the whole image is flat: nothing meaningful to keep
         top, bottom = top + cut_top, bottom - cut_bottom
         left, right = left + cut_left, right - cut_right
         if not (cut_top or cut_bottom or cut_left or cut_right):

@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from stopframe.signals.borders import trim_borders
-from stopframe.signals.pdq import PdqHash, luma_from_rgb, pdq_from_luma
+from stopframe.signals.pdq import PdqHash, luma_from_rgb, pdq_from_block64
 
 MIN_QUALITY = 50
 
@@ -47,7 +47,7 @@ def _register_crops() -> tuple[Crop, ...]:
 
 REGISTER_CROPS: tuple[Crop, ...] = _register_crops()
 REGISTER_ROTATIONS: tuple[float, ...] = (-9.0, -6.0, -3.0, 3.0, 6.0, 9.0)  # degrees, black fill
-WORK_SIDE = 256  # pictures are shrunk to this long side first: PDQ only looks at 64 x 64
+WORK_SIDE = 256  # crops and rotations work on a copy this size: hashes only see 64 x 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,12 +73,27 @@ def shrink_luma(rgb: np.ndarray, side: int = WORK_SIDE) -> np.ndarray:
     return np.asarray(Image.fromarray(luma, "F").resize(size, Image.Resampling.BOX))
 
 
+def canonical_block(luma: np.ndarray) -> np.ndarray:
+    """The 64 x 64 block robust hashes are taken from: box-average to 128 x 128, a [1 2 1] blur,
+    then 2 x 2 means. Unlike PDQ's Jarosz sampling it is symmetric, so the dihedral variants
+    of one DCT equal the hashes of the rotated or mirrored picture."""
+    square = np.asarray(Image.fromarray(np.ascontiguousarray(luma, dtype=np.float32), "F")
+                        .resize((128, 128), Image.Resampling.BOX), dtype=np.float64)
+    for axis in (0, 1):
+        padded = np.pad(square, [(1, 1) if a == axis else (0, 0) for a in (0, 1)], mode="edge")
+        lo = np.take(padded, range(0, 128), axis=axis)
+        mid = np.take(padded, range(1, 129), axis=axis)
+        hi = np.take(padded, range(2, 130), axis=axis)
+        square = (lo + 2 * mid + hi) / 4
+    return square.reshape(64, 2, 64, 2).mean(axis=(1, 3))
+
+
 def _rotate(luma: np.ndarray, degrees: float) -> np.ndarray:
     return np.asarray(Image.fromarray(luma, "F").rotate(degrees, Image.Resampling.BILINEAR))
 
 
 def _hash(luma: np.ndarray, variant: str) -> RobustHash:
-    return RobustHash(pdq_from_luma(luma).hash, variant)
+    return RobustHash(pdq_from_block64(canonical_block(luma)).hash, variant)
 
 
 def register_hashes(rgb: np.ndarray) -> list[RobustHash]:
@@ -102,7 +117,7 @@ def query_hashes(rgb: np.ndarray) -> list[RobustHash]:
         bases.append(("full", rgb))
     out = []
     for name, pixels in bases:
-        result = pdq_from_luma(shrink_luma(pixels))
+        result = pdq_from_block64(canonical_block(shrink_luma(pixels)))
         out += [RobustHash(value, f"{name}/{variant.name.lower()}")
                 for variant, value in result.all_dihedral().items()]
     return [item for item in _unique(out) if item.usable]
