@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from stopframe.bench import cache
-from stopframe.bench.corpus import CorpusFiles, find_corpus, near_duplicates
+from stopframe.bench.corpus import CorpusFiles, find_corpus, near_duplicates, same_scene_drops
 from stopframe.bench.images import as_array, load_rgb
 from stopframe.bench.methods import METHODS, Method
 from stopframe.bench.metrics import Counts, score_matrix
@@ -199,7 +199,8 @@ def register_corpus(config: Config, files: CorpusFiles, progress: Progress | Non
             first_seen[str(sha[i])] = int(i)
     candidates = np.array([i for i in candidates if i not in exact], dtype=np.intp)
     near = candidates[near_duplicates(dihedral[candidates, 0], [dihedral[i] for i in candidates])]
-    dropped = exact | set(int(i) for i in near)
+    dropped = exact | set(int(i) for i in near) | same_scene_drops(
+        files.natural + files.astro, config.corpus)
     kept = np.array([i for i in np.flatnonzero(ok) if i not in dropped], dtype=np.intp)
     return Registered(files.natural, files.astro,
                       HashSets.from_arrays(data, METHODS, "natural."),

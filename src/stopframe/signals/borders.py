@@ -40,7 +40,8 @@ def flat_lines(rgb: np.ndarray, axis: int, tolerance: int = DEFAULT_TOLERANCE,
     sampled = rgb[:, ::stride] if along == 1 else rgb[::stride, :]
     pixels = sampled.astype(np.int16)
     median = np.median(pixels, axis=along, keepdims=True)
-    deviation = np.abs(pixels - median).max(axis=2)
+    gap = np.abs(pixels - median)
+    deviation = np.maximum(np.maximum(gap[..., 0], gap[..., 1]), gap[..., 2])
     return (deviation <= tolerance).mean(axis=along) >= flat_share
 
 

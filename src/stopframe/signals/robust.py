@@ -62,15 +62,22 @@ class RobustHash:
         return self.hash.quality >= MIN_QUALITY
 
 
-def shrink_luma(rgb: np.ndarray, side: int = WORK_SIDE) -> np.ndarray:
-    """Rec.601 luma of `rgb`, box-downscaled so its long side is at most `side` (speed only)."""
-    luma = luma_from_rgb(rgb)
-    height, width = luma.shape
+def shrink(rgb: np.ndarray, side: int = WORK_SIDE) -> np.ndarray:
+    """`rgb` box-downscaled so its long side is at most `side` (hashes only see 64 x 64)."""
+    height, width = rgb.shape[:2]
     if max(height, width) <= side:
-        return luma
+        return rgb
     scale = side / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return np.asarray(Image.fromarray(luma, "F").resize(size, Image.Resampling.BOX))
+    image = Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8))
+    return np.asarray(image.resize(size, Image.Resampling.BOX))
+
+
+def prepare(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Luma of the shrunk picture with its flat borders trimmed, and without trimming."""
+    small = shrink(rgb)
+    trimmed = trim_borders(small)
+    return luma_from_rgb(trimmed), luma_from_rgb(small)
 
 
 def canonical_block(luma: np.ndarray) -> np.ndarray:
@@ -79,12 +86,10 @@ def canonical_block(luma: np.ndarray) -> np.ndarray:
     of one DCT equal the hashes of the rotated or mirrored picture."""
     square = np.asarray(Image.fromarray(np.ascontiguousarray(luma, dtype=np.float32), "F")
                         .resize((128, 128), Image.Resampling.BOX), dtype=np.float64)
-    for axis in (0, 1):
-        padded = np.pad(square, [(1, 1) if a == axis else (0, 0) for a in (0, 1)], mode="edge")
-        lo = np.take(padded, range(0, 128), axis=axis)
-        mid = np.take(padded, range(1, 129), axis=axis)
-        hi = np.take(padded, range(2, 130), axis=axis)
-        square = (lo + 2 * mid + hi) / 4
+    rows = np.concatenate([square[:1], square, square[-1:]], axis=0)
+    square = (rows[:-2] + 2 * rows[1:-1] + rows[2:]) / 4
+    cols = np.concatenate([square[:, :1], square, square[:, -1:]], axis=1)
+    square = (cols[:, :-2] + 2 * cols[:, 1:-1] + cols[:, 2:]) / 4
     return square.reshape(64, 2, 64, 2).mean(axis=(1, 3))
 
 
@@ -98,11 +103,10 @@ def _hash(luma: np.ndarray, variant: str) -> RobustHash:
 
 def register_hashes(rgb: np.ndarray) -> list[RobustHash]:
     """The hashes a victim's device registers for one picture (H x W x 3), usable ones only."""
-    trimmed = trim_borders(rgb)
-    base = shrink_luma(trimmed)
+    base, untrimmed = prepare(rgb)
     out = [_hash(base, "full")]
-    if trimmed.shape != rgb.shape:
-        out.append(_hash(shrink_luma(rgb), "untrimmed"))
+    if untrimmed.shape != base.shape:
+        out.append(_hash(untrimmed, "untrimmed"))
     out += [_hash(crop.apply(base), crop.name) for crop in REGISTER_CROPS]
     out += [_hash(_rotate(base, angle), f"rotate{angle:+g}") for angle in REGISTER_ROTATIONS]
     return [item for item in _unique(out) if item.usable]
@@ -111,13 +115,11 @@ def register_hashes(rgb: np.ndarray) -> list[RobustHash]:
 def query_hashes(rgb: np.ndarray) -> list[RobustHash]:
     """The hashes a platform computes for one uploaded picture, usable ones only: the trimmed
     and (if different) untrimmed picture, each in its 8 dihedral variants."""
-    trimmed = trim_borders(rgb)
-    bases = [("trim", trimmed)]
-    if trimmed.shape != rgb.shape:
-        bases.append(("full", rgb))
+    base, untrimmed = prepare(rgb)
+    bases = [("trim", base)] + ([("full", untrimmed)] if untrimmed.shape != base.shape else [])
     out = []
-    for name, pixels in bases:
-        result = pdq_from_block64(canonical_block(shrink_luma(pixels)))
+    for name, luma in bases:
+        result = pdq_from_block64(canonical_block(luma))
         out += [RobustHash(value, f"{name}/{variant.name.lower()}")
                 for variant, value in result.all_dihedral().items()]
     return [item for item in _unique(out) if item.usable]
