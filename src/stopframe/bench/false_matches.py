@@ -19,6 +19,9 @@ from stopframe.signals.pdq import pdq_from_block64, pdq_from_rgb
 from stopframe.signals.robust_match import MATCH_DISTANCE, NO_MATCH, digest_matrix, hamming_matrix
 
 
+_FORMAT = 2  # bump when the arrays cached by _hash_corpus change
+
+
 @dataclass(frozen=True)
 class FalseMatchReport:
     """Counts over all unrelated (query picture, registered picture) pairs."""
@@ -29,8 +32,11 @@ class FalseMatchReport:
     pairs: int
     false_matches: int
     closest_unrelated: int
-    low_quality_pictures: int
-    low_quality_collisions: int  # unrelated pairs of gated (quality < 50) hashes within threshold
+    lowest_used_quality: int  # smallest quality among all hashes robust matching kept
+    low_quality_pictures: int  # pictures whose main hash is below the quality gate
+    unregistrable_pictures: int  # pictures with no hash left after the gate (never matchable)
+    low_quality_closest: int  # closest unrelated picture to a low-quality main hash, ungated
+    usable_closest: int  # the same for pictures whose main hash passes the gate
 
 
 def _task(args: tuple[str, int]) -> dict | None:
@@ -42,8 +48,10 @@ def _task(args: tuple[str, int]) -> dict | None:
     plain = pdq_from_rgb(rgb)  # for near-duplicate removal, as in the benchmark
     # the picture's main robust hash before the quality gate, to show what the gate keeps out
     ungated = pdq_from_block64(robust.canonical_block(robust.prepare(rgb)[0]))
-    return {"register": digest_matrix([h.hash.digest for h in robust.register_hashes(rgb)]),
-            "query": digest_matrix([h.hash.digest for h in robust.query_hashes(rgb)]),
+    registered, query = robust.register_hashes(rgb), robust.query_hashes(rgb)
+    return {"register": digest_matrix([h.hash.digest for h in registered]),
+            "query": digest_matrix([h.hash.digest for h in query]),
+            "used_quality": min([h.hash.quality for h in registered + query], default=100),
             "dihedral": digest_matrix([h.digest for h in plain.all_dihedral().values()]),
             "ungated": digest_matrix([h.digest for h in ungated.all_dihedral().values()]),
             "quality": ungated.quality}
@@ -51,7 +59,7 @@ def _task(args: tuple[str, int]) -> dict | None:
 
 def _hash_corpus(paths: list[Path], max_side: int, workers: int,
                  cache_dir: Path) -> dict[str, np.ndarray]:
-    name = "falsematch-" + cache.key(cache.code_version(), max_side,
+    name = "falsematch-" + cache.key(_FORMAT, cache.code_version(), max_side,
                                      [(str(p), p.stat().st_size) for p in paths])
     data = cache.load(cache_dir, name)
     if data is None:
@@ -63,6 +71,7 @@ def _hash_corpus(paths: list[Path], max_side: int, workers: int,
             data[f"{key}.owner"] = np.concatenate(
                 [np.full(len(r), i, np.int32) for i, r in enumerate(rows)])
         data["quality"] = np.array([r["quality"] if r else 0 for r in results])
+        data["used_quality"] = np.array([r["used_quality"] if r else 100 for r in results])
         cache.save(cache_dir, name, data)
     return data
 
@@ -94,20 +103,24 @@ def measure(corpus: Path, cache_dir: Path, max_side: int = 256, workers: int = 2
     scores = score_matrix(q_digests, q_owner, len(kept), r_digests, r_owner, len(kept), NO_MATCH)
     np.fill_diagonal(scores, NO_MATCH)
     unrelated = len(kept) * (len(kept) - 1)
-    # the gate: main hashes of low-quality pictures, which robust matching never uses; count the
-    # unrelated pairs (low-quality query, any picture) they would match at the threshold
+    # the gate: how close the main hashes of low-quality pictures come to unrelated pictures if
+    # they were used, against the same figure for pictures that pass the gate
     quality = data["quality"][kept]
-    low = np.flatnonzero(quality < robust.MIN_QUALITY)
     ungated = data["ungated.digests"].reshape(n, 8, 32)[kept]
-    collisions = 0
-    for i in low:
+    closest = np.full(len(kept), NO_MATCH)
+    for i in range(len(kept)):
         dist = hamming_matrix(ungated[i], ungated[:, 0]).min(axis=0)
         dist[i] = NO_MATCH
-        collisions += int((dist <= threshold).sum())
+        closest[i] = dist.min()
+    low = quality < robust.MIN_QUALITY
     return FalseMatchReport(
         natural=len(files.natural), astro=len(files.astro), duplicates_dropped=len(drop),
         pairs=unrelated, false_matches=int((scores <= threshold).sum()),
         closest_unrelated=int(scores.min()) if scores.size else NO_MATCH,
-        low_quality_pictures=int(len(low)), low_quality_collisions=collisions)
+        lowest_used_quality=int(data["used_quality"][kept].min()),
+        low_quality_pictures=int(low.sum()),
+        unregistrable_pictures=int(len(kept) - len(np.unique(r_owner))),
+        low_quality_closest=int(closest[low].min()) if low.any() else NO_MATCH,
+        usable_closest=int(closest[~low].min()) if (~low).any() else NO_MATCH)
 
 

@@ -32,7 +32,7 @@ class Config:
     corpus: Path
     cache_dir: Path
     seed: int = 0
-    per_transform: int = 100
+    per_transform: int = 50
     max_side: int = 640
     workers: int = 2
     transforms: list[str] = field(default_factory=list)

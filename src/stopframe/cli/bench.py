@@ -25,7 +25,7 @@ def robustness(
     out: Annotated[Path, typer.Option(help="Folder for robustness.json/.md and PNG plots.")] =
         Path("bench-out"),
     seed: Annotated[int, typer.Option(help="Seed for image choice and transform randomness.")] = 0,
-    per_transform: Annotated[int, typer.Option(help="Originals edited per transform.")] = 100,
+    per_transform: Annotated[int, typer.Option(help="Originals edited per transform.")] = 50,
     max_side: Annotated[int, typer.Option(help="Originals are shrunk to this long side.")] = 640,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 2,
     transform: Annotated[Optional[list[str]], typer.Option(
