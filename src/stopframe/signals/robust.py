@@ -1,11 +1,13 @@
 """Robust image matching: a few PDQ hashes per registered image and per query, compared as sets,
 so that crops, pads, letterboxes, rotations and mirror flips of a registered picture still match.
 
-Registration (victim side) hashes the border-trimmed picture plus a fixed set of canonical
-crops (centred, and from each side) and slight rotations; only these 32-byte hashes leave the device. A query (platform side)
-hashes its border-trimmed and its untrimmed form, each in the 8 dihedral variants taken from one DCT
-(rotations by 90/180/270 degrees and mirrors cost nothing extra). Hashes with quality below
-`MIN_QUALITY` are never kept. Comparing sets lives in `stopframe.signals.robust_match`.
+Registration (victim side) hashes the border-trimmed picture plus a fixed set of canonical crops
+(centred, and from each side) and slight rotations; only these 32-byte hashes leave the device.
+A query (platform side) hashes its border-trimmed and its untrimmed form, each in the 8 dihedral
+variants taken from one DCT (rotations by 90/180/270 degrees and mirrors cost nothing extra).
+Hashes with quality below `MIN_QUALITY` are never kept, and a picture whose whole-picture hash is
+below it gets none at all (its crops and rotations would only show black corners and crop edges).
+Comparing sets lives in `stopframe.signals.robust_match`.
 """
 
 from __future__ import annotations
@@ -105,6 +107,8 @@ def register_hashes(rgb: np.ndarray) -> list[RobustHash]:
     """The hashes a victim's device registers for one picture (H x W x 3), usable ones only."""
     base, untrimmed = prepare(rgb)
     out = [_hash(base, "full")]
+    if not out[0].usable:
+        return []  # a featureless picture: every variant would be noise or black corners
     if untrimmed.shape != base.shape:
         out.append(_hash(untrimmed, "untrimmed"))
     out += [_hash(crop.apply(base), crop.name) for crop in REGISTER_CROPS]
