@@ -67,6 +67,9 @@ def summarise(result: dict) -> dict:
         for family, counts in families.items():
             out["families"].setdefault(family, {})[m.name] = {
                 f"p{p}": _point(recall_at_precision(counts, p)) for p in PRECISIONS}
+            if m.name in FIXED_THRESHOLDS:
+                out["families"][family][m.name]["fixed"] = _point(
+                    at_threshold(counts, FIXED_THRESHOLDS[m.name]))
         entry = {f"p{p}": _point(recall_at_precision(total, p)) for p in PRECISIONS}
         if m.name in FIXED_THRESHOLDS:
             t = FIXED_THRESHOLDS[m.name]
@@ -122,17 +125,20 @@ def markdown(summary: dict) -> str:
                      f"| {_pct(o['p0.9999']['recall'])} ({o['p0.9999']['threshold']}) | {fixed} | "
                      f"{c['register_ms']} | {c['query_ms']} | {c['hashes_per_registered_image']} | "
                      f"{c['bytes_per_registered_image']} |")
-    lines += ["", "### Recall (%) at precision >= 99.99 %, by family", "",
-              "| family | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    fixed = f"robust @ t={FIXED_THRESHOLDS['robust']}"
+    lines += ["", "### Recall (%) at precision >= 99.99 %, by family (last column: robust matching "
+              "at its fixed operating point)", "",
+              "| family | " + " | ".join(names) + f" | {fixed} |", "|---" * (len(names) + 2) + "|"]
     for family, row in summary["families"].items():
         lines.append(f"| {family} | " + " | ".join(_pct(row[n]["p0.9999"]["recall"]) for n in names)
-                     + " |")
+                     + f" | {_pct(row['robust']['fixed']['recall'])} |")
     lines += ["", "### Recall (%) at precision >= 99.99 % (and >= 99.9 %), by transform", "",
-              "| transform | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+              "| transform | " + " | ".join(names) + f" | {fixed} |", "|---" * (len(names) + 2) + "|"]
     for name, row in summary["transforms"].items():
         cells = [f"{_pct(row[n]['p0.9999']['recall'])} ({_pct(row[n]['p0.999']['recall'])})"
                  for n in names]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append(f"| {name} | " + " | ".join(cells)
+                     + f" | {_pct(row['robust']['fixed']['recall'])} |")
     return "\n".join(lines) + "\n"
 
 
