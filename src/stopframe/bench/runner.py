@@ -279,8 +279,7 @@ def score_transform(method: Method, images: np.ndarray, queries: HashSets,
     acol[registered.kept_astro] = np.arange(len(registered.kept_astro))
     ascores = score_matrix(q_digests, q_owner, len(images), ast_digests[keep],
                            acol[ast_owner[keep]], len(registered.kept_astro), no_match)
-    astro = Counts.from_scores(np.zeros(0, np.int64), ascores, method.bits)
-    return natural, Counts(natural.true_matches * 0, astro.false_matches, 0, astro.negative_pairs)
+    return natural, Counts.from_scores(np.zeros(0, np.int64), ascores, method.bits)
 
 
 def run(config: Config, progress: Progress | None = None) -> dict:
