@@ -46,3 +46,11 @@ def test_bad_registered_line_is_reported(tmp_path: Path, vectors_dir: Path) -> N
                                       str(good)])
     assert result.exit_code == 2
     assert "registered.jsonl:1" in result.stderr
+
+
+def test_benchmark_without_corpus_says_how_to_get_it(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["bench", "robustness", "--corpus", str(tmp_path / "none"),
+                                      "--out", str(tmp_path / "out"), "--cache-dir",
+                                      str(tmp_path / "cache")])
+    assert result.exit_code == 2
+    assert "get-test-corpus.sh" in result.stderr
