@@ -1,1 +1,2 @@
-"""Robustness and speed benchmarks: transform suites, metrics, plots."""
+"""Benchmarks: the robustness suite (transforms, metrics, competitors, plots) behind
+`stopframe bench robustness` and benchmarks/robustness.py."""

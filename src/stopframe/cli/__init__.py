@@ -19,3 +19,4 @@ def main() -> None:
 from stopframe.cli import hashing  # noqa: E402,F401  (registers commands)
 from stopframe.cli import video  # noqa: E402,F401  (registers commands)
 from stopframe.cli import registry  # noqa: E402,F401  (registers commands)
+from stopframe.cli import bench  # noqa: E402,F401  (registers commands)

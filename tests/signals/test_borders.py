@@ -1,0 +1,67 @@
+"""Flat border removal: pads, letterboxes and frames come off; picture content stays."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from stopframe.signals.borders import Box, border_box, trim_borders
+
+
+def _picture(height: int = 90, width: int = 120) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+
+
+def _pad(rgb: np.ndarray, top: int, bottom: int, left: int, right: int,
+         colour=(0, 0, 0)) -> np.ndarray:
+    height, width = rgb.shape[:2]
+    out = np.empty((height + top + bottom, width + left + right, 3), np.uint8)
+    out[:] = colour
+    out[top:top + height, left:left + width] = rgb
+    return out
+
+
+@pytest.mark.parametrize("colour", [(0, 0, 0), (255, 255, 255), (30, 140, 200)])
+def test_pads_of_any_flat_colour_come_off(colour) -> None:
+    picture = _picture()
+    padded = _pad(picture, 12, 7, 20, 3, colour)
+    assert border_box(padded) == Box(12, 20, 102, 140)
+    assert np.array_equal(trim_borders(padded), picture)
+
+
+def test_letterbox_inside_pillarbox_of_another_colour() -> None:
+    picture = _picture()
+    inner = _pad(picture, 15, 15, 0, 0, (0, 0, 0))
+    outer = _pad(inner, 0, 0, 25, 25, (200, 200, 200))
+    assert np.array_equal(trim_borders(outer), picture)
+
+
+def test_noisy_border_within_tolerance_comes_off() -> None:
+    picture = _picture()
+    padded = _pad(picture, 10, 10, 10, 10, (0, 0, 0)).astype(np.int16)
+    rng = np.random.default_rng(1)
+    padded[:10] += rng.integers(0, 8, padded[:10].shape, dtype=np.int16)  # JPEG-like ringing
+    assert border_box(np.clip(padded, 0, 255).astype(np.uint8)) == Box(10, 10, 100, 130)
+
+
+def test_picture_without_borders_is_untouched() -> None:
+    picture = _picture()
+    assert trim_borders(picture) is picture or trim_borders(picture).shape == picture.shape
+
+
+def test_flat_image_is_kept_whole() -> None:
+    flat = np.full((50, 60, 3), 128, np.uint8)
+    assert trim_borders(flat).shape == flat.shape
+
+
+def test_trim_never_exceeds_the_cap() -> None:
+    picture = _picture(20, 20)
+    padded = _pad(picture, 80, 0, 0, 0)  # a huge bar: 80 of 100 rows
+    box = border_box(padded, max_trim=0.45)
+    assert box.top == 45
+
+
+def test_rejects_non_rgb() -> None:
+    with pytest.raises(ValueError, match="H x W x 3"):
+        border_box(np.zeros((4, 4), np.uint8))

@@ -1,0 +1,87 @@
+"""Robust matching on real vector images: edited copies of the bridge match its registered set,
+unrelated pictures do not, and low-quality hashes are never used."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+from stopframe.signals.robust import MIN_QUALITY, register_hashes, query_hashes
+from stopframe.signals.robust_match import MATCH_DISTANCE, NO_MATCH, is_match, match_score
+
+
+def _load(path: Path) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.asarray(ImageOps.exif_transpose(image).convert("RGB"))
+
+
+@pytest.fixture(scope="module")
+def bridge(vectors_dir: Path) -> np.ndarray:
+    rgb = _load(vectors_dir / "pdq/data/bridge-mods/aaa-orig.jpg")
+    return np.asarray(Image.fromarray(rgb).resize((640, 402), Image.Resampling.LANCZOS))
+
+
+@pytest.fixture(scope="module")
+def registered(bridge: np.ndarray):
+    return register_hashes(bridge)
+
+
+def _crop(rgb: np.ndarray, left=0.0, top=0.0, right=0.0, bottom=0.0) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    return rgb[round(h * top):h - round(h * bottom), round(w * left):w - round(w * right)]
+
+
+def test_registered_set_is_small_and_usable(registered) -> None:
+    assert 10 <= len(registered) <= 40
+    assert all(item.hash.quality >= MIN_QUALITY for item in registered)
+    assert len({item.hash.digest for item in registered}) == len(registered)
+
+
+@pytest.mark.parametrize("edit", [
+    lambda x: _crop(x, left=0.08),
+    lambda x: _crop(x, bottom=0.08),
+    lambda x: _crop(x, 0.04, 0.04, 0.04, 0.04),
+    lambda x: _crop(x, right=0.18),
+    lambda x: np.rot90(x, 1),
+    lambda x: np.rot90(x, 2),
+    lambda x: x[:, ::-1],
+    lambda x: x[::-1],
+    lambda x: np.pad(x, ((60, 60), (0, 0), (0, 0))),  # black letterbox
+    lambda x: np.pad(x, ((40, 40), (90, 90), (0, 0)), constant_values=200),  # grey pad
+], ids=["left8", "bottom8", "centre8", "right18", "rot90", "rot180", "mirror", "flip",
+        "letterbox", "pad"])
+def test_edited_copies_match(bridge, registered, edit) -> None:
+    query = query_hashes(np.ascontiguousarray(edit(bridge)))
+    assert is_match(query, registered), match_score(query, registered)
+
+
+def test_small_rotation_matches(bridge, registered) -> None:
+    rotated = np.asarray(Image.fromarray(bridge).rotate(5, resample=Image.Resampling.BILINEAR))
+    assert is_match(query_hashes(rotated), registered)
+
+
+def test_bridge_vector_edits_match(vectors_dir: Path, registered) -> None:
+    for name in ("bridge-2-rotate-90.jpg", "bridge-6-flipy.jpg"):
+        query = query_hashes(_load(vectors_dir / "pdq/data/reg-test-input/dih" / name))
+        assert is_match(query, registered), name
+    letterboxed = _load(vectors_dir / "pdq/pytx-test-resources/letterboxed_sample-b.jpg")
+    assert is_match(query_hashes(letterboxed), registered)
+
+
+def test_unrelated_pictures_do_not_match(vectors_dir: Path, registered) -> None:
+    folder = vectors_dir / "pdq/data/reg-test-input/labelme-subset"
+    for path in sorted(folder.glob("q*.jpg")):
+        query = query_hashes(_load(path))
+        assert match_score(query, registered) > MATCH_DISTANCE, path.name
+
+
+def test_low_quality_hashes_are_gated(vectors_dir: Path) -> None:
+    featureless = _load(vectors_dir / "pdq/data/misc-images/small.jpg")  # PDQ quality 0
+    assert register_hashes(featureless) == []
+    assert query_hashes(featureless) == []
+    assert match_score(query_hashes(featureless), register_hashes(featureless)) == NO_MATCH
+    flat = np.full((100, 100, 3), 90, np.uint8)
+    assert match_score(query_hashes(flat), register_hashes(flat)) == NO_MATCH
