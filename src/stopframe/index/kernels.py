@@ -101,40 +101,60 @@ def mih_search(
     up (flip masks masks[mask_start[c]:mask_start[c + 1]]); candidates are verified on the full
     code. A hit found through chunk c is dropped when an earlier probed chunk also reaches it, so
     no row is reported twice. Writes up to `cap` hits per query; out_count holds the true count.
+    Work is staged (all bucket bounds, then all candidate rows, then all distances) so that each
+    loop issues independent memory loads the CPU can overlap, instead of one dependent chain.
     """
     n_q = qcodes.shape[0]
     n = codes.shape[0]
     m = widths.shape[0]
+    n_probe = masks.shape[0]
+    lo_buf = np.empty(n_probe, dtype=np.int64)
+    hi_buf = np.empty(n_probe, dtype=np.int64)
+    chunk_of = np.empty(n_probe, dtype=np.int64)
+    for c in range(m):
+        for t in range(mask_start[c], mask_start[c + 1]):
+            chunk_of[t] = c
+    rows_buf = np.empty(4096, dtype=np.int64)
+    src_buf = np.empty(4096, dtype=np.int64)
     for q in range(n_q):
+        total = 0
+        for t in range(n_probe):
+            c = chunk_of[t]
+            key = offset_base[c] + (np.int64(qkeys[q, c]) ^ masks[t])
+            lo = np.int64(offsets[key])
+            hi = np.int64(offsets[key + 1])
+            lo_buf[t] = lo + c * n
+            hi_buf[t] = hi + c * n
+            total += hi - lo
+        if total > rows_buf.shape[0]:
+            rows_buf = np.empty(2 * total, dtype=np.int64)
+            src_buf = np.empty(2 * total, dtype=np.int64)
+        k = 0
+        for t in range(n_probe):
+            for p in range(lo_buf[t], hi_buf[t]):
+                rows_buf[k] = positions[p]
+                src_buf[k] = chunk_of[t]
+                k += 1
         count = 0
-        for c in range(m):
-            if rho[c] < 0:
+        for i in range(total):
+            row = rows_buf[i]
+            d = _distance(qcodes, q, codes, row)
+            if d > radius:
                 continue
-            qk = np.int64(qkeys[q, c])
-            base = offset_base[c]
-            pbase = np.int64(c) * n
-            for t in range(mask_start[c], mask_start[c + 1]):
-                key = qk ^ masks[t]
-                lo = offsets[base + key]
-                hi = offsets[base + key + 1]
-                for p in range(lo, hi):
-                    row = positions[pbase + p]
-                    d = _distance(qcodes, q, codes, row)
-                    if d > radius:
-                        continue
-                    seen = False
-                    for c2 in range(c):
-                        if rho[c2] >= 0:
-                            k2 = _key_of_row(codes, row, bitpos, widths[c2], c2)
-                            if _popcount_small(k2 ^ np.int64(qkeys[q, c2])) <= rho[c2]:
-                                seen = True
-                                break
-                    if seen:
-                        continue
-                    if count < cap:
-                        out_rows[q, count] = row
-                        out_dist[q, count] = d
-                    count += 1
+            c = src_buf[i]
+            seen = False
+            for c2 in range(c):
+                if rho[c2] >= 0:
+                    k2 = _key_of_row(codes, row, bitpos, widths[c2], c2)
+                    if _popcount_small(k2 ^ np.int64(qkeys[q, c2])) <= rho[c2]:
+                        seen = True
+                        break
+            if seen:
+                continue
+            if count < cap:
+                out_rows[q, count] = row
+                out_dist[q, count] = d
+            count += 1
         out_count[q] = count
 
 

@@ -14,9 +14,7 @@ import numpy as np
 
 from stopframe.index import kernels
 from stopframe.index.codes import as_words
-from stopframe.index.layout import ChunkLayout, plan_cost, plan_radii, probe_masks
-
-FLAT_SCAN_FACTOR = 1.0  # use a flat scan when the probe plan costs more than this many rows' work
+from stopframe.index.layout import ChunkLayout, probe_plan
 
 
 @dataclass(frozen=True)
@@ -106,20 +104,19 @@ class Segment:
         n_q = qcodes.shape[0]
         qwords = as_words(qcodes)
         words = as_words(self.codes)
-        widths = self.layout.widths
-        rho = plan_radii(widths, radius, self.size)
         if self.size == 0:
             return collect(lambda *a: None, n_q)
-        if plan_cost(widths, rho, self.size) > FLAT_SCAN_FACTOR * self.size:
+        plan = probe_plan(self.layout, radius, self.size)
+        if plan.flat:
 
             def run_flat(sel, cap, r, d, c):
                 kernels.flat_search(qwords[sel], words, self.size, radius, cap, r, d, c)
 
             return collect(run_flat, n_q)
         qkeys = self.query_keys(qcodes)
-        masks, mask_start = probe_masks(widths, rho)
         base = self.offset_base
-        widths64 = widths.astype(np.int64)
+        widths64 = self.layout.widths.astype(np.int64)
+        rho, masks, mask_start = plan.rho, plan.masks, plan.mask_start
 
         def run(sel, cap, r, d, c):
             kernels.mih_search(
