@@ -188,9 +188,13 @@ class HammingIndex:
     reader threads alongside writers.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, delta_limit: int = DELTA_LIMIT) -> None:
+        """`delta_limit`: rows scanned flat before they are folded into an indexed segment."""
+        if delta_limit < 1:
+            raise ValueError("delta_limit must be at least 1")
         self._snap = _Snapshot()
         self._write = threading.Lock()
+        self._delta_limit = int(delta_limit)
 
     # -- writing -------------------------------------------------------------------------
     def add(self, ids, codes: CodesLike) -> None:
@@ -210,7 +214,7 @@ class HammingIndex:
             d_ids[n : n + k] = ids
             d_codes[n : n + k] = codes
             snap = replace(snap, delta_ids=d_ids, delta_codes=d_codes, delta_n=n + k, size=snap.size + k)
-            if snap.delta_n - snap.delta_dead.shape[0] >= DELTA_LIMIT:
+            if snap.delta_n - snap.delta_dead.shape[0] >= self._delta_limit:
                 snap = self._flush(snap)
             self._snap = snap
 
@@ -365,19 +369,19 @@ class HammingIndex:
         write_segment(Path(path), seg)
 
     @classmethod
-    def open(cls, path: str | os.PathLike, verify: bool = True) -> HammingIndex:
+    def open(cls, path: str | os.PathLike, verify: bool = True, delta_limit: int = DELTA_LIMIT) -> HammingIndex:
         """Memory-map an index file; checksums are verified unless verify=False. Raises IndexFileError."""
         from stopframe.index.storage import read_segment
 
         seg = read_segment(Path(path), verify=verify)
-        index = cls()
+        index = cls(delta_limit)
         index._snap = _Snapshot((seg,), (np.empty(0, np.int64),), size=seg.size)
         return index
 
 
 def _with_snapshot(index: HammingIndex, snap: _Snapshot) -> HammingIndex:
     view = HammingIndex.__new__(HammingIndex)
-    view._snap, view._write = snap, index._write
+    view._snap, view._write, view._delta_limit = snap, index._write, index._delta_limit
     return view
 
 

@@ -38,7 +38,7 @@ class IndexFileError(ValueError):
 
 
 def _crc(buf) -> int:
-    view = memoryview(buf).cast("B")
+    view = memoryview(np.ascontiguousarray(buf).reshape(-1).view(np.uint8))
     crc = 0
     for lo in range(0, len(view), _CRC_BLOCK):
         crc = zlib.crc32(view[lo : lo + _CRC_BLOCK], crc)
@@ -77,7 +77,7 @@ def write_segment(path: Path, seg: Segment) -> None:
             f.write(head)
             for offset, arr in placed:
                 f.write(b"\0" * (offset - f.tell()))
-                f.write(memoryview(arr).cast("B"))
+                f.write(memoryview(arr.reshape(-1).view(np.uint8)))
             f.write(b"\0" * (pos - f.tell()))
             f.flush()
             os.fsync(f.fileno())
