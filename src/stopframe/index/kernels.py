@@ -69,36 +69,15 @@ def build_table(keys_col, n_buckets):
     return offsets, positions
 
 
-@numba.njit(inline="always", cache=True)
-def _key_of_row(codes, row, bitpos, width, c):
-    key = 0
-    for j in range(width):
-        b = bitpos[c, j]
-        word = codes[row, b >> 6]
-        # words hold the digest bytes in memory order; find byte b>>3 inside its little-endian word
-        byte = (word >> np.uint64(8 * ((b >> 3) & 7))) & np.uint64(0xFF)
-        key = (key << 1) | np.int64((byte >> np.uint64(7 - (b & 7))) & np.uint64(1))
-    return key
-
-
-@numba.njit(inline="always", cache=True)
-def _popcount_small(x):
-    n = 0
-    while x:
-        x &= x - 1
-        n += 1
-    return n
-
-
 @numba.njit(nogil=True, cache=True)
 def mih_search(
-    qcodes, qkeys, codes, offsets, offset_base, positions, widths, bitpos,
-    rho, masks, mask_start, radius, cap, out_rows, out_dist, out_count,
+    qcodes, qkeys, codes, offsets, offset_base, positions, masks, mask_start, radius, cap,
+    out_rows, out_dist, out_count,
 ):
     """Multi-index range search for each query: probe, verify, report each row once.
 
-    For chunk c with probe radius rho[c] >= 0, every key within rho[c] of the query's key is looked
-    up (flip masks masks[mask_start[c]:mask_start[c + 1]]); candidates are verified on the full
+    For each chunk c, every key within its probe radius of the query's key is looked up (flip
+    masks masks[mask_start[c]:mask_start[c + 1]], empty for unprobed chunks); candidates are verified on the full
     code. A hit found through chunk c is dropped when an earlier probed chunk also reaches it, so
     no row is reported twice. Writes up to `cap` hits per query; out_count holds the true count.
     Work is staged (all bucket bounds, then all candidate rows, then all distances) so that each
@@ -106,7 +85,7 @@ def mih_search(
     """
     n_q = qcodes.shape[0]
     n = codes.shape[0]
-    m = widths.shape[0]
+    m = mask_start.shape[0] - 1
     n_probe = masks.shape[0]
     lo_buf = np.empty(n_probe, dtype=np.int64)
     hi_buf = np.empty(n_probe, dtype=np.int64)
@@ -115,7 +94,7 @@ def mih_search(
         for t in range(mask_start[c], mask_start[c + 1]):
             chunk_of[t] = c
     rows_buf = np.empty(4096, dtype=np.int64)
-    src_buf = np.empty(4096, dtype=np.int64)
+    dist_buf = np.empty(4096, dtype=np.int64)
     for q in range(n_q):
         total = 0
         for t in range(n_probe):
@@ -128,33 +107,33 @@ def mih_search(
             total += hi - lo
         if total > rows_buf.shape[0]:
             rows_buf = np.empty(2 * total, dtype=np.int64)
-            src_buf = np.empty(2 * total, dtype=np.int64)
+            dist_buf = np.empty(2 * total, dtype=np.int64)
         k = 0
         for t in range(n_probe):
             for p in range(lo_buf[t], hi_buf[t]):
                 rows_buf[k] = positions[p]
-                src_buf[k] = chunk_of[t]
                 k += 1
-        count = 0
+        h = 0  # verified hits, a row once per chunk that reached it
         for i in range(total):
             row = rows_buf[i]
             d = _distance(qcodes, q, codes, row)
-            if d > radius:
-                continue
-            c = src_buf[i]
-            seen = False
-            for c2 in range(c):
-                if rho[c2] >= 0:
-                    k2 = _key_of_row(codes, row, bitpos, widths[c2], c2)
-                    if _popcount_small(k2 ^ np.int64(qkeys[q, c2])) <= rho[c2]:
-                        seen = True
-                        break
-            if seen:
-                continue
-            if count < cap:
-                out_rows[q, count] = row
-                out_dist[q, count] = d
-            count += 1
+            if d <= radius:
+                rows_buf[h] = row  # h <= i: overwrites only rows already read
+                dist_buf[h] = d
+                h += 1
+        count = 0
+        if h:
+            order = np.argsort(rows_buf[:h])
+            prev = -1
+            for i in range(h):
+                row = rows_buf[order[i]]
+                if row == prev:
+                    continue
+                prev = row
+                if count < cap:
+                    out_rows[q, count] = row
+                    out_dist[q, count] = dist_buf[order[i]]
+                count += 1
         out_count[q] = count
 
 

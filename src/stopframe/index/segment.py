@@ -115,13 +115,12 @@ class Segment:
             return collect(run_flat, n_q)
         qkeys = self.query_keys(qcodes)
         base = self.offset_base
-        widths64 = self.layout.widths.astype(np.int64)
-        rho, masks, mask_start = plan.rho, plan.masks, plan.mask_start
+        masks, mask_start = plan.masks, plan.mask_start
 
         def run(sel, cap, r, d, c):
             kernels.mih_search(
-                qwords[sel], qkeys[sel], words, self.offsets, base, self.positions, widths64,
-                self.layout.bitpos, rho, masks, mask_start, radius, cap, r, d, c,
+                qwords[sel], qkeys[sel], words, self.offsets, base, self.positions, masks, mask_start,
+                radius, cap, r, d, c,
             )
 
         return collect(run, n_q)
