@@ -98,7 +98,8 @@ def realistic_codes(
     n: int,
     seed: int = 0,
     *,
-    family_zipf: float = 2.2,
+    family_zipf: float = 3.0,
+    max_family: int = 1000,
     collapse_fraction: float = 0.005,
     real_fraction: float = 0.05,
     model: HashModel | None = None,
@@ -115,7 +116,7 @@ def realistic_codes(
     out = np.empty((n, 32), dtype=np.uint8)
     n_collapse = int(round(collapse_fraction * n)) if model.low_quality.shape[0] else 0
     n_main = n - n_collapse
-    sizes = np.minimum(rng.zipf(family_zipf, n_main), 10_000)
+    sizes = np.minimum(rng.zipf(family_zipf, n_main), max_family)
     sizes = sizes[: np.searchsorted(np.cumsum(sizes), n_main) + 1]
     sizes[-1] -= int(sizes.sum()) - n_main
     fam = np.repeat(np.arange(sizes.shape[0]), sizes)
