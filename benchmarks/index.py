@@ -183,6 +183,31 @@ def report(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def histogram(model: HashModel, shared: Path) -> str:
+    """Pairwise distance histogram: real corpus hashes, the reference haystack, generated hashes."""
+    from stopframe.index.codes import as_codes
+    from stopframe.index.synthetic import load_real_hashes
+
+    def dist(c: np.ndarray) -> np.ndarray:
+        return hamming_matrix(c, c)[np.triu_indices(c.shape[0], 1)]
+
+    real = load_real_hashes().originals()
+    columns = {f"benign corpus ({real.shape[0]})": dist(real)}
+    hay = shared / "vectors/pdq/data/reg-test-input/haystack.txt"
+    if hay.exists():
+        codes = as_codes([x.strip() for x in hay.read_text().splitlines() if x.strip()])
+        columns[f"haystack.txt ({codes.shape[0]})"] = dist(codes)
+    columns["generated (1350)"] = dist(realistic_codes(1350, seed=4, model=model))
+    edges = [0, 11, 21, 32, 64, 96, 104, 112, 120, 128, 136, 144, 152, 160, 257]
+    head = "| distance | " + " | ".join(columns) + " |"
+    lines = [head, "|---" * (len(columns) + 1) + "|"]
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        cells = [f"{100 * np.mean((d >= lo) & (d < hi)):.3f} %" for d in columns.values()]
+        lines.append(f"| {lo}-{hi - 1} | " + " | ".join(cells) + " |")
+    lines.append("| mean / std | " + " | ".join(f"{d.mean():.1f} / {d.std():.1f}" for d in columns.values()) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sizes", default="1e6,1e7", help="comma-separated list sizes, e.g. 1e6,1e7")
@@ -192,8 +217,13 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "stopframe-index-bench"))
     p.add_argument("--json", help="also write the raw figures here")
+    p.add_argument("--histogram", action="store_true", help="only print the distance histogram table")
+    p.add_argument("--shared", default=str(Path(__file__).resolve().parents[1].parent / "shared"))
     args = p.parse_args()
     model = HashModel.fit()
+    if args.histogram:
+        print(histogram(model, Path(args.shared)))
+        return
     rows = []
     with tempfile.TemporaryDirectory(dir=args.cache if os.path.isdir(args.cache) else None) as work:
         for size in args.sizes.split(","):
