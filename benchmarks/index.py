@@ -21,7 +21,6 @@ import numpy as np
 
 from stopframe.index import HammingIndex
 from stopframe.index.codes import hamming_matrix
-from stopframe.index.segment import Segment
 from stopframe.index.synthetic import HashModel, realistic_codes, realistic_queries
 
 RADIUS = 31
@@ -66,13 +65,9 @@ def bench_size(n: int, args, model: HashModel, workdir: Path) -> dict:
     # -- stopframe -------------------------------------------------------------------------
     gc.collect()
     before = rss_bytes()
-    index = HammingIndex()
-    seg, row["sf_build_s"] = timed(Segment.build, ids, codes)
-    from stopframe.index.hamming import _Snapshot
-
-    index._snap = _Snapshot((seg,), (np.empty(0, np.int64),), size=n)  # one bulk-built segment
+    index, row["sf_build_s"] = timed(HammingIndex.build, ids, codes)
     row["sf_rss_per_hash"] = (rss_bytes() - before) / n
-    row["sf_bytes_per_hash"] = sum(a.nbytes for a in (seg.ids, seg.codes, seg.offsets, seg.positions)) / n
+    row["sf_bytes_per_hash"] = index.nbytes / n
     index.range_search_batch(queries[:8])  # compile / warm
     res, t = timed(index.range_search_batch, queries, RADIUS)
     row["sf_batch_qps"] = len(queries) / t
@@ -85,7 +80,7 @@ def bench_size(n: int, args, model: HashModel, workdir: Path) -> dict:
     row["hits_per_query"] = len(res.ids) / len(queries)
     path = workdir / f"sf-{n}.sfidx"
     _, row["sf_save_s"] = timed(index.save, path)
-    del index, seg, res
+    del index, res
     gc.collect()
     opened, row["sf_open_s"] = timed(HammingIndex.open, path)
     _, row["sf_open_noverify_s"] = timed(HammingIndex.open, path, False)

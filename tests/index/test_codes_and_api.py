@@ -76,3 +76,17 @@ def test_batch_results_index_by_query() -> None:
     assert res.query_index().tolist() == [0, 2]
     with pytest.raises(ValueError, match="one code"):
         index.range_search([HEX, HEX2])
+
+
+def test_bulk_build_equals_incremental_adds() -> None:
+    rng = np.random.default_rng(3)
+    codes = rng.integers(0, 256, (2000, 32), dtype=np.uint8)
+    ids = rng.permutation(10**6)[:2000]
+    bulk = HammingIndex.build(ids, codes)
+    inc = HammingIndex(delta_limit=300)
+    inc.add(ids, codes)
+    a, b = bulk.range_search_batch(codes[:100], 64), inc.range_search_batch(codes[:100], 64)
+    assert np.array_equal(a.ids, b.ids) and np.array_equal(a.start, b.start)
+    assert len(bulk) == 2000 and 40 * 2000 < bulk.nbytes
+    with pytest.raises(ValueError, match="duplicate"):
+        HammingIndex.build([1, 1], [HEX, HEX2])

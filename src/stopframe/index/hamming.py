@@ -196,6 +196,16 @@ class HammingIndex:
         self._write = threading.Lock()
         self._delta_limit = int(delta_limit)
 
+    @classmethod
+    def build(cls, ids, codes: CodesLike, delta_limit: int = DELTA_LIMIT) -> HammingIndex:
+        """Bulk-load: one segment built straight from the arrays (ids must be distinct)."""
+        codes = as_codes(codes)
+        ids = as_ids(ids, codes.shape[0])
+        index = cls(delta_limit)
+        seg = Segment.build(ids, codes)
+        index._snap = _Snapshot((seg,), (np.empty(0, np.int64),), size=seg.size)
+        return index
+
     # -- writing -------------------------------------------------------------------------
     def add(self, ids, codes: CodesLike) -> None:
         """Insert codes under ids; an id already present gets the new code (its old one is removed)."""
@@ -275,6 +285,13 @@ class HammingIndex:
     # -- reading -------------------------------------------------------------------------
     def __len__(self) -> int:
         return self._snap.size
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the index arrays (ids, codes, tables, delta), mapped or in memory."""
+        snap = self._snap
+        segs = sum(a.nbytes for s in snap.segments for a in (s.ids, s.codes, s.offsets, s.positions))
+        return segs + snap.delta_ids.nbytes + snap.delta_codes.nbytes + sum(d.nbytes for d in snap.dead)
 
     def __contains__(self, id_: object) -> bool:
         if isinstance(id_, bool) or not isinstance(id_, (int, np.integer)) or id_ < 0 or id_ >= 2**64:
