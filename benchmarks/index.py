@@ -15,6 +15,7 @@ import json
 import os
 import tempfile
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,9 @@ def rss_bytes() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def cached_codes(n: int, seed: int, cache: Path, model: HashModel) -> tuple[np.ndarray, float]:
+def cached_codes(
+    n: int, seed: int, cache: Path, model: HashModel
+) -> tuple[np.ndarray, float]:
     path = cache / f"realistic-{n}-{seed}.npy"
     if path.exists():
         return np.load(path), float("nan")
@@ -44,7 +47,9 @@ def cached_codes(n: int, seed: int, cache: Path, model: HashModel) -> tuple[np.n
 
 
 def as_sets(lims: np.ndarray, ids: np.ndarray) -> list[frozenset[int]]:
-    return [frozenset(ids[lims[i] : lims[i + 1]].tolist()) for i in range(len(lims) - 1)]
+    return [
+        frozenset(ids[lims[i] : lims[i + 1]].tolist()) for i in range(len(lims) - 1)
+    ]
 
 
 def timed(fn, *args):
@@ -58,7 +63,7 @@ def bench_size(n: int, args, model: HashModel, workdir: Path) -> dict:
 
     codes, gen_s = cached_codes(n, args.seed, Path(args.cache), model)
     ids = np.arange(n, dtype=np.uint64)  # FAISS numbers rows 0..n-1; use the same ids
-    queries, src = realistic_queries(codes, args.queries, seed=args.seed + 1, model=model)
+    queries, _ = realistic_queries(codes, args.queries, seed=args.seed + 1, model=model)
     fq = queries[: args.flat_queries]
     row: dict = {"n": n, "generate_s": gen_s}
 
@@ -85,7 +90,9 @@ def bench_size(n: int, args, model: HashModel, workdir: Path) -> dict:
     opened, row["sf_open_s"] = timed(HammingIndex.open, path)
     _, row["sf_open_noverify_s"] = timed(HammingIndex.open, path, False)
     opened_res = opened.range_search_batch(queries[:200], RADIUS)
-    assert as_sets(opened_res.start, opened_res.ids) == sf_sets[:200], "reopened index disagrees"
+    assert as_sets(opened_res.start, opened_res.ids) == sf_sets[:200], (
+        "reopened index disagrees"
+    )
     row["sf_file_bytes_per_hash"] = path.stat().st_size / n
     del opened, opened_res
     path.unlink()
@@ -97,7 +104,9 @@ def bench_size(n: int, args, model: HashModel, workdir: Path) -> dict:
     _, row["flat_build_s"] = timed(flat.add, codes)
     row["flat_rss_per_hash"] = (rss_bytes() - before) / n
     flat.range_search(fq[:2], RADIUS + 1)
-    (lims, _, fids), t = timed(flat.range_search, fq, RADIUS + 1)  # FAISS keeps distance < radius
+    (lims, _, fids), t = timed(
+        flat.range_search, fq, RADIUS + 1
+    )  # FAISS keeps distance < radius
     row["flat_batch_qps"] = len(fq) / t
     t = time.perf_counter()
     n_flat_single = min(len(fq), max(args.flat_queries // 5, 5))
@@ -105,9 +114,13 @@ def bench_size(n: int, args, model: HashModel, workdir: Path) -> dict:
         flat.range_search(fq[i : i + 1], RADIUS + 1)
     row["flat_single_qps"] = n_flat_single / (time.perf_counter() - t)
     truth = as_sets(lims, fids)
-    d = hamming_matrix(fq[:3], codes[: min(n, 200_000)])  # sanity: FAISS radius convention
+    d = hamming_matrix(
+        fq[:3], codes[: min(n, 200_000)]
+    )  # sanity: FAISS radius convention
     for i in range(3):
-        assert set(np.flatnonzero(d[i] <= RADIUS).tolist()) == {x for x in truth[i] if x < 200_000}
+        assert set(np.flatnonzero(d[i] <= RADIUS).tolist()) == {
+            x for x in truth[i] if x < 200_000
+        }
     fpath = workdir / f"flat-{n}.faiss"
     faiss.write_index_binary(flat, str(fpath))
     _, row["flat_open_s"] = timed(faiss.read_index_binary, str(fpath))
@@ -196,31 +209,57 @@ def histogram(model: HashModel, shared: Path) -> str:
     edges = [0, 11, 21, 32, 64, 96, 104, 112, 120, 128, 136, 144, 152, 160, 257]
     head = "| distance | " + " | ".join(columns) + " |"
     lines = [head, "|---" * (len(columns) + 1) + "|"]
-    for lo, hi in zip(edges[:-1], edges[1:]):
-        cells = [f"{100 * np.mean((d >= lo) & (d < hi)):.3f} %" for d in columns.values()]
+    for lo, hi in pairwise(edges):
+        cells = [
+            f"{100 * np.mean((d >= lo) & (d < hi)):.3f} %" for d in columns.values()
+        ]
         lines.append(f"| {lo}-{hi - 1} | " + " | ".join(cells) + " |")
-    lines.append("| mean / std | " + " | ".join(f"{d.mean():.1f} / {d.std():.1f}" for d in columns.values()) + " |")
+    lines.append(
+        "| mean / std | "
+        + " | ".join(f"{d.mean():.1f} / {d.std():.1f}" for d in columns.values())
+        + " |"
+    )
     return "\n".join(lines)
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--sizes", default="1e6,1e7", help="comma-separated list sizes, e.g. 1e6,1e7")
-    p.add_argument("--queries", type=int, default=2000, help="queries for stopframe and multi-hash")
-    p.add_argument("--single-queries", type=int, default=1000, help="queries timed one at a time")
-    p.add_argument("--flat-queries", type=int, default=100, help="queries for the (slow) flat scan")
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--sizes", default="1e6,1e7", help="comma-separated list sizes, e.g. 1e6,1e7"
+    )
+    p.add_argument(
+        "--queries", type=int, default=2000, help="queries for stopframe and multi-hash"
+    )
+    p.add_argument(
+        "--single-queries", type=int, default=1000, help="queries timed one at a time"
+    )
+    p.add_argument(
+        "--flat-queries", type=int, default=100, help="queries for the (slow) flat scan"
+    )
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "stopframe-index-bench"))
+    p.add_argument(
+        "--cache", default=os.path.join(tempfile.gettempdir(), "stopframe-index-bench")
+    )
     p.add_argument("--json", help="also write the raw figures here")
-    p.add_argument("--histogram", action="store_true", help="only print the distance histogram table")
-    p.add_argument("--shared", default=str(Path(__file__).resolve().parents[1].parent / "shared"))
+    p.add_argument(
+        "--histogram",
+        action="store_true",
+        help="only print the distance histogram table",
+    )
+    p.add_argument(
+        "--shared", default=str(Path(__file__).resolve().parents[1].parent / "shared")
+    )
     args = p.parse_args()
     model = HashModel.fit()
     if args.histogram:
         print(histogram(model, Path(args.shared)))
         return
     rows = []
-    with tempfile.TemporaryDirectory(dir=args.cache if os.path.isdir(args.cache) else None) as work:
+    with tempfile.TemporaryDirectory(
+        dir=args.cache if os.path.isdir(args.cache) else None
+    ) as work:
         for size in args.sizes.split(","):
             rows.append(bench_size(int(float(size)), args, model, Path(work)))
             print(json.dumps(rows[-1]), flush=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stopframe.index import HammingIndex, MAX_RADIUS
+from stopframe.index import MAX_RADIUS, HammingIndex
 from stopframe.index.codes import as_codes, as_ids
 from stopframe.signals.base import SignalValueError
 from stopframe.signals.pdq import hamming_distance
@@ -24,7 +24,10 @@ def test_codes_from_hex_bytes_and_arrays_agree() -> None:
     assert as_codes([]).shape == (0, 32)
 
 
-@pytest.mark.parametrize("bad", ["abc", "zz" * 32, b"\0" * 31, np.zeros(33, np.uint8), np.zeros((2, 31), np.uint8)])
+@pytest.mark.parametrize(
+    "bad",
+    ["abc", "zz" * 32, b"\0" * 31, np.zeros(33, np.uint8), np.zeros((2, 31), np.uint8)],
+)
 def test_malformed_codes_are_refused(bad) -> None:
     with pytest.raises((ValueError, SignalValueError)):
         as_codes(bad)
@@ -85,7 +88,10 @@ def test_bulk_build_equals_incremental_adds() -> None:
     bulk = HammingIndex.build(ids, codes)
     inc = HammingIndex(delta_limit=300)
     inc.add(ids, codes)
-    a, b = bulk.range_search_batch(codes[:100], 64), inc.range_search_batch(codes[:100], 64)
+    a, b = (
+        bulk.range_search_batch(codes[:100], 64),
+        inc.range_search_batch(codes[:100], 64),
+    )
     assert np.array_equal(a.ids, b.ids) and np.array_equal(a.start, b.start)
     assert len(bulk) == 2000 and 40 * 2000 < bulk.nbytes
     with pytest.raises(ValueError, match="duplicate"):

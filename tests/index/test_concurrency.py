@@ -32,7 +32,10 @@ def test_readers_see_whole_batches_only() -> None:
         t.start()
     for b in range(n_batches):
         ids = np.arange(b * batch, (b + 1) * batch, dtype=np.uint64)
-        index.add(ids, perturb(np.repeat(centre, batch, axis=0), rng.integers(0, 10, batch), rng))
+        index.add(
+            ids,
+            perturb(np.repeat(centre, batch, axis=0), rng.integers(0, 10, batch), rng),
+        )
     # removals go newest-first so a consistent state is still a prefix of whole batches
     for b in reversed(range(n_batches // 2, n_batches)):
         index.remove(np.arange(b * batch, (b + 1) * batch))

@@ -11,16 +11,23 @@ from stopframe.index import HammingIndex
 from stopframe.index.codes import hamming_matrix
 from stopframe.index.synthetic import perturb, realistic_codes, realistic_queries
 
-SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
-def brute_range(ids: np.ndarray, codes: np.ndarray, queries: np.ndarray, radius: int) -> list[list[tuple[int, int]]]:
+def brute_range(
+    ids: np.ndarray, codes: np.ndarray, queries: np.ndarray, radius: int
+) -> list[list[tuple[int, int]]]:
     """The reference: every (id, distance) within radius, sorted by (distance, id)."""
     if ids.size == 0:
         return [[] for _ in range(queries.shape[0])]
     d = hamming_matrix(queries, codes)
     return [
-        sorted(((int(ids[j]), int(d[i, j])) for j in np.flatnonzero(d[i] <= radius)), key=lambda p: (p[1], p[0]))
+        sorted(
+            ((int(ids[j]), int(d[i, j])) for j in np.flatnonzero(d[i] <= radius)),
+            key=lambda p: (p[1], p[0]),
+        )
         for i in range(queries.shape[0])
     ]
 
@@ -40,7 +47,13 @@ def clustered(seed: int, n: int) -> np.ndarray:
     return codes
 
 
-def assert_same(index: HammingIndex, ids: np.ndarray, codes: np.ndarray, queries: np.ndarray, radius: int) -> None:
+def assert_same(
+    index: HammingIndex,
+    ids: np.ndarray,
+    codes: np.ndarray,
+    queries: np.ndarray,
+    radius: int,
+) -> None:
     got = index.range_search_batch(queries, radius)
     want = brute_range(ids, codes, queries, radius)
     assert len(got) == len(want)
@@ -55,15 +68,21 @@ def assert_same(index: HammingIndex, ids: np.ndarray, codes: np.ndarray, queries
     radius=st.integers(0, 64),
     delta_limit=st.sampled_from([1, 7, 64, 100_000]),
 )
-def test_random_and_clustered_sets_match_brute_force(seed: int, n: int, radius: int, delta_limit: int) -> None:
+def test_random_and_clustered_sets_match_brute_force(
+    seed: int, n: int, radius: int, delta_limit: int
+) -> None:
     rng = np.random.default_rng(seed)
     codes = clustered(seed, n)
     ids = rng.choice(2**40, size=n, replace=False).astype(np.uint64)
     index = HammingIndex(delta_limit=delta_limit)
     for part in np.array_split(np.arange(n), 3):
         index.add(ids[part], codes[part])
-    queries = np.concatenate([perturb(codes[: min(n, 20)], rng.integers(0, 20, min(n, 20)), rng),
-                              rng.integers(0, 256, (5, 32), dtype=np.uint8)])
+    queries = np.concatenate(
+        [
+            perturb(codes[: min(n, 20)], rng.integers(0, 20, min(n, 20)), rng),
+            rng.integers(0, 256, (5, 32), dtype=np.uint8),
+        ]
+    )
     assert len(index) == n
     assert_same(index, ids, codes, queries, radius)
 
@@ -80,13 +99,17 @@ def test_realistic_sets_match_brute_force(seed: int, radius: int) -> None:
 
 
 ops = st.lists(
-    st.tuples(st.sampled_from(["add", "remove", "save"]), st.integers(0, 2**32 - 1)), min_size=1, max_size=12
+    st.tuples(st.sampled_from(["add", "remove", "save"]), st.integers(0, 2**32 - 1)),
+    min_size=1,
+    max_size=12,
 )
 
 
 @SETTINGS
 @given(program=ops, delta_limit=st.sampled_from([3, 50, 100_000]))
-def test_interleaved_adds_removes_and_reload_match_brute_force(program, delta_limit: int, tmp_path_factory) -> None:
+def test_interleaved_adds_removes_and_reload_match_brute_force(
+    program, delta_limit: int, tmp_path_factory
+) -> None:
     """A dict model of id -> code tracks every operation; the index must agree after each one."""
     model: dict[int, np.ndarray] = {}
     index = HammingIndex(delta_limit=delta_limit)
@@ -97,7 +120,9 @@ def test_interleaved_adds_removes_and_reload_match_brute_force(program, delta_li
             k = int(rng.integers(1, 120))
             ids = rng.integers(0, 300, k).astype(np.uint64)
             ids = np.unique(ids)
-            codes = perturb(centre[rng.integers(0, 4, ids.size)], rng.integers(0, 20, ids.size), rng)
+            codes = perturb(
+                centre[rng.integers(0, 4, ids.size)], rng.integers(0, 20, ids.size), rng
+            )
             index.add(ids, codes)
             model.update({int(i): c for i, c in zip(ids, codes)})
         elif op == "remove":
@@ -112,14 +137,20 @@ def test_interleaved_adds_removes_and_reload_match_brute_force(program, delta_li
             index.save(path)
             index = HammingIndex.open(path, delta_limit=delta_limit)
         ids = np.array(sorted(model), dtype=np.uint64)
-        codes = np.stack([model[i] for i in sorted(model)]) if model else np.empty((0, 32), np.uint8)
+        codes = (
+            np.stack([model[i] for i in sorted(model)])
+            if model
+            else np.empty((0, 32), np.uint8)
+        )
         assert len(index) == len(model)
         assert all(int(i) in index for i in ids[:20])
         queries = perturb(centre, rng.integers(0, 10, 4), rng)
         assert_same(index, ids, codes, queries, int(rng.integers(0, 65)))
         exp_ids, exp_codes = index.export()
         order = np.argsort(exp_ids)
-        assert np.array_equal(exp_ids[order], ids) and np.array_equal(exp_codes[order], codes)
+        assert np.array_equal(exp_ids[order], ids) and np.array_equal(
+            exp_codes[order], codes
+        )
 
 
 @SETTINGS
@@ -134,7 +165,7 @@ def test_knn_matches_brute_force(seed: int, k: int, n: int) -> None:
     d = hamming_matrix(queries, codes)
     got = index.knn_batch(queries, k)
     for i in range(queries.shape[0]):
-        want = sorted(((int(d[i, j]), int(ids[j])) for j in range(n)))[:k]
+        want = sorted((int(d[i, j]), int(ids[j])) for j in range(n))[:k]
         assert [(dist, id_) for id_, dist in got[i]] == want
     assert list(index.knn(queries[0], k)) == list(got[0])
 

@@ -30,7 +30,9 @@ def sections(path: Path) -> dict[str, tuple[int, int]]:
     n_sections = _HEAD.unpack_from(raw, 0)[5]
     out = {}
     for i in range(n_sections):
-        name, offset, length, _, _ = _ENTRY.unpack_from(raw, _HEAD.size + i * _ENTRY.size)
+        name, offset, length, _, _ = _ENTRY.unpack_from(
+            raw, _HEAD.size + i * _ENTRY.size
+        )
         out[name.rstrip(b"\0").decode()] = (offset, length)
     return out
 
@@ -68,7 +70,9 @@ def test_empty_index_round_trip(tmp_path) -> None:
     assert len(index) == 0 and len(index.range_search(bytes(32))) == 0
 
 
-@pytest.mark.parametrize("section", ["ids", "codes", "widths", "bitpos", "offsets", "positions"])
+@pytest.mark.parametrize(
+    "section", ["ids", "codes", "widths", "bitpos", "offsets", "positions"]
+)
 def test_a_flipped_byte_in_any_section_is_detected(saved, tmp_path, section) -> None:
     path, _ = saved
     offset, length = sections(path)[section]
@@ -111,7 +115,9 @@ def test_header_damage_wrong_magic_and_version_are_detected(saved, tmp_path) -> 
         HammingIndex.open(tmp_path / "missing.sfidx")
 
 
-def test_crafted_file_with_valid_checksums_but_wild_positions_is_refused(saved, tmp_path) -> None:
+def test_crafted_file_with_valid_checksums_but_wild_positions_is_refused(
+    saved, tmp_path
+) -> None:
     """The kernels do not bounds-check; the structural checks must stop a crafted file."""
     path, _ = saved
     raw = bytearray(path.read_bytes())
@@ -122,7 +128,9 @@ def test_crafted_file_with_valid_checksums_but_wild_positions_is_refused(saved, 
     index = list(secs).index("positions")
     entry_at = _HEAD.size + index * _ENTRY.size
     name, off, ln, _, res = _ENTRY.unpack_from(raw, entry_at)
-    _ENTRY.pack_into(raw, entry_at, name, off, ln, zlib.crc32(raw[offset : offset + length]), res)
+    _ENTRY.pack_into(
+        raw, entry_at, name, off, ln, zlib.crc32(raw[offset : offset + length]), res
+    )
     header_bytes = _HEAD.unpack_from(raw, 0)[2]
     struct.pack_into("<I", raw, header_bytes - 4, zlib.crc32(raw[: header_bytes - 4]))
     bad = tmp_path / "crafted.sfidx"

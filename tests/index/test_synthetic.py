@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from stopframe.index.codes import as_codes, hamming_matrix
-from stopframe.index.synthetic import load_real_hashes, perturb, realistic_codes, realistic_queries
+from stopframe.index.synthetic import (
+    load_real_hashes,
+    perturb,
+    realistic_codes,
+    realistic_queries,
+)
 
 
 def pair_distances(codes: np.ndarray) -> np.ndarray:
@@ -30,7 +35,13 @@ def test_distance_profile_is_close_to_real_hashes(vectors_dir) -> None:
     """Unrelated pairs centre on 128 with real PDQ's spread; a small share of pairs are near."""
     real = load_real_hashes().originals()
     haystack = as_codes(
-        [line.strip() for line in (vectors_dir / "pdq/data/reg-test-input/haystack.txt").read_text().splitlines() if line.strip()]
+        [
+            line.strip()
+            for line in (vectors_dir / "pdq/data/reg-test-input/haystack.txt")
+            .read_text()
+            .splitlines()
+            if line.strip()
+        ]
     )
     fake = pair_distances(realistic_codes(1350, seed=4))
     for ref in (pair_distances(real), pair_distances(haystack)):

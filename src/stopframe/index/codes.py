@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Union
 
 import numpy as np
 
 from stopframe.signals.base import SignalKind, parse_hex_value
 
 CODE_BYTES = 32
-CodeLike = Union[bytes, bytearray, memoryview, str, np.ndarray]
-CodesLike = Union[np.ndarray, Iterable[CodeLike], CodeLike]
+CodeLike = bytes | bytearray | memoryview | str | np.ndarray
+CodesLike = np.ndarray | Iterable[CodeLike] | CodeLike
 
 
 def _one_code(value: CodeLike) -> np.ndarray:
     if isinstance(value, str):
-        return np.frombuffer(bytes.fromhex(parse_hex_value(SignalKind.PDQ, value)), dtype=np.uint8)
+        return np.frombuffer(
+            bytes.fromhex(parse_hex_value(SignalKind.PDQ, value)), dtype=np.uint8
+        )
     if isinstance(value, (bytes, bytearray, memoryview)):
         raw = bytes(value)
         if len(raw) != CODE_BYTES:
@@ -24,7 +25,9 @@ def _one_code(value: CodeLike) -> np.ndarray:
         return np.frombuffer(raw, dtype=np.uint8)
     arr = np.asarray(value)
     if arr.shape != (CODE_BYTES,) or arr.dtype != np.uint8:
-        raise ValueError(f"a code array must be uint8 of shape ({CODE_BYTES},), got {arr.dtype} {arr.shape}")
+        raise ValueError(
+            f"a code array must be uint8 of shape ({CODE_BYTES},), got {arr.dtype} {arr.shape}"
+        )
     return arr
 
 
@@ -32,7 +35,9 @@ def as_codes(values: CodesLike) -> np.ndarray:
     """A C-contiguous (N, 32) uint8 array from one code or many (bytes, 64-char hex, or arrays)."""
     if isinstance(values, np.ndarray) and values.ndim == 2:
         if values.dtype != np.uint8 or values.shape[1] != CODE_BYTES:
-            raise ValueError(f"codes must be uint8 of shape (N, {CODE_BYTES}), got {values.dtype} {values.shape}")
+            raise ValueError(
+                f"codes must be uint8 of shape (N, {CODE_BYTES}), got {values.dtype} {values.shape}"
+            )
         return np.ascontiguousarray(values)
     if isinstance(values, (str, bytes, bytearray, memoryview)) or (
         isinstance(values, np.ndarray) and values.ndim == 1

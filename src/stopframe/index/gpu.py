@@ -13,7 +13,9 @@ import numpy as np
 from stopframe.index.codes import CodesLike, as_codes, as_ids
 from stopframe.index.hamming import BatchMatches, _check_radius
 
-_PAIRS_PER_TILE = 1 << 24  # queries x codes compared at once (each pair holds 4 int64 words)
+_PAIRS_PER_TILE = (
+    1 << 24
+)  # queries x codes compared at once (each pair holds 4 int64 words)
 
 
 def available() -> bool:
@@ -55,7 +57,9 @@ class TorchFlatIndex:
         radius = _check_radius(radius)
         qcodes = as_codes(codes)
         n_q, n = qcodes.shape[0], len(self)
-        q = torch.from_numpy(qcodes.view(np.int64).reshape(-1, 4).copy()).to(self.device)
+        q = torch.from_numpy(qcodes.view(np.int64).reshape(-1, 4).copy()).to(
+            self.device
+        )
         q_tile = max(1, min(n_q, 1024))
         r_tile = max(1, _PAIRS_PER_TILE // q_tile)
         qi_parts, row_parts, d_parts = [], [], []
@@ -63,7 +67,9 @@ class TorchFlatIndex:
             for q0 in range(0, n_q, q_tile):
                 qb = q[q0 : q0 + q_tile, None, :]
                 for r0 in range(0, n, r_tile):
-                    d = _popcount64(torch, qb ^ self.codes[None, r0 : r0 + r_tile, :]).sum(dim=2)
+                    d = _popcount64(
+                        torch, qb ^ self.codes[None, r0 : r0 + r_tile, :]
+                    ).sum(dim=2)
                     qi, row = torch.nonzero(d <= radius, as_tuple=True)
                     qi_parts.append((qi + q0).cpu())
                     row_parts.append((row + r0).cpu())

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -84,7 +85,9 @@ class _Snapshot:
     segments: tuple[Segment, ...] = ()
     dead: tuple[np.ndarray, ...] = ()  # sorted dead rows, one array per segment
     delta_ids: np.ndarray = field(default_factory=lambda: np.empty(0, np.uint64))
-    delta_codes: np.ndarray = field(default_factory=lambda: np.empty((0, CODE_BYTES), np.uint8))
+    delta_codes: np.ndarray = field(
+        default_factory=lambda: np.empty((0, CODE_BYTES), np.uint8)
+    )
     delta_n: int = 0
     delta_dead: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     size: int = 0
@@ -100,10 +103,14 @@ class _Snapshot:
         if self.delta_n:
             live = np.ones(self.delta_n, dtype=bool)
             live[self.delta_dead] = False
-            live_rows = np.flatnonzero(live)  # live delta ids are unique: add() drops old ones first
+            live_rows = np.flatnonzero(
+                live
+            )  # live delta ids are unique: add() drops old ones first
             live_ids = self.delta_ids[: self.delta_n][live_rows]
             order = np.argsort(live_ids)
-            pos = np.minimum(np.searchsorted(live_ids[order], ids), max(live_rows.size - 1, 0))
+            pos = np.minimum(
+                np.searchsorted(live_ids[order], ids), max(live_rows.size - 1, 0)
+            )
             if live_rows.size:
                 hit = live_ids[order][pos] == ids
                 where[hit], rows[hit] = -2, live_rows[order][pos][hit]
@@ -131,12 +138,23 @@ class _Snapshot:
             hits = seg.search(qcodes, radius)
             _gather(hits, dead, seg.ids, q_parts, id_parts, d_parts)
         if self.delta_n:
-            qwords, words, n = as_words(qcodes), as_words(self.delta_codes), self.delta_n
+            qwords, words, n = (
+                as_words(qcodes),
+                as_words(self.delta_codes),
+                self.delta_n,
+            )
 
             def run(sel, cap, r, d, c):
                 kernels.flat_search(qwords[sel], words, n, radius, cap, r, d, c)
 
-            _gather(collect(run, n_q), self.delta_dead, self.delta_ids, q_parts, id_parts, d_parts)
+            _gather(
+                collect(run, n_q),
+                self.delta_dead,
+                self.delta_ids,
+                q_parts,
+                id_parts,
+                d_parts,
+            )
         q = np.concatenate(q_parts) if q_parts else np.empty(0, np.int64)
         ids = np.concatenate(id_parts) if id_parts else np.empty(0, np.uint64)
         dist = np.concatenate(d_parts) if d_parts else np.empty(0, np.int64)
@@ -146,17 +164,29 @@ class _Snapshot:
         return BatchMatches(start, ids[order], dist[order])
 
 
-def _gather(hits: Hits, dead: np.ndarray, ids: np.ndarray, q_parts, id_parts, d_parts) -> None:
+def _gather(
+    hits: Hits, dead: np.ndarray, ids: np.ndarray, q_parts, id_parts, d_parts
+) -> None:
     q = np.repeat(np.arange(hits.start.shape[0] - 1), np.diff(hits.start))
-    keep = ~np.isin(hits.rows, dead) if dead.size else np.ones(hits.rows.shape[0], dtype=bool)
+    keep = (
+        ~np.isin(hits.rows, dead)
+        if dead.size
+        else np.ones(hits.rows.shape[0], dtype=bool)
+    )
     q_parts.append(q[keep])
     id_parts.append(np.asarray(ids)[hits.rows[keep]])
     d_parts.append(hits.dist[keep])
 
 
 def _check_radius(radius: int) -> int:
-    if isinstance(radius, bool) or not isinstance(radius, (int, np.integer)) or not 0 <= radius <= MAX_RADIUS:
-        raise ValueError(f"radius must be an integer from 0 to {MAX_RADIUS}, got {radius!r}")
+    if (
+        isinstance(radius, bool)
+        or not isinstance(radius, (int, np.integer))
+        or not 0 <= radius <= MAX_RADIUS
+    ):
+        raise ValueError(
+            f"radius must be an integer from 0 to {MAX_RADIUS}, got {radius!r}"
+        )
     return int(radius)
 
 
@@ -168,15 +198,21 @@ def _pool() -> ThreadPoolExecutor:
     global _POOL
     with _POOL_LOCK:
         if _POOL is None:
-            _POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="stopframe-index")
+            _POOL = ThreadPoolExecutor(
+                max_workers=os.cpu_count() or 1, thread_name_prefix="stopframe-index"
+            )
         return _POOL
 
 
 def _merge(parts: list[BatchMatches]) -> BatchMatches:
     offsets = np.cumsum([0] + [p.ids.shape[0] for p in parts[:-1]])
-    start = np.concatenate([[0]] + [p.start[1:] + o for p, o in zip(parts, offsets)])
+    start = np.concatenate(
+        [[0]] + [p.start[1:] + o for p, o in zip(parts, offsets, strict=True)]
+    )
     return BatchMatches(
-        start.astype(np.int64), np.concatenate([p.ids for p in parts]), np.concatenate([p.distances for p in parts])
+        start.astype(np.int64),
+        np.concatenate([p.ids for p in parts]),
+        np.concatenate([p.distances for p in parts]),
     )
 
 
@@ -197,7 +233,9 @@ class HammingIndex:
         self._delta_limit = int(delta_limit)
 
     @classmethod
-    def build(cls, ids, codes: CodesLike, delta_limit: int = DELTA_LIMIT) -> HammingIndex:
+    def build(
+        cls, ids, codes: CodesLike, delta_limit: int = DELTA_LIMIT
+    ) -> HammingIndex:
         """Bulk-load: one segment built straight from the arrays (ids must be distinct)."""
         codes = as_codes(codes)
         ids = as_ids(ids, codes.shape[0])
@@ -220,10 +258,18 @@ class HammingIndex:
             if n + k > d_ids.shape[0]:
                 cap = max(1024, 2 * (n + k))
                 d_ids = np.concatenate([d_ids[:n], np.empty(cap - n, np.uint64)])
-                d_codes = np.concatenate([d_codes[:n], np.empty((cap - n, CODE_BYTES), np.uint8)])
+                d_codes = np.concatenate(
+                    [d_codes[:n], np.empty((cap - n, CODE_BYTES), np.uint8)]
+                )
             d_ids[n : n + k] = ids
             d_codes[n : n + k] = codes
-            snap = replace(snap, delta_ids=d_ids, delta_codes=d_codes, delta_n=n + k, size=snap.size + k)
+            snap = replace(
+                snap,
+                delta_ids=d_ids,
+                delta_codes=d_codes,
+                delta_n=n + k,
+                size=snap.size + k,
+            )
             if snap.delta_n - snap.delta_dead.shape[0] >= self._delta_limit:
                 snap = self._flush(snap)
             self._snap = snap
@@ -242,7 +288,9 @@ class HammingIndex:
         with self._write:
             ids, codes = self._snap.export()
             segs = (Segment.build(ids, codes),) if ids.size else ()
-            self._snap = _Snapshot(segs, tuple(np.empty(0, np.int64) for _ in segs), size=int(ids.size))
+            self._snap = _Snapshot(
+                segs, tuple(np.empty(0, np.int64) for _ in segs), size=int(ids.size)
+            )
 
     @staticmethod
     def _drop(snap: _Snapshot, ids: np.ndarray) -> _Snapshot:
@@ -250,27 +298,47 @@ class HammingIndex:
         if not np.any(where != -1):
             return snap
         dead = tuple(
-            np.union1d(d, rows[where == s]) if np.any(where == s) else d for s, d in enumerate(snap.dead)
+            np.union1d(d, rows[where == s]) if np.any(where == s) else d
+            for s, d in enumerate(snap.dead)
         )
-        delta_dead = np.union1d(snap.delta_dead, rows[where == -2]) if np.any(where == -2) else snap.delta_dead
-        return replace(snap, dead=dead, delta_dead=delta_dead, size=snap.size - int(np.sum(where != -1)))
+        delta_dead = (
+            np.union1d(snap.delta_dead, rows[where == -2])
+            if np.any(where == -2)
+            else snap.delta_dead
+        )
+        return replace(
+            snap,
+            dead=dead,
+            delta_dead=delta_dead,
+            size=snap.size - int(np.sum(where != -1)),
+        )
 
     @staticmethod
     def _flush(snap: _Snapshot) -> _Snapshot:
         """Turn the live delta rows into a segment, merging equal-sized neighbours (log-structured)."""
         keep = np.ones(snap.delta_n, dtype=bool)
         keep[snap.delta_dead] = False
-        new = Segment.build(snap.delta_ids[: snap.delta_n][keep], snap.delta_codes[: snap.delta_n][keep])
+        new = Segment.build(
+            snap.delta_ids[: snap.delta_n][keep], snap.delta_codes[: snap.delta_n][keep]
+        )
         segs, dead = list(snap.segments), list(snap.dead)
         segs.append(new)
         dead.append(np.empty(0, np.int64))
-        while len(segs) >= 2 and segs[-2].size - dead[-2].size <= 2 * (segs[-1].size - dead[-1].size):
+        while len(segs) >= 2 and segs[-2].size - dead[-2].size <= 2 * (
+            segs[-1].size - dead[-1].size
+        ):
             merged = _Snapshot((segs[-2], segs[-1]), (dead[-2], dead[-1])).export()
             segs[-2:] = [Segment.build(*merged)]
             dead[-2:] = [np.empty(0, np.int64)]
-        return replace(snap, segments=tuple(segs), dead=tuple(dead), delta_ids=np.empty(0, np.uint64),
-                       delta_codes=np.empty((0, CODE_BYTES), np.uint8), delta_n=0,
-                       delta_dead=np.empty(0, np.int64))
+        return replace(
+            snap,
+            segments=tuple(segs),
+            dead=tuple(dead),
+            delta_ids=np.empty(0, np.uint64),
+            delta_codes=np.empty((0, CODE_BYTES), np.uint8),
+            delta_n=0,
+            delta_dead=np.empty(0, np.int64),
+        )
 
     @staticmethod
     def _compact_dead(snap: _Snapshot) -> _Snapshot:
@@ -290,11 +358,25 @@ class HammingIndex:
     def nbytes(self) -> int:
         """Bytes held by the index arrays (ids, codes, tables, delta), mapped or in memory."""
         snap = self._snap
-        segs = sum(a.nbytes for s in snap.segments for a in (s.ids, s.codes, s.offsets, s.positions))
-        return segs + snap.delta_ids.nbytes + snap.delta_codes.nbytes + sum(d.nbytes for d in snap.dead)
+        segs = sum(
+            a.nbytes
+            for s in snap.segments
+            for a in (s.ids, s.codes, s.offsets, s.positions)
+        )
+        return (
+            segs
+            + snap.delta_ids.nbytes
+            + snap.delta_codes.nbytes
+            + sum(d.nbytes for d in snap.dead)
+        )
 
     def __contains__(self, id_: object) -> bool:
-        if isinstance(id_, bool) or not isinstance(id_, (int, np.integer)) or id_ < 0 or id_ >= 2**64:
+        if (
+            isinstance(id_, bool)
+            or not isinstance(id_, (int, np.integer))
+            or id_ < 0
+            or id_ >= 2**64
+        ):
             return False
         where, _ = self._snap.locate(np.array([id_], dtype=np.uint64))
         return bool(where[0] != -1)
@@ -307,10 +389,14 @@ class HammingIndex:
         """Every (id, distance) within `radius` (0-64) of one code, nearest first."""
         qcodes = as_codes(code)
         if qcodes.shape[0] != 1:
-            raise ValueError("range_search takes one code; use range_search_batch for many")
+            raise ValueError(
+                "range_search takes one code; use range_search_batch for many"
+            )
         return self.range_search_batch(qcodes, radius)[0]
 
-    def range_search_batch(self, codes: CodesLike, radius: int = DEFAULT_RADIUS) -> BatchMatches:
+    def range_search_batch(
+        self, codes: CodesLike, radius: int = DEFAULT_RADIUS
+    ) -> BatchMatches:
         """Range search for many codes at once, spread over the CPU cores."""
         radius = _check_radius(radius)
         qcodes = as_codes(codes)
@@ -323,7 +409,10 @@ class HammingIndex:
         if n_q < _PARALLEL_MIN or workers == 1:
             return snap.search(qcodes, radius)
         bounds = np.linspace(0, n_q, min(workers * 4, n_q) + 1).astype(int)
-        futures = [_pool().submit(snap.search, qcodes[a:b], radius) for a, b in zip(bounds[:-1], bounds[1:])]
+        futures = [
+            _pool().submit(snap.search, qcodes[a:b], radius)
+            for a, b in pairwise(bounds)
+        ]
         return _merge([f.result() for f in futures])
 
     def knn(self, code, k: int) -> Matches:
@@ -349,9 +438,13 @@ class HammingIndex:
             else:
                 hit = _flat_all(snap, q)
             m = min(k, hit.ids.shape[0])
-            results.append(BatchMatches(np.array([0, m]), hit.ids[:m], hit.distances[:m]))
+            results.append(
+                BatchMatches(np.array([0, m]), hit.ids[:m], hit.distances[:m])
+            )
         if not results:
-            return BatchMatches(np.zeros(1, np.int64), np.empty(0, np.uint64), np.empty(0, np.int64))
+            return BatchMatches(
+                np.zeros(1, np.int64), np.empty(0, np.uint64), np.empty(0, np.int64)
+            )
         return _merge(results)
 
     def self_join(self, radius: int = DEFAULT_RADIUS, batch: int = 8192) -> Pairs:
@@ -379,14 +472,23 @@ class HammingIndex:
         from stopframe.index.storage import write_segment
 
         snap = self._snap
-        if len(snap.segments) == 1 and not snap.dead[0].size and snap.delta_n == len(snap.delta_dead):
+        if (
+            len(snap.segments) == 1
+            and not snap.dead[0].size
+            and snap.delta_n == len(snap.delta_dead)
+        ):
             seg = snap.segments[0]
         else:
             seg = Segment.build(*snap.export())
         write_segment(Path(path), seg)
 
     @classmethod
-    def open(cls, path: str | os.PathLike, verify: bool = True, delta_limit: int = DELTA_LIMIT) -> HammingIndex:
+    def open(
+        cls,
+        path: str | os.PathLike,
+        verify: bool = True,
+        delta_limit: int = DELTA_LIMIT,
+    ) -> HammingIndex:
         """Memory-map an index file; checksums are verified unless verify=False. Raises IndexFileError."""
         from stopframe.index.storage import read_segment
 
@@ -405,6 +507,8 @@ def _with_snapshot(index: HammingIndex, snap: _Snapshot) -> HammingIndex:
 def _flat_all(snap: _Snapshot, qcodes: np.ndarray) -> BatchMatches:
     """Every live entry with its distance to one query, nearest first (ties by id)."""
     ids, codes = snap.export()
-    dist = kernels.flat_distances(0, as_words(qcodes), as_words(codes), ids.shape[0]).astype(np.int64)
+    dist = kernels.flat_distances(
+        0, as_words(qcodes), as_words(codes), ids.shape[0]
+    ).astype(np.int64)
     order = np.lexsort((ids, dist))
     return BatchMatches(np.array([0, ids.shape[0]]), ids[order], dist[order])

@@ -71,8 +71,19 @@ def build_table(keys_col, n_buckets):
 
 @numba.njit(nogil=True, cache=True)
 def mih_search(
-    qcodes, qkeys, codes, offsets, offset_base, positions, masks, mask_start, radius, cap,
-    out_rows, out_dist, out_count,
+    qcodes,
+    qkeys,
+    codes,
+    offsets,
+    offset_base,
+    positions,
+    masks,
+    mask_start,
+    radius,
+    cap,
+    out_rows,
+    out_dist,
+    out_count,
 ):
     """Multi-index range search for each query: probe, verify, report each row once.
 

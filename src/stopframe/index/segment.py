@@ -78,7 +78,9 @@ class Segment:
         return base
 
     @classmethod
-    def build(cls, ids: np.ndarray, codes: np.ndarray, layout: ChunkLayout | None = None) -> Segment:
+    def build(
+        cls, ids: np.ndarray, codes: np.ndarray, layout: ChunkLayout | None = None
+    ) -> Segment:
         """Sort by id and build one table per chunk (counting sort, O(n) per chunk)."""
         order = np.argsort(ids, kind="stable")
         ids = np.ascontiguousarray(ids[order])
@@ -90,7 +92,9 @@ class Segment:
         offsets_parts = []
         positions = np.empty(layout.n_chunks * n, dtype=np.uint32)
         for c in range(layout.n_chunks):
-            keys = kernels.chunk_keys(codes, layout.bitpos[c : c + 1], layout.widths[c : c + 1])[:, 0]
+            keys = kernels.chunk_keys(
+                codes, layout.bitpos[c : c + 1], layout.widths[c : c + 1]
+            )[:, 0]
             offs, pos = kernels.build_table(keys, 1 << int(layout.widths[c]))
             offsets_parts.append(offs)
             positions[c * n : (c + 1) * n] = pos
@@ -119,8 +123,19 @@ class Segment:
 
         def run(sel, cap, r, d, c):
             kernels.mih_search(
-                qwords[sel], qkeys[sel], words, self.offsets, base, self.positions, masks, mask_start,
-                radius, cap, r, d, c,
+                qwords[sel],
+                qkeys[sel],
+                words,
+                self.offsets,
+                base,
+                self.positions,
+                masks,
+                mask_start,
+                radius,
+                cap,
+                r,
+                d,
+                c,
             )
 
         return collect(run, n_q)

@@ -69,7 +69,9 @@ def write_segment(path: Path, seg: Segment) -> None:
         entries.append(_ENTRY.pack(name.encode(), pos, arr.nbytes, _crc(arr), 0))
         placed.append((pos, arr))
         pos = -(-(pos + arr.nbytes) // _ALIGN) * _ALIGN
-    head = _HEAD.pack(MAGIC, VERSION, header_bytes, seg.size, seg.layout.n_chunks, len(arrays)) + b"".join(entries)
+    head = _HEAD.pack(
+        MAGIC, VERSION, header_bytes, seg.size, seg.layout.n_chunks, len(arrays)
+    ) + b"".join(entries)
     head += struct.pack("<I", zlib.crc32(head))
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
     try:
@@ -92,7 +94,9 @@ def read_segment(path: Path, verify: bool = True) -> Segment:
     _check_host()
 
     def fail(why: str) -> IndexFileError:
-        return IndexFileError(f"{path}: {why}; rebuild the index or restore it from a good copy")
+        return IndexFileError(
+            f"{path}: {why}; rebuild the index or restore it from a good copy"
+        )
 
     try:
         size = path.stat().st_size
@@ -105,8 +109,13 @@ def read_segment(path: Path, verify: bool = True) -> Segment:
     if magic != MAGIC:
         raise fail("not a stopframe index file (bad magic)")
     if version != VERSION:
-        raise fail(f"format version {version} is not supported (this build reads version {VERSION})")
-    if n_sections != len(_SECTIONS) or header_bytes != _HEAD.size + _ENTRY.size * n_sections + 4:
+        raise fail(
+            f"format version {version} is not supported (this build reads version {VERSION})"
+        )
+    if (
+        n_sections != len(_SECTIONS)
+        or header_bytes != _HEAD.size + _ENTRY.size * n_sections + 4
+    ):
         raise fail("malformed header")
     if header_bytes > size:
         raise fail("truncated header")
@@ -115,7 +124,9 @@ def read_segment(path: Path, verify: bool = True) -> Segment:
         raise fail("header checksum mismatch (corrupted)")
     sections: dict[str, np.ndarray] = {}
     for i in range(n_sections):
-        raw_name, offset, length, crc, _ = _ENTRY.unpack_from(data, _HEAD.size + i * _ENTRY.size)
+        raw_name, offset, length, crc, _ = _ENTRY.unpack_from(
+            data, _HEAD.size + i * _ENTRY.size
+        )
         name = raw_name.rstrip(b"\0").decode("ascii", "replace")
         if name != _SECTIONS[i]:
             raise fail(f"unexpected section {name!r}")
@@ -126,14 +137,27 @@ def read_segment(path: Path, verify: bool = True) -> Segment:
             raise fail(f"section {name} checksum mismatch (corrupted)")
         sections[name] = sec
     widths = sections["widths"].view(np.uint8)
-    if widths.shape[0] != m or m == 0 or int(widths.sum()) != CODE_BITS or int(widths.min()) < 1 or int(widths.max()) > 24:
+    if (
+        widths.shape[0] != m
+        or m == 0
+        or int(widths.sum()) != CODE_BITS
+        or int(widths.min()) < 1
+        or int(widths.max()) > 24
+    ):
         raise fail("invalid chunk widths")
     w_max = int(widths.max())
-    shapes = {"ids": 8 * n, "codes": 32 * n, "bitpos": 2 * m * w_max,
-              "offsets": 4 * int(((1 << widths.astype(np.int64)) + 1).sum()), "positions": 4 * m * n}
+    shapes = {
+        "ids": 8 * n,
+        "codes": 32 * n,
+        "bitpos": 2 * m * w_max,
+        "offsets": 4 * int(((1 << widths.astype(np.int64)) + 1).sum()),
+        "positions": 4 * m * n,
+    }
     for name, nbytes in shapes.items():
         if sections[name].shape[0] != nbytes:
-            raise fail(f"section {name} has {sections[name].shape[0]} bytes, expected {nbytes}")
+            raise fail(
+                f"section {name} has {sections[name].shape[0]} bytes, expected {nbytes}"
+            )
     ids = sections["ids"].view("<u8")
     bitpos = sections["bitpos"].view("<u2").reshape(m, w_max).astype(np.int64)
     offsets = sections["offsets"].view("<u4")

@@ -40,8 +40,12 @@ class RealHashes:
 @lru_cache(maxsize=1)
 def load_real_hashes() -> RealHashes:
     """PDQ hashes of the benign corpus shipped with the package (src/stopframe/index/data)."""
-    text = resources.files("stopframe.index").joinpath("data/benign_pdq.txt").read_text()
-    rows = [line.split() for line in text.splitlines() if line and not line.startswith("#")]
+    text = (
+        resources.files("stopframe.index").joinpath("data/benign_pdq.txt").read_text()
+    )
+    rows = [
+        line.split() for line in text.splitlines() if line and not line.startswith("#")
+    ]
     return RealHashes(
         as_codes([r[3] for r in rows]),
         np.array([int(r[2]) for r in rows]),
@@ -69,10 +73,14 @@ class HashModel:
     directions: np.ndarray  # (k, 256)
     scales: np.ndarray  # (k,)
     residual: float
-    low_quality: np.ndarray  # (j, 32) uint8 real hashes with quality < 50: collapse centres
+    low_quality: (
+        np.ndarray
+    )  # (j, 32) uint8 real hashes with quality < 50: collapse centres
 
     @classmethod
-    def fit(cls, real: RealHashes | None = None, components: int = _COMPONENTS) -> HashModel:
+    def fit(
+        cls, real: RealHashes | None = None, components: int = _COMPONENTS
+    ) -> HashModel:
         real = real or load_real_hashes()
         x = 2 * _bits(real.originals()) - 1
         mean = x.mean(axis=0)
@@ -81,12 +89,24 @@ class HashModel:
         top = np.argsort(vals)[::-1][:components]
         resid = float(np.sqrt(max(np.mean(np.delete(vals, top)), 1e-3)))
         low = real.codes[(real.quality < 50) & (real.variant == "orig")]
-        return cls(mean.astype(np.float32), vecs[:, top].T.astype(np.float32),
-                   np.sqrt(np.maximum(vals[top], 0)).astype(np.float32), resid, low)
+        return cls(
+            mean.astype(np.float32),
+            vecs[:, top].T.astype(np.float32),
+            np.sqrt(np.maximum(vals[top], 0)).astype(np.float32),
+            resid,
+            low,
+        )
 
     def latent(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        g = rng.standard_normal((n, self.scales.shape[0]), dtype=np.float32) * self.scales
-        return self.mean + g @ self.directions + self.residual * rng.standard_normal((n, 256), dtype=np.float32)
+        g = (
+            rng.standard_normal((n, self.scales.shape[0]), dtype=np.float32)
+            * self.scales
+        )
+        return (
+            self.mean
+            + g @ self.directions
+            + self.residual * rng.standard_normal((n, 256), dtype=np.float32)
+        )
 
 
 def noise_for_distance(d: np.ndarray) -> np.ndarray:
@@ -114,21 +134,32 @@ def realistic_codes(
     model = model or HashModel.fit()
     real = load_real_hashes().originals()
     out = np.empty((n, 32), dtype=np.uint8)
-    n_collapse = int(round(collapse_fraction * n)) if model.low_quality.shape[0] else 0
+    n_collapse = round(collapse_fraction * n) if model.low_quality.shape[0] else 0
     n_main = n - n_collapse
     sizes = np.minimum(rng.zipf(family_zipf, n_main), max_family)
     sizes = sizes[: np.searchsorted(np.cumsum(sizes), n_main) + 1]
     sizes[-1] -= int(sizes.sum()) - n_main
     fam = np.repeat(np.arange(sizes.shape[0]), sizes)
     first = np.r_[True, fam[1:] != fam[:-1]]
-    d_target = np.where(rng.random(n_main) < 0.5, rng.gamma(1.5, 2.0, n_main), rng.uniform(4, 40, n_main))
+    d_target = np.where(
+        rng.random(n_main) < 0.5,
+        rng.gamma(1.5, 2.0, n_main),
+        rng.uniform(4, 40, n_main),
+    )
     scale = np.where(first, 0, noise_for_distance(d_target)).astype(np.float32)
     from_real = rng.random(sizes.shape[0]) < real_fraction
     real_pick = rng.integers(0, real.shape[0], sizes.shape[0])
     fam_end = np.cumsum(sizes)
     f_lo = 0
-    while f_lo < sizes.shape[0]:  # whole families per block, so a family shares one latent
-        f_hi = max(int(np.searchsorted(fam_end, fam_end[f_lo] - sizes[f_lo] + _BLOCK, "right")), f_lo + 1)
+    while (
+        f_lo < sizes.shape[0]
+    ):  # whole families per block, so a family shares one latent
+        f_hi = max(
+            int(
+                np.searchsorted(fam_end, fam_end[f_lo] - sizes[f_lo] + _BLOCK, "right")
+            ),
+            f_lo + 1,
+        )
         base = model.latent(f_hi - f_lo, rng)
         own = from_real[f_lo:f_hi]
         if own.any():
@@ -137,23 +168,34 @@ def realistic_codes(
         lo, hi = int(fam_end[f_lo] - sizes[f_lo]), int(fam_end[f_hi - 1])
         z = np.repeat(base, sizes[f_lo:f_hi], axis=0)
         spread = np.abs(z).mean(axis=1, keepdims=True)
-        z += scale[lo:hi, None] * spread * rng.standard_normal((hi - lo, 256), dtype=np.float32)
+        z += (
+            scale[lo:hi, None]
+            * spread
+            * rng.standard_normal((hi - lo, 256), dtype=np.float32)
+        )
         out[lo:hi] = _pack_median(z)
         f_lo = f_hi
     if n_collapse:
-        centre = model.low_quality[rng.integers(0, model.low_quality.shape[0], n_collapse)]
+        centre = model.low_quality[
+            rng.integers(0, model.low_quality.shape[0], n_collapse)
+        ]
         out[n_main:] = perturb(centre, rng.integers(0, 5, n_collapse), rng)
     return out[rng.permutation(n)]
 
 
-def perturb(codes: np.ndarray, half_distance: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def perturb(
+    codes: np.ndarray, half_distance: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """Copies at distance exactly 2 * half_distance (< 128): that many ones swapped with zeros,
     so every copy keeps its number of one-bits."""
     bits = np.unpackbits(codes, axis=1)
     keys = rng.random(bits.shape)
     pick = np.arange(bits.shape[1])[None, :] < np.asarray(half_distance)[:, None]
     flip = np.zeros(bits.shape, dtype=bool)
-    for value in (1, 0):  # random order of this value's positions first, then take the first k
+    for value in (
+        1,
+        0,
+    ):  # random order of this value's positions first, then take the first k
         order = np.argsort(np.where(bits == value, keys, 2.0), axis=1)
         chosen = np.zeros(bits.shape, dtype=bool)
         np.put_along_axis(chosen, order, pick, axis=1)
@@ -162,7 +204,12 @@ def perturb(codes: np.ndarray, half_distance: np.ndarray, rng: np.random.Generat
 
 
 def realistic_queries(
-    listed: np.ndarray, n: int, seed: int = 1, *, near_fraction: float = 0.5, max_distance: int = 31,
+    listed: np.ndarray,
+    n: int,
+    seed: int = 1,
+    *,
+    near_fraction: float = 0.5,
+    max_distance: int = 31,
     model: HashModel | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Queries as a platform sees them: near-duplicates of listed codes (even distances 0 to
@@ -173,7 +220,9 @@ def realistic_queries(
     out = np.empty((n, 32), dtype=np.uint8)
     k = np.count_nonzero(near)
     if k:
-        out[near] = perturb(listed[src[near]], rng.integers(0, max_distance // 2 + 1, k), rng)
+        out[near] = perturb(
+            listed[src[near]], rng.integers(0, max_distance // 2 + 1, k), rng
+        )
     if n - k:
         out[~near] = realistic_codes(n - k, seed=seed + 7919, model=model)
     return out, src
