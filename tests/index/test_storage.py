@@ -113,6 +113,8 @@ def test_header_damage_wrong_magic_and_version_are_detected(saved, tmp_path) -> 
         HammingIndex.open(bad)
     with pytest.raises(IndexFileError, match="cannot read"):
         HammingIndex.open(tmp_path / "missing.sfidx")
+    with pytest.raises(IndexFileError, match="cannot map"):
+        HammingIndex.open(tmp_path)  # a folder, not a file
 
 
 def test_crafted_file_with_valid_checksums_but_wild_positions_is_refused(

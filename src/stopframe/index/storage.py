@@ -104,7 +104,10 @@ def read_segment(path: Path, verify: bool = True) -> Segment:
         raise IndexFileError(f"{path}: cannot read index file ({e.strerror})") from e
     if size < _HEAD.size:
         raise fail(f"truncated: {size} bytes is smaller than the header")
-    data = np.memmap(path, dtype=np.uint8, mode="r")
+    try:
+        data = np.memmap(path, dtype=np.uint8, mode="r")
+    except (OSError, ValueError) as e:
+        raise IndexFileError(f"{path}: cannot map index file ({e})") from e
     magic, version, header_bytes, n, m, n_sections = _HEAD.unpack_from(data, 0)
     if magic != MAGIC:
         raise fail("not a stopframe index file (bad magic)")
