@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from stopframe.matcher import vpdq as vpdq_matcher
 from stopframe.matcher.vpdq import frame_codes, frame_pairs_within, match_one_to_many, match_vpdq
 from stopframe.signals.vpdq import VpdqFrame, read_vpdq_file
 
@@ -60,7 +61,12 @@ def _brute_force(query: np.ndarray, corpus: np.ndarray, distance: int) -> set[tu
     return out
 
 
-def test_frame_search_matches_brute_force() -> None:
+@pytest.mark.parametrize("through_index", [False, True])
+def test_frame_search_matches_brute_force(monkeypatch, through_index: bool) -> None:
+    """Both search paths (vectorised scan, and the Hamming index used for large corpora) are
+    exact; the index path covers radius 0-64 and hands larger radii to the scan."""
+    if through_index:
+        monkeypatch.setattr(vpdq_matcher, "_INDEX_MIN_FRAMES", 1)
     rng = np.random.default_rng(7)
     base = rng.integers(0, 2**63, (40, 4), dtype=np.uint64)
     flips = np.uint64(1) << rng.integers(0, 64, (60, 4)).astype(np.uint64)

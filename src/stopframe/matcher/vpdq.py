@@ -3,8 +3,8 @@
 The rule is upstream vpdq's: keep frames with quality >= 50, drop repeated hashes, and count a
 frame as matched when some frame of the other video lies within Hamming distance 31. Query and
 compared percentages are each over that video's unique good frames; a match needs both to reach
-their thresholds (defaults 80 % and 0 %). The frame search is one function, `frame_pairs_within`,
-a chunked vectorised scan today; an exact Hamming index can stand in for it unchanged.
+their thresholds (defaults 80 % and 0 %). The frame search is one function, `frame_pairs_within`:
+a chunked vectorised scan for small inputs, the exact Hamming index (`stopframe.index`) for large.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from stopframe.index import MAX_RADIUS, HammingIndex
 from stopframe.signals.base import PDQ_QUALITY_MIN_FOR_MATCH
 from stopframe.signals.pdq import DEFAULT_MATCH_DISTANCE
 from stopframe.signals.vpdq import VpdqFrame
@@ -21,6 +22,8 @@ from stopframe.signals.vpdq import VpdqFrame
 DEFAULT_QUERY_THRESHOLD = 80.0
 DEFAULT_COMPARED_THRESHOLD = 0.0
 _CHUNK_CELLS = 1 << 18  # query rows x corpus frames per step: 2 MiB of XOR words stays in cache
+_INDEX_MIN_FRAMES = 20_000  # from here on the index beats a scan (3,600 queries: 0.1 s vs 1.2 s)
+_INDEX_QUERY_BATCH = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +51,15 @@ def frame_codes(
 def frame_pairs_within(
     query: np.ndarray, corpus: np.ndarray, distance: int = DEFAULT_MATCH_DISTANCE
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Every (query row, corpus row) pair within `distance` bits, chunk by chunk (bounded memory)."""
+    """Every (query row, corpus row) pair within `distance` bits, in bounded-memory pieces.
+
+    Large corpora (one video against many, hours of frames) go through the exact Hamming index;
+    small ones are cheaper to scan than to index.
+    """
     if len(query) == 0 or len(corpus) == 0:
+        return
+    if len(corpus) >= _INDEX_MIN_FRAMES and 0 <= distance <= MAX_RADIUS:
+        yield from _pairs_by_index(query, corpus, distance)
         return
     rows = max(1, _CHUNK_CELLS // len(corpus))
     for start in range(0, len(query), rows):
@@ -59,6 +69,21 @@ def frame_pairs_within(
             bits += np.bitwise_count(block[:, word, None] ^ corpus[None, :, word])
         q, c = np.nonzero(bits <= distance)
         yield q + start, c
+
+
+def _as_digests(codes: np.ndarray) -> np.ndarray:
+    """(N, 4) native uint64 words -> (N, 32) big-endian bytes, the index's code layout."""
+    return codes.astype(">u8").view(np.uint8).reshape(-1, 32)
+
+
+def _pairs_by_index(
+    query: np.ndarray, corpus: np.ndarray, distance: int
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    index = HammingIndex.build(np.arange(len(corpus), dtype=np.uint64), _as_digests(corpus))
+    for start in range(0, len(query), _INDEX_QUERY_BATCH):
+        block = _as_digests(query[start : start + _INDEX_QUERY_BATCH])
+        found = index.range_search_batch(block, distance)
+        yield found.query_index() + start, found.ids.astype(np.intp)
 
 
 def _percent(matched: int, total: int) -> float:
