@@ -13,15 +13,17 @@ from stopframe.media.video import sniff_animation, sniff_video
     ("head", "kind"),
     [
         (b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00", "mp4"),
-        (b"\x00\x00\x00\x14ftypqt  \x00\x00\x00\x00", "mp4"),
+        (b"\x00\x00\x00\x14ftypqt  \x00\x00\x00\x00", "mov"),
         (b"\x00\x00\x00\x1cftyp3gp4\x00\x00\x00\x00", "mp4"),
-        (b"\x00\x00\x00\x08moov", "mp4"),
+        (b"\x00\x00\x00\x08moov", "mov"),
         (b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01", "matroska"),
         (b"RIFF\x10\x00\x00\x00AVI LIST", "avi"),
         (b"OggS\x00\x02", "ogg"),
         (b"\x00\x00\x01\xba\x44\x00", "mpeg-ps"),
         (b"FLV\x01\x05\x00\x00\x00\x09", "flv"),
         (b"\x47" + bytes(187) + b"\x47" + bytes(187) + b"\x47" + bytes(10), "mpeg-ts"),
+        (bytes(4) + (b"\x47" + bytes(191)) * 2 + b"\x47" + bytes(10), "mpeg-ts"),
+        (b"\x30\x26\xb2\x75\x8e\x66\xcf\x11\xa6\xd9", "asf"),
     ],
 )
 def test_known_containers(head: bytes, kind: str) -> None:

@@ -83,8 +83,12 @@ def sniff_bytes(head: bytes) -> Sniffed | None:
         return Sniffed(MediaType.VIDEO, "mpeg-ps")
     if head[:4] == b"\x00\x00\x01\xb3":
         return Sniffed(MediaType.VIDEO, "mpeg-video")
+    if head[:8] == b"\x30\x26\xb2\x75\x8e\x66\xcf\x11":
+        return Sniffed(MediaType.VIDEO, "asf")
     if len(head) >= 377 and head[0] == head[188] == head[376] == 0x47:
         return Sniffed(MediaType.VIDEO, "mpeg-ts")
+    if len(head) >= 389 and head[4] == head[196] == head[388] == 0x47:
+        return Sniffed(MediaType.VIDEO, "mpeg-ts")  # M2TS: 192-byte packets, 4-byte prefix
     return None
 
 

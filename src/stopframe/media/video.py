@@ -19,6 +19,8 @@ from typing import Self
 
 import numpy as np
 
+from stopframe.media.sniff import SNIFF_BYTES, MediaType, sniff_bytes
+
 try:
     import av
 except ImportError:  # pragma: no cover - exercised only without the `video` extra
@@ -142,34 +144,12 @@ class SparsePlan:
         return cls(pts, rank, target, keep)
 
 
-_VIDEO_MAGIC: tuple[tuple[int, bytes, str], ...] = (
-    (0, b"\x1a\x45\xdf\xa3", "matroska"),  # Matroska and WebM (EBML)
-    (0, b"FLV\x01", "flv"),
-    (0, b"OggS", "ogg"),
-    (0, b"\x00\x00\x01\xba", "mpeg-ps"),
-    (0, b"\x00\x00\x01\xb3", "mpeg-video"),
-    (0, b"\x30\x26\xb2\x75\x8e\x66\xcf\x11", "asf"),
-)
-_QUICKTIME_ATOMS = (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip")
-SNIFF_BYTES = 512
-
-
 def sniff_video(head: bytes) -> str | None:
-    """The container kind of a video file from its first bytes ('mp4', 'matroska', 'avi',
-    'ogg', 'mpeg-ps', 'mpeg-ts', 'flv', ...), or None when it is not a known video container."""
-    if len(head) >= 8 and head[4:8] in _QUICKTIME_ATOMS:
-        return "mp4"  # also MOV and 3GP: the same ISO base media boxes
-    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
-        return "avi"
-    for offset, magic, kind in _VIDEO_MAGIC:
-        if head[offset : offset + len(magic)] == magic:
-            return kind
-    for packet in (188, 192):  # MPEG-TS, and M2TS with its 4-byte prefix
-        start = 0 if packet == 188 else 4
-        syncs = [start + i * packet for i in range(3) if start + i * packet < len(head)]
-        if len(syncs) >= 2 and all(head[i] == 0x47 for i in syncs):
-            return "mpeg-ts"
-    return None
+    """The container of a video file from its first bytes ('mp4', 'mov', 'matroska', 'webm',
+    'avi', 'ogg', 'mpeg-ps', 'mpeg-ts', 'flv', 'asf', ...), or None when it is not video.
+    One sniffer (`media.sniff`) decides for every kind of media."""
+    found = sniff_bytes(head)
+    return found.format if found is not None and found.media_type is MediaType.VIDEO else None
 
 
 def sniff_animation(head: bytes) -> str | None:
