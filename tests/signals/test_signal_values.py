@@ -23,7 +23,7 @@ def test_pdq_hex_round_trips_and_is_lowercased(digest: bytes) -> None:
         ("pdq", "ab" * 32, 101, "0 to 100"),
         ("md5", "ab" * 16, 50, "no quality"),
         ("sha1", "ab" * 20, None, "unknown signal kind"),
-        ("vpdq", "0,100,abc,0.0", None, "64 hex characters"),
+        ("vpdq", "0,100,abc,0.0", None, "line 1: pdq must be 64 hex characters"),
         ("vpdq", "", None, "at least one frame"),
     ],
 )

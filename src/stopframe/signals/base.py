@@ -44,7 +44,7 @@ class Signal:
 
 
 def parse_hex_value(kind: SignalKind, value: str) -> str:
-    """Return `value` as canonical lowercase hex for a fixed-length kind, or raise SignalValueError."""
+    """Return `value` as canonical lowercase hex for a fixed-length kind, else SignalValueError."""
     length = _HEX_LENGTHS[kind]
     text = value.strip().lower()
     if len(text) != length:
@@ -86,7 +86,10 @@ def parse_vpdq_lines(value: str) -> str:
             raise SignalValueError(f"vpdq line {number}: {exc}") from None
         if frame_number < 0 or not 0 <= quality_value <= 100 or timestamp < 0:
             raise SignalValueError(f"vpdq line {number}: frame, quality or time out of range")
-        pdq_text = parse_hex_value(SignalKind.PDQ, pdq_hex)
+        try:
+            pdq_text = parse_hex_value(SignalKind.PDQ, pdq_hex)
+        except SignalValueError as exc:
+            raise SignalValueError(f"vpdq line {number}: {exc}") from None
         out.append(f"{frame_number},{quality_value},{pdq_text},{timestamp:.3f}")
     return "\n".join(out)
 
