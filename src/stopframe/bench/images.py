@@ -1,18 +1,24 @@
-"""The one place the benchmark decodes an image file into RGB pixels (swap for stopframe.media)."""
+"""The one place the benchmark and the robust-hash commands turn a file into RGB pixels: through
+`stopframe.media`, so they decode exactly as every other hasher does (content sniffing, size and
+decompression-bomb limits, EXIF orientation, colour modes), then shrink for speed."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
+
+from stopframe.media.images import decode_image
 
 
 def load_rgb(path: Path, max_side: int) -> Image.Image:
-    """Decode `path`, apply EXIF orientation, convert to RGB and shrink so the long side <= max_side."""
-    with Image.open(path) as image:
-        image.draft("RGB", (max_side * 2, max_side * 2))  # fast JPEG downscale while decoding
-        rgb = ImageOps.exif_transpose(image).convert("RGB")
+    """Decode `path` with stopframe.media and shrink it so the long side is at most `max_side`.
+
+    Raises `stopframe.media.errors.MediaError` (naming the file) for anything it cannot decode.
+    """
+    decoded = decode_image(Path(path).read_bytes(), str(path), draft_min_side=max_side * 2)
+    rgb = decoded.image.convert("RGB")
     rgb.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     return rgb
 
