@@ -3,7 +3,8 @@ pdqhash (full resolution and after a 512 px thumbnail) and against Pillow decodi
 
     python benchmarks/hash_images.py [--corpus DIR] [--no-conformance]
 
-Corpus: DIR, else $STOPFRAME_CORPUS, else /work/corpus (benign photos under DIR/images).
+Corpus: DIR, else $STOPFRAME_CORPUS, else ~/.cache/stopframe/corpus (benign photos under
+DIR/images; fetch them with scripts/get-test-corpus.sh).
 Sets: "1080p" = short side 1080-1999 px (per format); "12MP phone" = the 4000x3000 phone JPEGs
 (baseline JPEG); "large progressive JPEG" = the other 8-20 MP JPEGs (wallpapers), reported
 apart because progressive files must be entropy-decoded in full whatever the scale.
@@ -163,7 +164,9 @@ def conformance(photos: list) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default = os.environ.get("STOPFRAME_CORPUS", "/work/corpus")
+    default = os.environ.get(
+        "STOPFRAME_CORPUS", str(Path.home() / ".cache" / "stopframe" / "corpus")
+    )
     parser.add_argument("--corpus", type=Path, default=Path(default))
     parser.add_argument("--no-conformance", action="store_true", help="skip the all-photos check")
     parser.add_argument("--repeat", type=int, default=3, help="timing rounds per set (best kept)")
