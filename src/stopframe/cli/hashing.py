@@ -123,8 +123,7 @@ def hash_command(
         bool, typer.Option("--keep-bars", help="Videos: do not crop letterbox/pillarbox bars.")
     ] = False,
 ) -> None:
-    """Hash images (PDQ) and videos (vPDQ), plus MD5 and SHA-256, one record per file, in input
-    order."""
+    """Hash images (PDQ) and videos (vPDQ) with MD5 and SHA-256: a record per file, in order."""
     options = HashOptions(
         path=decode_path,
         dihedral=dihedral,
