@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from stopframe.index import HammingIndex
-from stopframe.index.codes import hamming_matrix
+from stopframe.signals.pdq import hamming_matrix
 from stopframe.index.synthetic import HashModel, realistic_codes, realistic_queries
 
 RADIUS = 31

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from stopframe.bench.metrics import Counts, at_threshold, recall_at_precision, score_matrix
-from stopframe.signals.robust_match import hamming_matrix
+from stopframe.signals.pdq import hamming_matrix
 
 
 def test_recall_at_precision_known_answer() -> None:

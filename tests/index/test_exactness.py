@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stopframe.index import HammingIndex
-from stopframe.index.codes import hamming_matrix
+from stopframe.signals.pdq import hamming_matrix
 from stopframe.index.synthetic import perturb, realistic_codes, realistic_queries
 
 SETTINGS = settings(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from stopframe.index.codes import as_codes, hamming_matrix
+from stopframe.index.codes import as_codes
+from stopframe.signals.pdq import hamming_matrix
 from stopframe.index.synthetic import (
     load_real_hashes,
     perturb,

@@ -68,7 +68,7 @@ def near_duplicates(digests: np.ndarray, groups: list[np.ndarray] | None = None,
     `digests` is N x 32 uint8; `groups` optionally gives, per row, extra digests (e.g. the dihedral
     variants) any of which counts as the same picture.
     """
-    from stopframe.signals.robust_match import hamming_matrix
+    from stopframe.signals.pdq import hamming_matrix
 
     variants = groups if groups is not None else [row[None, :] for row in digests]
     drop: set[int] = set()

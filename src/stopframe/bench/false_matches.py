@@ -15,8 +15,8 @@ from stopframe.bench.images import as_array, load_rgb
 from stopframe.bench.metrics import score_matrix
 from stopframe.bench.runner import pool_map
 from stopframe.signals import robust
-from stopframe.signals.pdq import pdq_from_block64, pdq_from_rgb
-from stopframe.signals.robust_match import MATCH_DISTANCE, NO_MATCH, digest_matrix, hamming_matrix
+from stopframe.signals.pdq import hamming_matrix, pdq_from_block64, pdq_from_rgb
+from stopframe.signals.robust_match import MATCH_DISTANCE, NO_MATCH, digest_matrix
 
 
 _FORMAT = 2  # bump when the arrays cached by _hash_corpus change

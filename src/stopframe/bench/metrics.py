@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stopframe.signals.robust_match import hamming_matrix
+from stopframe.signals.pdq import hamming_matrix
 
 
 def group_starts(owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -67,9 +67,3 @@ def as_ids(ids: Iterable[int] | np.ndarray | int, n: int | None = None) -> np.nd
     if n is not None and out.shape[0] != n:
         raise ValueError(f"got {out.shape[0]} ids for {n} codes")
     return out
-
-
-def hamming_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """All pairwise distances between two small code arrays (reference brute force)."""
-    x = as_words(a)[:, None, :] ^ as_words(b)[None, :, :]
-    return np.bitwise_count(x).sum(axis=2, dtype=np.int64)

@@ -90,6 +90,17 @@ def hamming_distance(a: bytes, b: bytes) -> int:
     return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).bit_count()
 
 
+def hamming_matrix(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """All pairwise Hamming distances between N x B and M x B uint8 digest arrays (B a multiple
+    of 8), one 64-bit word at a time so memory stays at N x M."""
+    a = np.ascontiguousarray(left).view(np.uint64)
+    b = np.ascontiguousarray(right).view(np.uint64)
+    out = np.zeros((a.shape[0], b.shape[0]), dtype=np.int32)
+    for word in range(a.shape[1]):
+        out += np.bitwise_count(a[:, word, None] ^ b[None, :, word])
+    return out
+
+
 def luma_from_rgb(rgb: np.ndarray) -> np.ndarray:
     """Rec.601 luma of an H x W x 3 array (any numeric dtype), as float32."""
     if rgb.ndim != 3 or rgb.shape[2] != 3:

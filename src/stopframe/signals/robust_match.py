@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from stopframe.signals.pdq import PDQ_BITS
+from stopframe.signals.pdq import PDQ_BITS, hamming_matrix
 from stopframe.signals.robust import RobustHash
 
 MATCH_DISTANCE = 31
@@ -35,13 +35,3 @@ def digest_matrix(digests: Sequence[bytes]) -> np.ndarray:
     if not digests:
         return np.zeros((0, PDQ_BITS // 8), dtype=np.uint8)
     return np.frombuffer(b"".join(digests), dtype=np.uint8).reshape(len(digests), -1)
-
-
-def hamming_matrix(left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """All pairwise Hamming distances between two N x B and M x B uint8 digest arrays."""
-    a = np.ascontiguousarray(left).view(np.uint64)
-    b = np.ascontiguousarray(right).view(np.uint64)
-    out = np.zeros((a.shape[0], b.shape[0]), dtype=np.int32)
-    for word in range(a.shape[1]):  # one 64-bit word at a time keeps memory at N x M
-        out += np.bitwise_count(a[:, word, None] ^ b[None, :, word])
-    return out
