@@ -6,6 +6,7 @@ import with its record number, so nothing partial is written.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -30,6 +31,14 @@ def signal_at(where: str, kind: str, value: str, quality: int | None = None) -> 
         return parse_signal_value(kind, value, quality)
     except SignalValueError as exc:
         raise FormatError(f"{where}: {exc}") from None
+
+
+def load_json(data: bytes) -> object:
+    """Parse a JSON partner file, or raise FormatError saying why it is not JSON."""
+    try:
+        return json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise FormatError(f"not JSON: {exc}") from None
 
 
 def registry_of_formats() -> dict[str, tuple[Callable, Callable, str]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from stopframe.registry.formats import FormatError, ParsedList, signal_at
+from stopframe.registry.formats import FormatError, ParsedList, load_json, signal_at
 from stopframe.signals.base import Signal
 
 METADATA = "http://github.com/ICMEC/ProjectVic/DataModels/1.3.xml#Media"
@@ -31,10 +31,7 @@ def _hashes(obj: dict, where: str, out: ParsedList) -> bool:
 
 def parse(data: bytes) -> ParsedList:
     """Read a Project VIC JSON media list."""
-    try:
-        document = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise FormatError(f"not JSON: {exc}") from None
+    document = load_json(data)
     media = document.get("value") if isinstance(document, dict) else None
     if not isinstance(media, list):
         raise FormatError("expected an OData object with a 'value' array of Media")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from stopframe.registry.formats import FormatError, ParsedList, signal_at
+from stopframe.registry.formats import FormatError, ParsedList, load_json, signal_at
 from stopframe.signals.base import Signal
 
 TYPES = {"pdq": "pdq", "md5": "md5", "sha256": "sha256", "vpdq": "vpdq"}
@@ -18,10 +18,7 @@ TYPES = {"pdq": "pdq", "md5": "md5", "sha256": "sha256", "vpdq": "vpdq"}
 
 def parse(data: bytes) -> ParsedList:
     """Read a StopNCII JSON hash list."""
-    try:
-        document = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise FormatError(f"not JSON: {exc}") from None
+    document = load_json(data)
     hashes = document.get("hashes") if isinstance(document, dict) else None
     if not isinstance(hashes, list):
         raise FormatError("expected an object with a 'hashes' array")
