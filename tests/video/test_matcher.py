@@ -102,3 +102,9 @@ def test_dedupe_quality_and_thresholds() -> None:
     assert match_vpdq(frames, [other[0]], quality_min=0).query_match_pct == 50.0
     empty = match_vpdq([], other)
     assert (empty.query_frames, empty.query_match_pct, empty.is_match) == (0, 0.0, False)
+
+
+def test_index_radius_bound_is_the_index_s() -> None:
+    from stopframe.index import MAX_RADIUS
+
+    assert vpdq_matcher._INDEX_MAX_RADIUS == MAX_RADIUS

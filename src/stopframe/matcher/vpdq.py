@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stopframe.index import MAX_RADIUS, HammingIndex
 from stopframe.signals.base import PDQ_QUALITY_MIN_FOR_MATCH
 from stopframe.signals.pdq import DEFAULT_MATCH_DISTANCE
 from stopframe.signals.vpdq import VpdqFrame
@@ -24,6 +23,7 @@ DEFAULT_COMPARED_THRESHOLD = 0.0
 _CHUNK_CELLS = 1 << 18  # query rows x corpus frames per step: 2 MiB of XOR words stays in cache
 _INDEX_MIN_FRAMES = 20_000  # from here on the index beats a scan (3,600 queries: 0.1 s vs 1.2 s)
 _INDEX_QUERY_BATCH = 4096
+_INDEX_MAX_RADIUS = 64  # stopframe.index.MAX_RADIUS: the index answers radii 0-64
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +58,7 @@ def frame_pairs_within(
     """
     if len(query) == 0 or len(corpus) == 0:
         return
-    if len(corpus) >= _INDEX_MIN_FRAMES and 0 <= distance <= MAX_RADIUS:
+    if len(corpus) >= _INDEX_MIN_FRAMES and 0 <= distance <= _INDEX_MAX_RADIUS:
         yield from _pairs_by_index(query, corpus, distance)
         return
     rows = max(1, _CHUNK_CELLS // len(corpus))
@@ -79,6 +79,8 @@ def _as_digests(codes: np.ndarray) -> np.ndarray:
 def _pairs_by_index(
     query: np.ndarray, corpus: np.ndarray, distance: int
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    from stopframe.index import HammingIndex  # numba: imported when needed, not at CLI start
+
     index = HammingIndex.build(np.arange(len(corpus), dtype=np.uint64), _as_digests(corpus))
     for start in range(0, len(query), _INDEX_QUERY_BATCH):
         block = _as_digests(query[start : start + _INDEX_QUERY_BATCH])
