@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
+import subprocess
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from stopframe.cli import app
+from stopframe.registry.backup import search_path_schemas
 from stopframe.registry.db import open_database
 
 runner = CliRunner()
@@ -55,6 +59,13 @@ def test_backup_of_a_running_sqlite_registry(registry, headers, client, tmp_path
         assert copy.execute("SELECT name FROM banks").fetchall() == [("b",)]
 
 
+def test_search_path_option_names_the_schemas_to_back_up() -> None:
+    assert search_path_schemas("-csearch_path=t_one") == ["t_one"]
+    assert search_path_schemas("-c search_path=a,\"$user\",b -c statement_timeout=5") == ["a", "b"]
+    assert search_path_schemas("-c statement_timeout=5") == []
+    assert search_path_schemas(None) == []
+
+
 def test_postgres_backup_uses_pg_dump_or_says_it_is_missing(registry, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     if registry.db.is_sqlite:
         pytest.skip("SQLite backups use the online backup API (covered above)")
@@ -62,6 +73,14 @@ def test_postgres_backup_uses_pg_dump_or_says_it_is_missing(registry, tmp_path, 
     result = cli("registry", "backup", str(destination), data_dir=tmp_path, url=registry.db.url)
     assert result.exit_code == 0, result.output
     assert destination.read_bytes()[:5] == b"PGDMP"
+    pg_restore = shutil.which("pg_restore")
+    if pg_restore is not None:  # the dump holds this registry's schema and nothing else
+        listing = subprocess.run([pg_restore, "--list", str(destination)], capture_output=True,
+                                 text=True, check=True).stdout
+        (schema,) = search_path_schemas(make_url(registry.db.url).query["options"])
+        entries = [line.split() for line in listing.splitlines() if not line.startswith(";")]
+        dumped = {e[4] for e in entries if len(e) > 5 and e[3] == "TABLE" and e[4] != "DATA"}
+        assert dumped == {schema}
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     result = cli("registry", "backup", str(destination), data_dir=tmp_path, url=registry.db.url)
     assert result.exit_code == 1 and "pg_dump not found" in result.output

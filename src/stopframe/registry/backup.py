@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -12,6 +13,19 @@ from sqlalchemy.engine import make_url
 
 class BackupError(RuntimeError):
     """The backup could not be made; the message says why and what to do."""
+
+
+def search_path_schemas(options: str | tuple[str, ...] | None) -> list[str]:
+    """Schemas named by a `-c search_path=...` libpq option: a registry kept in its own schema
+    is backed up alone, not with everything else in the database."""
+    if not options:
+        return []
+    text = " ".join(options) if isinstance(options, tuple) else options
+    match = re.search(r"-c\s*search_path=([^\s]+)", text)
+    if match is None:
+        return []
+    names = (name.strip().strip('"') for name in match.group(1).split(","))
+    return [name for name in names if name and name != "$user"]
 
 
 def backup(database_url: str, destination: Path) -> Path:
@@ -35,8 +49,9 @@ def backup(database_url: str, destination: Path) -> Path:
             raise BackupError("pg_dump not found on PATH; install the PostgreSQL client "
                               "(apt-get install postgresql-client) and try again")
         plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        result = subprocess.run([pg_dump, "--format=custom", f"--file={destination}", plain],
-                                capture_output=True, text=True, check=False)
+        command = [pg_dump, "--format=custom", f"--file={destination}"]
+        command += [f"--schema={schema}" for schema in search_path_schemas(url.query.get("options"))]
+        result = subprocess.run([*command, plain], capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise BackupError(f"pg_dump failed: {result.stderr.strip()}")
         return destination
