@@ -1,4 +1,5 @@
-"""Benchmark: stopframe's HammingIndex against FAISS IndexBinaryFlat and IndexBinaryMultiHash.
+"""Benchmark: stopframe's HammingIndex (compact and with tables) against FAISS IndexBinaryFlat
+and IndexBinaryMultiHash.
 
 Same machine, same realistic hashes (stopframe.index.synthetic), same queries (half near-duplicates
 of listed hashes at distance 0-30, half unrelated images), radius 31. Reports build time, open time,
@@ -58,6 +59,41 @@ def timed(fn, *args):
     return out, time.perf_counter() - t
 
 
+def bench_stopframe(row: dict, prefix: str, tables: bool, ids, codes, queries, args,
+                    workdir: Path) -> None:
+    """Build, query (batched and one at a time), save and reopen one stopframe index."""
+    n = codes.shape[0]
+    gc.collect()
+    before = rss_bytes()
+    index, row[f"{prefix}_build_s"] = timed(HammingIndex.build, ids, codes, 32_768, tables)
+    row[f"{prefix}_rss_per_hash"] = (rss_bytes() - before) / n
+    row[f"{prefix}_bytes_per_hash"] = index.nbytes / n
+    index.range_search_batch(queries[:8])  # compile / warm
+    index.range_search_batch(queries[:100])
+    res, t = timed(index.range_search_batch, queries, RADIUS)
+    row[f"{prefix}_batch_qps"] = len(queries) / t
+    n_single = min(len(queries), args.single_queries)
+    t = time.perf_counter()
+    for i in range(n_single):
+        index.range_search(queries[i], RADIUS)
+    row[f"{prefix}_single_qps"] = n_single / (time.perf_counter() - t)
+    row[f"{prefix}_sets"] = as_sets(res.start, res.ids)
+    row["hits_per_query"] = len(res.ids) / len(queries)
+    path = workdir / f"{prefix}-{n}.sfidx"
+    _, row[f"{prefix}_save_s"] = timed(index.save, path)
+    del index, res
+    gc.collect()
+    opened, row[f"{prefix}_open_s"] = timed(HammingIndex.open, path)
+    _, row[f"{prefix}_open_noverify_s"] = timed(HammingIndex.open, path, False)
+    opened_res = opened.range_search_batch(queries[:200], RADIUS)
+    assert as_sets(opened_res.start, opened_res.ids) == row[f"{prefix}_sets"][:200], (
+        "reopened index disagrees"
+    )
+    row[f"{prefix}_file_bytes_per_hash"] = path.stat().st_size / n
+    del opened, opened_res
+    path.unlink()
+
+
 def bench_size(n: int, args, model: HashModel, workdir: Path) -> dict:
     import faiss
 
@@ -67,35 +103,11 @@ def bench_size(n: int, args, model: HashModel, workdir: Path) -> dict:
     fq = queries[: args.flat_queries]
     row: dict = {"n": n, "generate_s": gen_s}
 
-    # -- stopframe -------------------------------------------------------------------------
-    gc.collect()
-    before = rss_bytes()
-    index, row["sf_build_s"] = timed(HammingIndex.build, ids, codes)
-    row["sf_rss_per_hash"] = (rss_bytes() - before) / n
-    row["sf_bytes_per_hash"] = index.nbytes / n
-    index.range_search_batch(queries[:8])  # compile / warm
-    res, t = timed(index.range_search_batch, queries, RADIUS)
-    row["sf_batch_qps"] = len(queries) / t
-    n_single = min(len(queries), args.single_queries)
-    t = time.perf_counter()
-    for i in range(n_single):
-        index.range_search(queries[i], RADIUS)
-    row["sf_single_qps"] = n_single / (time.perf_counter() - t)
-    sf_sets = as_sets(res.start, res.ids)
-    row["hits_per_query"] = len(res.ids) / len(queries)
-    path = workdir / f"sf-{n}.sfidx"
-    _, row["sf_save_s"] = timed(index.save, path)
-    del index, res
-    gc.collect()
-    opened, row["sf_open_s"] = timed(HammingIndex.open, path)
-    _, row["sf_open_noverify_s"] = timed(HammingIndex.open, path, False)
-    opened_res = opened.range_search_batch(queries[:200], RADIUS)
-    assert as_sets(opened_res.start, opened_res.ids) == sf_sets[:200], (
-        "reopened index disagrees"
-    )
-    row["sf_file_bytes_per_hash"] = path.stat().st_size / n
-    del opened, opened_res
-    path.unlink()
+    # -- stopframe, compact (the default) and with multi-index tables ---------------------
+    for prefix, tables in (("sf", False), ("sft", True)):
+        bench_stopframe(row, prefix, tables, ids, codes, queries, args, workdir)
+    sf_sets = row.pop("sf_sets")
+    assert row.pop("sft_sets") == sf_sets, "compact and tabled indexes disagree"
 
     # -- FAISS flat (exhaustive reference) -------------------------------------------------
     gc.collect()
@@ -166,11 +178,14 @@ def report(rows: list[dict]) -> str:
     ]
     for r in rows:
         n = f"{r['n']:,}"
-        lines.append(
-            f"| {n} | stopframe | {r['sf_build_s']:.1f} | {r['sf_open_s']:.2f} ({r['sf_open_noverify_s']:.2f} unverified)"
-            f" | {r['sf_bytes_per_hash']:.1f} (RSS {r['sf_rss_per_hash']:.0f}) | {r['sf_single_qps']:,.0f}"
-            f" | {r['sf_batch_qps']:,.0f} | {100 * r['sf_recall']:.2f} % |"
-        )
+        for prefix, name in (("sf", "stopframe (compact)"), ("sft", "stopframe (tables=True)")):
+            lines.append(
+                f"| {n} | {name} | {r[prefix + '_build_s']:.1f} | {r[prefix + '_open_s']:.2f}"
+                f" ({r[prefix + '_open_noverify_s']:.2f} unverified)"
+                f" | {r[prefix + '_bytes_per_hash']:.1f} (RSS {r[prefix + '_rss_per_hash']:.0f})"
+                f" | {r[prefix + '_single_qps']:,.0f} | {r[prefix + '_batch_qps']:,.0f}"
+                f" | {100 * r['sf_recall']:.2f} % |"
+            )
         lines.append(
             f"| {n} | FAISS IndexBinaryFlat | {r['flat_build_s']:.1f} | {r['flat_open_s']:.2f}"
             f" | 32 (RSS {r['flat_rss_per_hash']:.0f}) | {r['flat_single_qps']:,.1f} | {r['flat_batch_qps']:,.1f} | 100 % (reference) |"
@@ -182,8 +197,10 @@ def report(rows: list[dict]) -> str:
     lines.append("")
     for r in rows:
         lines.append(
-            f"{r['n']:,}: stopframe / flat = {r['sf_batch_qps'] / r['flat_batch_qps']:.0f}x batched, "
-            f"{r['sf_single_qps'] / r['flat_single_qps']:.0f}x single; stopframe / multi-hash = "
+            f"{r['n']:,}: compact / flat = {r['sf_batch_qps'] / r['flat_batch_qps']:.0f}x batched, "
+            f"{r['sf_single_qps'] / r['flat_single_qps']:.1f}x single; tables=True / flat = "
+            f"{r['sft_batch_qps'] / r['flat_batch_qps']:.0f}x batched, "
+            f"{r['sft_single_qps'] / r['flat_single_qps']:.0f}x single; compact / multi-hash = "
             f"{r['sf_batch_qps'] / r['mh_batch_qps']:.1f}x batched, {r['sf_single_qps'] / r['mh_single_qps']:.1f}x single; "
             f"hits/query {r['hits_per_query']:.1f}; identical to flat: {r['sf_exact_vs_flat']}; "
             f"identical to multi-hash on all queries: {r['sf_equals_mh_all_queries']}"

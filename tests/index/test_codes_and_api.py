@@ -93,6 +93,10 @@ def test_bulk_build_equals_incremental_adds() -> None:
         inc.range_search_batch(codes[:100], 64),
     )
     assert np.array_equal(a.ids, b.ids) and np.array_equal(a.start, b.start)
-    assert len(bulk) == 2000 and 40 * 2000 < bulk.nbytes
+    assert len(bulk) == 2000 and bulk.nbytes == 40 * 2000  # compact: ids and codes only
+    tabled = HammingIndex.build(ids, codes, tables=True)
+    assert tabled.tables and tabled.nbytes > 40 * 2000
+    c = tabled.range_search_batch(codes[:100], 64)
+    assert np.array_equal(a.ids, c.ids) and np.array_equal(a.distances, c.distances)
     with pytest.raises(ValueError, match="duplicate"):
         HammingIndex.build([1, 1], [HEX, HEX2])

@@ -67,14 +67,15 @@ def assert_same(
     n=st.integers(0, 600),
     radius=st.integers(0, 64),
     delta_limit=st.sampled_from([1, 7, 64, 100_000]),
+    tables=st.booleans(),
 )
 def test_random_and_clustered_sets_match_brute_force(
-    seed: int, n: int, radius: int, delta_limit: int
+    seed: int, n: int, radius: int, delta_limit: int, tables: bool
 ) -> None:
     rng = np.random.default_rng(seed)
     codes = clustered(seed, n)
     ids = rng.choice(2**40, size=n, replace=False).astype(np.uint64)
-    index = HammingIndex(delta_limit=delta_limit)
+    index = HammingIndex(delta_limit=delta_limit, tables=tables)
     for part in np.array_split(np.arange(n), 3):
         index.add(ids[part], codes[part])
     queries = np.concatenate(
@@ -88,11 +89,15 @@ def test_random_and_clustered_sets_match_brute_force(
 
 
 @SETTINGS
-@given(seed=st.integers(0, 2**32 - 1), radius=st.sampled_from([0, 8, 16, 31, 40]))
-def test_realistic_sets_match_brute_force(seed: int, radius: int) -> None:
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    radius=st.sampled_from([0, 8, 16, 31, 40]),
+    tables=st.booleans(),
+)
+def test_realistic_sets_match_brute_force(seed: int, radius: int, tables: bool) -> None:
     codes = realistic_codes(3000, seed=seed % 1000)
     ids = np.arange(10**9, 10**9 + 3000, dtype=np.uint64)
-    index = HammingIndex(delta_limit=500)
+    index = HammingIndex(delta_limit=500, tables=tables)
     index.add(ids, codes)
     queries, _ = realistic_queries(codes, 40, seed=seed % 1000 + 1)
     assert_same(index, ids, codes, queries, radius)
@@ -106,13 +111,13 @@ ops = st.lists(
 
 
 @SETTINGS
-@given(program=ops, delta_limit=st.sampled_from([3, 50, 100_000]))
+@given(program=ops, delta_limit=st.sampled_from([3, 50, 100_000]), tables=st.booleans())
 def test_interleaved_adds_removes_and_reload_match_brute_force(
-    program, delta_limit: int, tmp_path_factory
+    program, delta_limit: int, tables: bool, tmp_path_factory
 ) -> None:
     """A dict model of id -> code tracks every operation; the index must agree after each one."""
     model: dict[int, np.ndarray] = {}
-    index = HammingIndex(delta_limit=delta_limit)
+    index = HammingIndex(delta_limit=delta_limit, tables=tables)
     centre = np.random.default_rng(0).integers(0, 256, (4, 32), dtype=np.uint8)
     for op, seed in program:
         rng = np.random.default_rng(seed)
@@ -136,6 +141,7 @@ def test_interleaved_adds_removes_and_reload_match_brute_force(
             path = tmp_path_factory.mktemp("idx") / "index.sfidx"
             index.save(path)
             index = HammingIndex.open(path, delta_limit=delta_limit)
+            assert index.tables == tables
         ids = np.array(sorted(model), dtype=np.uint64)
         codes = (
             np.stack([model[i] for i in sorted(model)])
@@ -154,12 +160,15 @@ def test_interleaved_adds_removes_and_reload_match_brute_force(
 
 
 @SETTINGS
-@given(seed=st.integers(0, 2**32 - 1), k=st.integers(1, 40), n=st.integers(1, 400))
-def test_knn_matches_brute_force(seed: int, k: int, n: int) -> None:
+@given(
+    seed=st.integers(0, 2**32 - 1), k=st.integers(1, 40), n=st.integers(1, 400),
+    tables=st.booleans(),
+)
+def test_knn_matches_brute_force(seed: int, k: int, n: int, tables: bool) -> None:
     rng = np.random.default_rng(seed)
     codes = clustered(seed, n)
     ids = big_ids(rng, n)
-    index = HammingIndex(delta_limit=50)
+    index = HammingIndex(delta_limit=50, tables=tables)
     index.add(ids, codes)
     queries = np.concatenate([codes[:3], rng.integers(0, 256, (2, 32), dtype=np.uint8)])
     d = hamming_matrix(queries, codes)
@@ -171,12 +180,15 @@ def test_knn_matches_brute_force(seed: int, k: int, n: int) -> None:
 
 
 @SETTINGS
-@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 500), radius=st.integers(0, 64))
-def test_self_join_matches_brute_force(seed: int, n: int, radius: int) -> None:
+@given(
+    seed=st.integers(0, 2**32 - 1), n=st.integers(0, 500), radius=st.integers(0, 64),
+    tables=st.booleans(),
+)
+def test_self_join_matches_brute_force(seed: int, n: int, radius: int, tables: bool) -> None:
     rng = np.random.default_rng(seed)
     codes = clustered(seed, n)
     ids = rng.choice(2**50, size=n, replace=False).astype(np.uint64)
-    index = HammingIndex(delta_limit=64)
+    index = HammingIndex(delta_limit=64, tables=tables)
     index.add(ids, codes)
     pairs = index.self_join(radius, batch=97)
     d = hamming_matrix(codes, codes) if n else np.empty((0, 0), np.int64)
@@ -190,11 +202,12 @@ def test_self_join_matches_brute_force(seed: int, n: int, radius: int) -> None:
 
 
 @pytest.mark.slow
-def test_larger_realistic_index_matches_brute_force() -> None:
-    """60k realistic codes: several multi-index segments with 12-14 bit chunks, all radii."""
+@pytest.mark.parametrize("tables", [False, True])
+def test_larger_realistic_index_matches_brute_force(tables: bool) -> None:
+    """60k realistic codes in several segments (compact, or tabled with 12-14 bit chunks)."""
     codes = realistic_codes(60_000, seed=5)
     ids = big_ids(np.random.default_rng(5), 60_000)
-    index = HammingIndex(delta_limit=20_000)
+    index = HammingIndex(delta_limit=20_000, tables=tables)
     index.add(ids[:30_000], codes[:30_000])
     index.add(ids[30_000:], codes[30_000:])
     index.remove(ids[::7])

@@ -15,20 +15,19 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 
 from stopframe.index import kernels
 from stopframe.index.codes import CODE_BYTES, CodesLike, as_codes, as_ids, as_words
-from stopframe.index.segment import Hits, Segment, collect
+from stopframe.index.scan import Triples, scan_search
+from stopframe.index.segment import Segment
 
 DEFAULT_RADIUS = 31
 MAX_RADIUS = 64
 DELTA_LIMIT = 32_768  # rows kept in the flat-scanned delta before they become a segment
 DEAD_LIMIT = 0.25  # a segment is rebuilt once this share of its rows is removed
-_PARALLEL_MIN = 64  # batches smaller than this run on the calling thread
 
 
 @dataclass(frozen=True)
@@ -130,31 +129,20 @@ class _Snapshot:
         codes.append(self.delta_codes[: self.delta_n][keep])
         return np.concatenate(ids), np.concatenate(codes)
 
-    def search(self, qcodes: np.ndarray, radius: int) -> BatchMatches:
+    def search(
+        self, qcodes: np.ndarray, radius: int, pool: ThreadPoolExecutor | None = None
+    ) -> BatchMatches:
         """Exact range search of a query batch against every live entry of this snapshot."""
         n_q = qcodes.shape[0]
         q_parts, id_parts, d_parts = [], [], []
         for seg, dead in zip(self.segments, self.dead):
-            hits = seg.search(qcodes, radius)
+            hits = seg.search(qcodes, radius, pool)
             _gather(hits, dead, seg.ids, q_parts, id_parts, d_parts)
         if self.delta_n:
-            qwords, words, n = (
-                as_words(qcodes),
-                as_words(self.delta_codes),
-                self.delta_n,
+            hits = scan_search(
+                as_words(self.delta_codes), self.delta_n, as_words(qcodes), radius, pool
             )
-
-            def run(sel, cap, r, d, c):
-                kernels.flat_search(qwords[sel], words, n, radius, cap, r, d, c)
-
-            _gather(
-                collect(run, n_q),
-                self.delta_dead,
-                self.delta_ids,
-                q_parts,
-                id_parts,
-                d_parts,
-            )
+            _gather(hits, self.delta_dead, self.delta_ids, q_parts, id_parts, d_parts)
         q = np.concatenate(q_parts) if q_parts else np.empty(0, np.int64)
         ids = np.concatenate(id_parts) if id_parts else np.empty(0, np.uint64)
         dist = np.concatenate(d_parts) if d_parts else np.empty(0, np.int64)
@@ -165,15 +153,14 @@ class _Snapshot:
 
 
 def _gather(
-    hits: Hits, dead: np.ndarray, ids: np.ndarray, q_parts, id_parts, d_parts
+    hits: Triples, dead: np.ndarray, ids: np.ndarray, q_parts, id_parts, d_parts
 ) -> None:
-    q = np.repeat(np.arange(hits.start.shape[0] - 1), np.diff(hits.start))
     keep = (
         ~np.isin(hits.rows, dead)
         if dead.size
         else np.ones(hits.rows.shape[0], dtype=bool)
     )
-    q_parts.append(q[keep])
+    q_parts.append(hits.q[keep])
     id_parts.append(np.asarray(ids)[hits.rows[keep]])
     d_parts.append(hits.dist[keep])
 
@@ -220,27 +207,34 @@ class HammingIndex:
     """Exact Hamming search over 256-bit codes keyed by caller-chosen uint64 ids.
 
     `add` inserts or replaces, `remove` deletes; both are incremental (a flat delta plus tombstones,
-    folded into multi-index segments in the background of the write). Safe for any number of
-    reader threads alongside writers.
+    folded into segments in the background of the write). Safe for any number of reader threads
+    alongside writers. Compact by default (40 bytes per hash, fastest on batches); `tables=True`
+    adds multi-index tables (about 97 bytes per hash at 10M) for fast single queries.
     """
 
-    def __init__(self, delta_limit: int = DELTA_LIMIT) -> None:
-        """`delta_limit`: rows scanned flat before they are folded into an indexed segment."""
+    def __init__(self, delta_limit: int = DELTA_LIMIT, tables: bool = False) -> None:
+        """`delta_limit`: rows kept in the delta before they are folded into a segment."""
         if delta_limit < 1:
             raise ValueError("delta_limit must be at least 1")
         self._snap = _Snapshot()
         self._write = threading.Lock()
         self._delta_limit = int(delta_limit)
+        self._tables = bool(tables)
+
+    @property
+    def tables(self) -> bool:
+        """Whether segments carry multi-index tables (fast single queries, more memory)."""
+        return self._tables
 
     @classmethod
     def build(
-        cls, ids, codes: CodesLike, delta_limit: int = DELTA_LIMIT
+        cls, ids, codes: CodesLike, delta_limit: int = DELTA_LIMIT, tables: bool = False
     ) -> HammingIndex:
         """Bulk-load: one segment built straight from the arrays (ids must be distinct)."""
         codes = as_codes(codes)
         ids = as_ids(ids, codes.shape[0])
-        index = cls(delta_limit)
-        seg = Segment.build(ids, codes)
+        index = cls(delta_limit, tables)
+        seg = Segment.build(ids, codes, tables)
         index._snap = _Snapshot((seg,), (np.empty(0, np.int64),), size=seg.size)
         return index
 
@@ -271,7 +265,7 @@ class HammingIndex:
                 size=snap.size + k,
             )
             if snap.delta_n - snap.delta_dead.shape[0] >= self._delta_limit:
-                snap = self._flush(snap)
+                snap = self._flush(snap, self._tables)
             self._snap = snap
 
     def remove(self, ids) -> int:
@@ -280,14 +274,14 @@ class HammingIndex:
         with self._write:
             before = self._snap.size
             snap = self._drop(self._snap, ids)
-            self._snap = self._compact_dead(snap)
+            self._snap = self._compact_dead(snap, self._tables)
             return before - snap.size
 
     def compact(self) -> None:
         """Fold the delta and all segments into one segment without tombstones."""
         with self._write:
             ids, codes = self._snap.export()
-            segs = (Segment.build(ids, codes),) if ids.size else ()
+            segs = (Segment.build(ids, codes, self._tables),) if ids.size else ()
             self._snap = _Snapshot(
                 segs, tuple(np.empty(0, np.int64) for _ in segs), size=int(ids.size)
             )
@@ -314,12 +308,12 @@ class HammingIndex:
         )
 
     @staticmethod
-    def _flush(snap: _Snapshot) -> _Snapshot:
+    def _flush(snap: _Snapshot, tables: bool) -> _Snapshot:
         """Turn the live delta rows into a segment, merging equal-sized neighbours (log-structured)."""
         keep = np.ones(snap.delta_n, dtype=bool)
         keep[snap.delta_dead] = False
         new = Segment.build(
-            snap.delta_ids[: snap.delta_n][keep], snap.delta_codes[: snap.delta_n][keep]
+            snap.delta_ids[: snap.delta_n][keep], snap.delta_codes[: snap.delta_n][keep], tables
         )
         segs, dead = list(snap.segments), list(snap.dead)
         segs.append(new)
@@ -328,7 +322,7 @@ class HammingIndex:
             segs[-1].size - dead[-1].size
         ):
             merged = _Snapshot((segs[-2], segs[-1]), (dead[-2], dead[-1])).export()
-            segs[-2:] = [Segment.build(*merged)]
+            segs[-2:] = [Segment.build(*merged, tables)]
             dead[-2:] = [np.empty(0, np.int64)]
         return replace(
             snap,
@@ -341,13 +335,13 @@ class HammingIndex:
         )
 
     @staticmethod
-    def _compact_dead(snap: _Snapshot) -> _Snapshot:
+    def _compact_dead(snap: _Snapshot, tables: bool) -> _Snapshot:
         """Rebuild segments that lost more than DEAD_LIMIT of their rows."""
         segs, dead = list(snap.segments), list(snap.dead)
         for s, (seg, d) in enumerate(zip(segs, dead)):
             if d.size and d.size > DEAD_LIMIT * seg.size:
                 ids, codes = _Snapshot((seg,), (d,)).export()
-                segs[s], dead[s] = Segment.build(ids, codes), np.empty(0, np.int64)
+                segs[s], dead[s] = Segment.build(ids, codes, tables), np.empty(0, np.int64)
         return replace(snap, segments=tuple(segs), dead=tuple(dead))
 
     # -- reading -------------------------------------------------------------------------
@@ -358,11 +352,7 @@ class HammingIndex:
     def nbytes(self) -> int:
         """Bytes held by the index arrays (ids, codes, tables, delta), mapped or in memory."""
         snap = self._snap
-        segs = sum(
-            a.nbytes
-            for s in snap.segments
-            for a in (s.ids, s.codes, s.offsets, s.positions)
-        )
+        segs = sum(s.nbytes for s in snap.segments)
         return (
             segs
             + snap.delta_ids.nbytes
@@ -403,17 +393,7 @@ class HammingIndex:
         return self._search(qcodes, radius)
 
     def _search(self, qcodes: np.ndarray, radius: int) -> BatchMatches:
-        snap = self._snap
-        n_q = qcodes.shape[0]
-        workers = os.cpu_count() or 1
-        if n_q < _PARALLEL_MIN or workers == 1:
-            return snap.search(qcodes, radius)
-        bounds = np.linspace(0, n_q, min(workers * 4, n_q) + 1).astype(int)
-        futures = [
-            _pool().submit(snap.search, qcodes[a:b], radius)
-            for a, b in pairwise(bounds)
-        ]
-        return _merge([f.result() for f in futures])
+        return self._snap.search(qcodes, radius, _pool())
 
     def knn(self, code, k: int) -> Matches:
         """The k nearest entries (ties by id), exact at any distance."""
@@ -432,7 +412,7 @@ class HammingIndex:
         for i in range(qcodes.shape[0]):
             q = qcodes[i : i + 1]
             for radius in (15, 31, 47, 64, 96, 128):
-                hit = snap.search(q, radius)
+                hit = snap.search(q, radius, _pool())
                 if hit.ids.shape[0] >= k:
                     break
             else:
@@ -454,7 +434,7 @@ class HammingIndex:
         ids, codes = snap.export()
         a_parts, b_parts, d_parts = [], [], []
         for lo in range(0, ids.shape[0], batch):
-            res = _with_snapshot(self, snap)._search(codes[lo : lo + batch], radius)
+            res = snap.search(codes[lo : lo + batch], radius, _pool())
             qa = ids[lo : lo + batch][res.query_index()]
             keep = qa < res.ids
             a_parts.append(qa[keep])
@@ -476,10 +456,11 @@ class HammingIndex:
             len(snap.segments) == 1
             and not snap.dead[0].size
             and snap.delta_n == len(snap.delta_dead)
+            and snap.segments[0].tabled == self._tables
         ):
             seg = snap.segments[0]
         else:
-            seg = Segment.build(*snap.export())
+            seg = Segment.build(*snap.export(), self._tables)
         write_segment(Path(path), seg)
 
     @classmethod
@@ -489,19 +470,14 @@ class HammingIndex:
         verify: bool = True,
         delta_limit: int = DELTA_LIMIT,
     ) -> HammingIndex:
-        """Memory-map an index file; checksums are verified unless verify=False. Raises IndexFileError."""
+        """Memory-map an index file (compact or tabled, as saved); checksums are verified unless
+        verify=False. Raises IndexFileError."""
         from stopframe.index.storage import read_segment
 
         seg = read_segment(Path(path), verify=verify)
-        index = cls(delta_limit)
+        index = cls(delta_limit, seg.tabled)
         index._snap = _Snapshot((seg,), (np.empty(0, np.int64),), size=seg.size)
         return index
-
-
-def _with_snapshot(index: HammingIndex, snap: _Snapshot) -> HammingIndex:
-    view = HammingIndex.__new__(HammingIndex)
-    view._snap, view._write, view._delta_limit = snap, index._write, index._delta_limit
-    return view
 
 
 def _flat_all(snap: _Snapshot, qcodes: np.ndarray) -> BatchMatches:

@@ -1,13 +1,17 @@
-"""An immutable block of (id, code) rows with its multi-index bucket tables.
+"""An immutable block of (id, code) rows, compact or with multi-index bucket tables.
 
-Rows are sorted by id (so membership is a binary search). Each chunk c has a CSR table:
-offsets[base_c + key] .. offsets[base_c + key + 1] index into positions[c * n : (c + 1) * n],
-which lists the rows whose chunk-c key is `key`. Segments are never modified after build, so any
-number of readers can use one while a writer builds the next.
+Rows are sorted by id (so membership is a binary search). A compact segment holds only ids and
+codes (40 bytes per hash) and answers by scanning its rows against tables of the queries
+(scan.py). A tabled segment adds, per chunk c, a CSR table: offsets[base_c + key] ..
+offsets[base_c + key + 1] index into positions[c * n : (c + 1) * n], the rows whose chunk-c key
+is `key` (about 57 more bytes per hash at 10M), which makes single queries ~20x faster.
+Segments are never modified after build, so any number of readers can use one while a writer
+builds the next.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +19,9 @@ import numpy as np
 from stopframe.index import kernels
 from stopframe.index.codes import as_words
 from stopframe.index.layout import ChunkLayout, probe_plan
+from stopframe.index.scan import Triples, scan_search
+
+_SLICE_MIN = 64  # queries per parallel task on a tabled segment
 
 
 @dataclass(frozen=True)
@@ -59,35 +66,45 @@ def collect(run, n_q: int, cap: int = 64) -> Hits:
 
 @dataclass(frozen=True)
 class Segment:
-    """Sorted ids, their codes and the chunk tables; arrays may be memory-mapped read-only."""
+    """Sorted ids, their codes and optional chunk tables; arrays may be memory-mapped read-only."""
 
     ids: np.ndarray  # (n,) uint64, strictly increasing
     codes: np.ndarray  # (n, 32) uint8
-    layout: ChunkLayout
-    offsets: np.ndarray  # concatenated per-chunk CSR offsets, uint32
-    positions: np.ndarray  # (m * n,) uint32
+    layout: ChunkLayout | None = None  # None: compact (no tables)
+    offsets: np.ndarray | None = None  # concatenated per-chunk CSR offsets, uint32
+    positions: np.ndarray | None = None  # (m * n,) uint32
 
     @property
     def size(self) -> int:
         return int(self.ids.shape[0])
 
     @property
+    def tabled(self) -> bool:
+        return self.layout is not None
+
+    @property
+    def nbytes(self) -> int:
+        arrays = (self.ids, self.codes, self.offsets, self.positions)
+        return sum(a.nbytes for a in arrays if a is not None)
+
+    @property
     def offset_base(self) -> np.ndarray:
+        assert self.layout is not None
         base = np.zeros(self.layout.n_chunks, dtype=np.int64)
         base[1:] = np.cumsum((1 << self.layout.widths.astype(np.int64)) + 1)[:-1]
         return base
 
     @classmethod
-    def build(
-        cls, ids: np.ndarray, codes: np.ndarray, layout: ChunkLayout | None = None
-    ) -> Segment:
-        """Sort by id and build one table per chunk (counting sort, O(n) per chunk)."""
+    def build(cls, ids: np.ndarray, codes: np.ndarray, tables: bool = False) -> Segment:
+        """Sort by id; with `tables`, build one table per chunk (counting sort, O(n) per chunk)."""
         order = np.argsort(ids, kind="stable")
         ids = np.ascontiguousarray(ids[order])
         if ids.size > 1 and np.any(ids[1:] == ids[:-1]):
             raise ValueError("duplicate ids in one segment")
         codes = np.ascontiguousarray(codes[order])
-        layout = layout or ChunkLayout.for_size(ids.shape[0])
+        if not tables:
+            return cls(ids, codes)
+        layout = ChunkLayout.for_size(ids.shape[0])
         n = ids.shape[0]
         offsets_parts = []
         positions = np.empty(layout.n_chunks * n, dtype=np.uint32)
@@ -100,16 +117,26 @@ class Segment:
             positions[c * n : (c + 1) * n] = pos
         return cls(ids, codes, layout, np.concatenate(offsets_parts), positions)
 
-    def query_keys(self, qcodes: np.ndarray) -> np.ndarray:
-        return kernels.chunk_keys(qcodes, self.layout.bitpos, self.layout.widths)
+    def search(self, qcodes: np.ndarray, radius: int, pool: Executor | None = None) -> Triples:
+        """Every (query, row, distance) within `radius` (exact), parallel over `pool` if given."""
+        n_q = qcodes.shape[0]
+        if self.size == 0 or n_q == 0:
+            return Triples.concat([])
+        if not self.tabled:
+            return scan_search(as_words(self.codes), self.size, as_words(qcodes), radius, pool)
+        if pool is None or n_q < 2 * _SLICE_MIN:
+            return _as_triples(self._probe(qcodes, radius))
+        bounds = np.linspace(0, n_q, min(8, n_q // _SLICE_MIN) + 1).astype(int)
+        parts = list(pool.map(lambda ab: self._probe(qcodes[ab[0] : ab[1]], radius),
+                              zip(bounds, bounds[1:])))
+        return Triples.concat([_as_triples(h, int(a)) for h, a in zip(parts, bounds)])
 
-    def search(self, qcodes: np.ndarray, radius: int) -> Hits:
-        """Every row within `radius` of each query (exact); flat scan when probing would cost more."""
+    def _probe(self, qcodes: np.ndarray, radius: int) -> Hits:
+        """Multi-index probing of this segment's tables (a flat scan when probing costs more)."""
+        assert self.layout is not None and self.offsets is not None and self.positions is not None
         n_q = qcodes.shape[0]
         qwords = as_words(qcodes)
         words = as_words(self.codes)
-        if self.size == 0:
-            return collect(lambda *a: None, n_q)
         plan = probe_plan(self.layout, radius, self.size)
         if plan.flat:
 
@@ -117,7 +144,7 @@ class Segment:
                 kernels.flat_search(qwords[sel], words, self.size, radius, cap, r, d, c)
 
             return collect(run_flat, n_q)
-        qkeys = self.query_keys(qcodes)
+        qkeys = kernels.chunk_keys(qcodes, self.layout.bitpos, self.layout.widths)
         base = self.offset_base
         masks, mask_start = plan.masks, plan.mask_start
 
@@ -147,3 +174,8 @@ class Segment:
         pos = np.searchsorted(self.ids, ids)
         pos_c = np.minimum(pos, self.size - 1)
         return np.where(self.ids[pos_c] == ids, pos_c, -1).astype(np.int64)
+
+
+def _as_triples(hits: Hits, q_offset: int = 0) -> Triples:
+    q = np.repeat(np.arange(hits.start.shape[0] - 1), np.diff(hits.start)) + q_offset
+    return Triples(q, hits.rows, hits.dist)

@@ -1,7 +1,8 @@
 """The on-disk index format: one segment, memory-mapped, versioned, checksummed, no pickle.
 
 Layout (all integers little-endian):
-  header   magic b"SFHIDX\\r\\n" | u32 version | u32 header_bytes | u64 n_rows | u32 n_chunks |
+  header   magic b"SFHIDX\\r\\n" | u32 version | u32 header_bytes | u64 n_rows | u32 n_chunks
+           (0: a compact segment, whose four table sections are empty) |
            u32 n_sections, then n_sections entries of (16-byte name, u64 offset, u64 length,
            u32 crc32, u32 reserved), then u32 crc32 of everything before it.
   sections ids (n u64, increasing) | codes (n x 32 u8) | widths (m u8) | bitpos (m x w u16) |
@@ -25,7 +26,7 @@ from stopframe.index.layout import CODE_BITS, ChunkLayout
 from stopframe.index.segment import Segment
 
 MAGIC = b"SFHIDX\r\n"
-VERSION = 1
+VERSION = 2  # 2: multi-index tables optional (n_chunks = 0)
 _HEAD = struct.Struct("<8sIIQII")
 _ENTRY = struct.Struct("<16sQQII")
 _ALIGN = 64
@@ -53,14 +54,16 @@ def _check_host() -> None:
 def write_segment(path: Path, seg: Segment) -> None:
     """Write `seg` to `path` atomically: a temporary file in the same folder, fsync, rename."""
     _check_host()
+    empty = np.empty(0, np.uint8)
     arrays = {
         "ids": np.ascontiguousarray(seg.ids, dtype="<u8"),
         "codes": np.ascontiguousarray(seg.codes, dtype=np.uint8),
-        "widths": np.ascontiguousarray(seg.layout.widths, dtype=np.uint8),
-        "bitpos": np.ascontiguousarray(seg.layout.bitpos, dtype="<u2"),
-        "offsets": np.ascontiguousarray(seg.offsets, dtype="<u4"),
-        "positions": np.ascontiguousarray(seg.positions, dtype="<u4"),
+        "widths": empty if seg.layout is None else np.ascontiguousarray(seg.layout.widths, np.uint8),
+        "bitpos": empty if seg.layout is None else np.ascontiguousarray(seg.layout.bitpos, "<u2"),
+        "offsets": empty if seg.offsets is None else np.ascontiguousarray(seg.offsets, "<u4"),
+        "positions": empty if seg.positions is None else np.ascontiguousarray(seg.positions, "<u4"),
     }
+    n_chunks = 0 if seg.layout is None else seg.layout.n_chunks
     header_bytes = _HEAD.size + _ENTRY.size * len(arrays) + 4
     pos = -(-header_bytes // _ALIGN) * _ALIGN
     entries, placed = [], []
@@ -70,7 +73,7 @@ def write_segment(path: Path, seg: Segment) -> None:
         placed.append((pos, arr))
         pos = -(-(pos + arr.nbytes) // _ALIGN) * _ALIGN
     head = _HEAD.pack(
-        MAGIC, VERSION, header_bytes, seg.size, seg.layout.n_chunks, len(arrays)
+        MAGIC, VERSION, header_bytes, seg.size, n_chunks, len(arrays)
     ) + b"".join(entries)
     head += struct.pack("<I", zlib.crc32(head))
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
@@ -139,10 +142,19 @@ def read_segment(path: Path, verify: bool = True) -> Segment:
         if verify and _crc(sec) != crc:
             raise fail(f"section {name} checksum mismatch (corrupted)")
         sections[name] = sec
+    if m == 0:
+        for name in ("widths", "bitpos", "offsets", "positions"):
+            if sections[name].shape[0]:
+                raise fail(f"section {name} of a compact index is not empty")
+        if sections["ids"].shape[0] != 8 * n or sections["codes"].shape[0] != 32 * n:
+            raise fail("sections ids and codes do not hold n_rows entries")
+        ids = sections["ids"].view("<u8")
+        if n > 1 and not np.all(ids[1:] > ids[:-1]):
+            raise fail("ids are not strictly increasing")
+        return Segment(ids, sections["codes"].reshape(n, 32))
     widths = sections["widths"].view(np.uint8)
     if (
         widths.shape[0] != m
-        or m == 0
         or int(widths.sum()) != CODE_BITS
         or int(widths.min()) < 1
         or int(widths.max()) > 24

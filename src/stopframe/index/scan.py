@@ -1,0 +1,299 @@
+"""Compact search: every row is read once per query batch and checked against tables of the queries.
+
+A compact segment keeps only ids and codes (40 bytes per hash), no per-row tables. A batch is
+answered by multi-index hashing turned around: the 256 bits are cut into 16 chunks of 16 bits
+(chunk c = bits 16*(c % 4) .. of 64-bit word c // 4), and each query is entered in chunk c's
+table under every key within rho_c of its own key. The generalised pigeonhole (see layout.py)
+says a row within r of a query shares, in some chunk, a key with that query's entries, so each
+row looks up its 16 keys (a bitmap test first, 8 KB per chunk) and verifies only the queries
+found there. A pair is reported at the first chunk that reaches it, so never twice.
+Tables are small (Q x sum(keys per chunk) entries), so they stay in cache while the rows stream
+past; rows are split over threads. Tiny batches and large radii fall back to a flat scan.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numba
+import numpy as np
+
+from stopframe.index.kernels import _popcount64
+from stopframe.index.layout import ball_size, flip_masks
+
+N_CHUNKS = 16
+CHUNK_BITS = 16
+_KEYS = 1 << CHUNK_BITS
+_BLOCK = 256  # rows whose hits are gathered, expanded and verified together (fits L1/L2)
+_ROWS_PER_TASK = 1 << 18  # a thread's share of rows is at least this (thread start-up cost)
+
+# Cost model (nanoseconds on one core, measured on a 2-core x86-64 machine at 10M rows):
+# flat: per row and query; tables: per row and probed chunk, and per candidate pair.
+_FLAT_NS = 1.2
+_CHECK_NS = 1.5
+_CANDIDATE_NS = 12.0
+_MAX_ENTRIES = 1 << 24  # query-table entries beyond which a batch is split
+
+
+@dataclass(frozen=True)
+class Triples:
+    """Hits as parallel arrays: query number, row number, distance (unordered)."""
+
+    q: np.ndarray
+    rows: np.ndarray
+    dist: np.ndarray
+
+    @classmethod
+    def concat(cls, parts: list[Triples]) -> Triples:
+        if not parts:
+            return cls(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64))
+        return cls(
+            np.concatenate([p.q for p in parts]),
+            np.concatenate([p.rows for p in parts]),
+            np.concatenate([p.dist for p in parts]),
+        )
+
+
+@lru_cache(maxsize=512)
+def scan_radii(radius: int, n_queries: int) -> tuple[int, ...] | None:
+    """Per-chunk probe radii of least expected cost for this batch, or None when flat is cheaper.
+
+    Raising a chunk's radius from rho to rho + 1 costs its extra candidates (queries x keys /
+    65536 per row); the cheapest increments are taken until sum(rho + 1) >= radius + 1.
+    """
+    rho = [-1] * N_CHUNKS
+
+    def cost(r: int) -> float:
+        if r < 0:
+            return 0.0
+        return _CHECK_NS + _CANDIDATE_NS * n_queries * ball_size(CHUNK_BITS, r) / _KEYS
+
+    for _ in range(radius + 1):
+        c = min(range(N_CHUNKS), key=lambda c: cost(rho[c] + 1) - cost(rho[c]))
+        rho[c] += 1
+    total = sum(cost(r) for r in rho)
+    entries = n_queries * sum(ball_size(CHUNK_BITS, r) for r in rho if r >= 0)
+    if total >= _FLAT_NS * n_queries or entries > _MAX_ENTRIES:
+        return None
+    return tuple(rho)
+
+
+@numba.njit(inline="always", cache=True)
+def _chunk_key(words, i, c):
+    return np.int64((words[i, c >> 2] >> np.uint64(16 * (c & 3))) & np.uint64(0xFFFF))
+
+
+@numba.njit(nogil=True, cache=True)
+def build_query_tables(qwords, masks, mask_start):
+    """Bitmap, rank and CSR lists of the queries under every probed key of every chunk.
+
+    bits[c * 1024 + k // 64] has bit k % 64 set when some query sits under key k of chunk c;
+    the entry's number among set bits (rank) indexes offs, and post[offs[e]:offs[e + 1]] are
+    the queries under it.
+    """
+    n_q = qwords.shape[0]
+    n_words = N_CHUNKS * (_KEYS // 64)
+    bits = np.zeros(n_words, dtype=np.uint64)
+    for q in range(n_q):
+        for c in range(N_CHUNKS):
+            k0 = _chunk_key(qwords, q, c)
+            for t in range(mask_start[c], mask_start[c + 1]):
+                k = c * _KEYS + (k0 ^ masks[t])
+                bits[k >> 6] |= np.uint64(1) << np.uint64(k & 63)
+    rank = np.empty(n_words + 1, dtype=np.uint32)
+    s = 0
+    for i in range(n_words):
+        rank[i] = s
+        s += _popcount64(bits[i])
+    rank[n_words] = s
+    offs = np.zeros(s + 1, dtype=np.uint32)
+    for q in range(n_q):
+        for c in range(N_CHUNKS):
+            k0 = _chunk_key(qwords, q, c)
+            for t in range(mask_start[c], mask_start[c + 1]):
+                k = c * _KEYS + (k0 ^ masks[t])
+                w = k >> 6
+                below = bits[w] & ((np.uint64(1) << np.uint64(k & 63)) - np.uint64(1))
+                offs[rank[w] + _popcount64(below) + 1] += 1
+    for i in range(s):
+        offs[i + 1] += offs[i]
+    fill = offs[:s].copy()
+    post = np.empty(offs[s], dtype=np.uint32)
+    for q in range(n_q):
+        for c in range(N_CHUNKS):
+            k0 = _chunk_key(qwords, q, c)
+            for t in range(mask_start[c], mask_start[c + 1]):
+                k = c * _KEYS + (k0 ^ masks[t])
+                w = k >> 6
+                below = bits[w] & ((np.uint64(1) << np.uint64(k & 63)) - np.uint64(1))
+                e = rank[w] + _popcount64(below)
+                post[fill[e]] = q
+                fill[e] += 1
+    return bits, rank, offs, post
+
+
+@numba.njit(nogil=True, cache=True)
+def table_scan(words, lo, hi, qwords, rho, bits, rank, offs, post, radius, out_q, out_r, out_d):
+    """Range search of rows lo..hi against query tables; returns the hit count (writes <= cap).
+
+    Per block of rows: first every (row, chunk) key is tested against the bitmaps without
+    branches, then the hits' bucket bounds, their (row, query) pairs and the distances are
+    computed in separate loops, so memory loads overlap instead of waiting on each other.
+    """
+    cap = out_q.shape[0]
+    n_out = 0
+    hit_row = np.empty(_BLOCK * N_CHUNKS, dtype=np.int64)
+    hit_key = np.empty(_BLOCK * N_CHUNKS, dtype=np.int32)
+    hit_lo = np.empty(_BLOCK * N_CHUNKS, dtype=np.uint32)
+    hit_hi = np.empty(_BLOCK * N_CHUNKS, dtype=np.uint32)
+    pair_row = np.empty(_BLOCK * 64, dtype=np.int64)
+    pair_q = np.empty(_BLOCK * 64, dtype=np.uint32)
+    pair_c = np.empty(_BLOCK * 64, dtype=np.uint8)
+    for b0 in range(lo, hi, _BLOCK):
+        b1 = min(b0 + _BLOCK, hi)
+        n_hit = 0
+        for c in range(N_CHUNKS):
+            if rho[c] < 0:
+                continue
+            for r in range(b0, b1):
+                k = c * _KEYS + _chunk_key(words, r, c)
+                hit_row[n_hit] = r
+                hit_key[n_hit] = np.int32(k)
+                n_hit += np.int64((bits[k >> 6] >> np.uint64(k & 63)) & np.uint64(1))
+        total = 0
+        for i in range(n_hit):
+            k = np.int64(hit_key[i])
+            w = k >> 6
+            below = bits[w] & ((np.uint64(1) << np.uint64(k & 63)) - np.uint64(1))
+            e = rank[w] + _popcount64(below)
+            hit_lo[i] = offs[e]
+            hit_hi[i] = offs[e + 1]
+            total += hit_hi[i] - hit_lo[i]
+        if total > pair_row.shape[0]:
+            pair_row = np.empty(2 * total, dtype=np.int64)
+            pair_q = np.empty(2 * total, dtype=np.uint32)
+            pair_c = np.empty(2 * total, dtype=np.uint8)
+        n = 0
+        for i in range(n_hit):
+            r = hit_row[i]
+            c = np.uint8(hit_key[i] >> 16)
+            for p in range(np.int64(hit_lo[i]), np.int64(hit_hi[i])):
+                pair_row[n] = r
+                pair_q[n] = post[p]
+                pair_c[n] = c
+                n += 1
+        for i in range(n):
+            r = pair_row[i]
+            q = np.int64(pair_q[i])
+            d = (
+                _popcount64(words[r, 0] ^ qwords[q, 0])
+                + _popcount64(words[r, 1] ^ qwords[q, 1])
+                + _popcount64(words[r, 2] ^ qwords[q, 2])
+                + _popcount64(words[r, 3] ^ qwords[q, 3])
+            )
+            if d > radius:
+                continue
+            first = True  # report the pair only through the first chunk that reaches it
+            for c2 in range(np.int64(pair_c[i])):
+                if rho[c2] >= 0:
+                    x = (qwords[q, c2 >> 2] ^ words[r, c2 >> 2]) >> np.uint64(16 * (c2 & 3))
+                    if _popcount64(x & np.uint64(0xFFFF)) <= rho[c2]:
+                        first = False
+                        break
+            if first:
+                if n_out < cap:
+                    out_q[n_out] = q
+                    out_r[n_out] = r
+                    out_d[n_out] = d
+                n_out += 1
+    return n_out
+
+
+@numba.njit(nogil=True, cache=True)
+def flat_scan(words, lo, hi, qwords, radius, out_q, out_r, out_d):
+    """Every (query, row) within radius for rows lo..hi, comparing all pairs; returns the count."""
+    cap = out_q.shape[0]
+    n_out = 0
+    for r in range(lo, hi):
+        w0, w1, w2, w3 = words[r, 0], words[r, 1], words[r, 2], words[r, 3]
+        for q in range(qwords.shape[0]):
+            d = _popcount64(w0 ^ qwords[q, 0]) + _popcount64(w1 ^ qwords[q, 1])
+            if d > radius:
+                continue
+            d += _popcount64(w2 ^ qwords[q, 2]) + _popcount64(w3 ^ qwords[q, 3])
+            if d <= radius:
+                if n_out < cap:
+                    out_q[n_out] = q
+                    out_r[n_out] = r
+                    out_d[n_out] = d
+                n_out += 1
+    return n_out
+
+
+def _run_part(kernel, args: tuple, cap: int) -> Triples:
+    """Run a scan kernel with room for `cap` hits; run it again with exact room on overflow."""
+    while True:
+        out = (np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap, np.int64))
+        count = kernel(*args, *out)
+        if count <= cap:
+            return Triples(out[0][:count], out[1][:count], out[2][:count])
+        cap = count
+
+
+def scan_search(
+    words: np.ndarray,
+    n_rows: int,
+    qwords: np.ndarray,
+    radius: int,
+    pool: Executor | None = None,
+    method: str = "auto",
+) -> Triples:
+    """Exact range search of a query batch over the first n_rows of `words` ((N, 4) uint64).
+
+    method: "auto" (cost model), "tables" or "flat" (tests force each). Rows are split over
+    `pool` when there are enough of them.
+    """
+    n_q = qwords.shape[0]
+    if n_q == 0 or n_rows == 0:
+        return Triples.concat([])
+    if method == "auto":
+        rho = scan_radii(radius, n_q)
+    elif method == "tables":
+        rho = _fit_radii(radius)
+    elif method == "flat":
+        rho = None
+    else:
+        raise ValueError(f"unknown scan method {method!r}")
+    if rho is not None and n_q * sum(ball_size(CHUNK_BITS, r) for r in rho if r >= 0) > _MAX_ENTRIES:
+        half = n_q // 2
+        a = scan_search(words, n_rows, qwords[:half], radius, pool, method)
+        b = scan_search(words, n_rows, qwords[half:], radius, pool, method)
+        return Triples.concat([a, Triples(b.q + half, b.rows, b.dist)])
+    if rho is None:
+        kernel, extra = flat_scan, (qwords, radius)
+    else:
+        rho_arr = np.asarray(rho, dtype=np.int64)
+        parts = [flip_masks(CHUNK_BITS, r) if r >= 0 else np.empty(0, np.int64) for r in rho]
+        start = np.zeros(N_CHUNKS + 1, dtype=np.int64)
+        start[1:] = np.cumsum([p.shape[0] for p in parts])
+        tables = build_query_tables(qwords, np.concatenate(parts), start)
+        kernel, extra = table_scan, (qwords, rho_arr, *tables, radius)
+    workers = os.cpu_count() or 1
+    n_parts = 1 if pool is None else max(1, min(workers, n_rows // _ROWS_PER_TASK))
+    bounds = np.linspace(0, n_rows, n_parts + 1).astype(np.int64)
+    cap = max(1 << 16, 64 * n_q)  # untouched room is free; overflow re-runs the part
+    jobs = [(kernel, (words, int(lo), int(hi), *extra), cap) for lo, hi in zip(bounds, bounds[1:])]
+    if n_parts == 1:
+        return _run_part(*jobs[0])
+    assert pool is not None
+    return Triples.concat(list(pool.map(lambda job: _run_part(*job), jobs)))
+
+
+def _fit_radii(radius: int) -> tuple[int, ...]:
+    """Probe radii meeting the pigeonhole bound, spread evenly (for forcing the table kernel)."""
+    need = radius + 1
+    base, extra = divmod(need, N_CHUNKS)
+    return tuple(base - 1 + (1 if c < extra else 0) for c in range(N_CHUNKS))

@@ -1,0 +1,57 @@
+"""The compact search kernels (query tables and flat), forced one at a time, against brute force."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stopframe.index.codes import as_words
+from stopframe.index.scan import N_CHUNKS, scan_radii, scan_search
+from stopframe.index.synthetic import realistic_codes, realistic_queries
+from stopframe.signals.pdq import hamming_matrix
+
+POOL = ThreadPoolExecutor(2)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 999),
+    radius=st.integers(0, 64),
+    method=st.sampled_from(["tables", "flat", "auto"]),
+    n_queries=st.integers(1, 120),
+)
+def test_each_method_equals_brute_force_and_reports_pairs_once(
+    seed: int, radius: int, method: str, n_queries: int
+) -> None:
+    codes = realistic_codes(4000, seed=seed)
+    queries, _ = realistic_queries(codes, n_queries, seed=seed + 1)
+    hits = scan_search(as_words(codes), 4000, as_words(queries), radius, POOL, method)
+    d = hamming_matrix(queries, codes)
+    want = set(zip(*np.nonzero(d <= radius)))
+    got = list(zip(hits.q.tolist(), hits.rows.tolist()))
+    assert len(got) == len(set(got))  # a pair reached through several chunks is reported once
+    assert set(got) == want
+    assert np.array_equal(hits.dist, d[hits.q, hits.rows])
+
+
+def test_rows_split_over_threads_give_the_same_hits(monkeypatch) -> None:
+    monkeypatch.setattr("stopframe.index.scan._ROWS_PER_TASK", 1000)
+    codes = realistic_codes(5000, seed=2)
+    queries, _ = realistic_queries(codes, 200, seed=3)
+    one = scan_search(as_words(codes), 5000, as_words(queries), 31, None, "tables")
+    split = scan_search(as_words(codes), 5000, as_words(queries), 31, POOL, "tables")
+    assert sorted(zip(one.q, one.rows)) == sorted(zip(split.q, split.rows))
+
+
+@pytest.mark.parametrize("radius", [0, 15, 31, 47])
+def test_plans_meet_the_pigeonhole_bound(radius: int) -> None:
+    for n_queries in (30, 1000, 100_000):
+        rho = scan_radii(radius, n_queries)
+        if rho is not None:
+            assert len(rho) == N_CHUNKS and sum(r + 1 for r in rho) >= radius + 1
+    assert scan_radii(31, 1) is None  # one query: a flat scan is cheaper than 16 lookups a row
+    assert scan_radii(31, 2000) == (1,) * N_CHUNKS
