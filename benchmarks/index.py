@@ -108,6 +108,7 @@ def bench_size(n: int, args, model: HashModel, workdir: Path) -> dict:
         bench_stopframe(row, prefix, tables, ids, codes, queries, args, workdir)
     sf_sets = row.pop("sf_sets")
     assert row.pop("sft_sets") == sf_sets, "compact and tabled indexes disagree"
+    n_single = min(len(queries), args.single_queries)
 
     # -- FAISS flat (exhaustive reference) -------------------------------------------------
     gc.collect()
