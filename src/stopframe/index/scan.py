@@ -22,7 +22,7 @@ import numba
 import numpy as np
 
 from stopframe.index.kernels import _popcount64
-from stopframe.index.layout import ball_size, flip_masks
+from stopframe.index.layout import ball_size, probe_masks
 
 N_CHUNKS = 16
 CHUNK_BITS = 16
@@ -74,9 +74,7 @@ def scan_radii(radius: int, n_queries: int) -> tuple[int, ...] | None:
     for _ in range(radius + 1):
         c = min(range(N_CHUNKS), key=lambda c: cost(rho[c] + 1) - cost(rho[c]))
         rho[c] += 1
-    total = sum(cost(r) for r in rho)
-    entries = n_queries * sum(ball_size(CHUNK_BITS, r) for r in rho if r >= 0)
-    if total >= _FLAT_NS * n_queries or entries > _MAX_ENTRIES:
+    if sum(cost(r) for r in rho) >= _FLAT_NS * n_queries:
         return None
     return tuple(rho)
 
@@ -84,6 +82,14 @@ def scan_radii(radius: int, n_queries: int) -> tuple[int, ...] | None:
 @numba.njit(inline="always", cache=True)
 def _chunk_key(words, i, c):
     return np.int64((words[i, c >> 2] >> np.uint64(16 * (c & 3))) & np.uint64(0xFFFF))
+
+
+@numba.njit(inline="always", cache=True)
+def _entry(bits, rank, k):
+    """Number of the set bit k among all set bits of the bitmap: the key's entry in offs."""
+    w = k >> 6
+    below = bits[w] & ((np.uint64(1) << np.uint64(k & 63)) - np.uint64(1))
+    return np.int64(rank[w]) + _popcount64(below)
 
 
 @numba.njit(nogil=True, cache=True)
@@ -95,13 +101,16 @@ def build_query_tables(qwords, masks, mask_start):
     the queries under it.
     """
     n_q = qwords.shape[0]
+    n_masks = mask_start[N_CHUNKS]
     n_words = N_CHUNKS * (_KEYS // 64)
+    keys = np.empty((n_q, n_masks), dtype=np.int32)  # table key of every (query, probe)
     bits = np.zeros(n_words, dtype=np.uint64)
     for q in range(n_q):
         for c in range(N_CHUNKS):
             k0 = _chunk_key(qwords, q, c)
             for t in range(mask_start[c], mask_start[c + 1]):
                 k = c * _KEYS + (k0 ^ masks[t])
+                keys[q, t] = np.int32(k)
                 bits[k >> 6] |= np.uint64(1) << np.uint64(k & 63)
     rank = np.empty(n_words + 1, dtype=np.uint32)
     s = 0
@@ -111,27 +120,18 @@ def build_query_tables(qwords, masks, mask_start):
     rank[n_words] = s
     offs = np.zeros(s + 1, dtype=np.uint32)
     for q in range(n_q):
-        for c in range(N_CHUNKS):
-            k0 = _chunk_key(qwords, q, c)
-            for t in range(mask_start[c], mask_start[c + 1]):
-                k = c * _KEYS + (k0 ^ masks[t])
-                w = k >> 6
-                below = bits[w] & ((np.uint64(1) << np.uint64(k & 63)) - np.uint64(1))
-                offs[rank[w] + _popcount64(below) + 1] += 1
+        for t in range(n_masks):
+            keys[q, t] = np.int32(_entry(bits, rank, np.int64(keys[q, t])))  # now entry numbers
+            offs[keys[q, t] + 1] += 1
     for i in range(s):
         offs[i + 1] += offs[i]
     fill = offs[:s].copy()
     post = np.empty(offs[s], dtype=np.uint32)
     for q in range(n_q):
-        for c in range(N_CHUNKS):
-            k0 = _chunk_key(qwords, q, c)
-            for t in range(mask_start[c], mask_start[c + 1]):
-                k = c * _KEYS + (k0 ^ masks[t])
-                w = k >> 6
-                below = bits[w] & ((np.uint64(1) << np.uint64(k & 63)) - np.uint64(1))
-                e = rank[w] + _popcount64(below)
-                post[fill[e]] = q
-                fill[e] += 1
+        for t in range(n_masks):
+            e = keys[q, t]
+            post[fill[e]] = q
+            fill[e] += 1
     return bits, rank, offs, post
 
 
@@ -165,10 +165,7 @@ def table_scan(words, lo, hi, qwords, rho, bits, rank, offs, post, radius, out_q
                 n_hit += np.int64((bits[k >> 6] >> np.uint64(k & 63)) & np.uint64(1))
         total = 0
         for i in range(n_hit):
-            k = np.int64(hit_key[i])
-            w = k >> 6
-            below = bits[w] & ((np.uint64(1) << np.uint64(k & 63)) - np.uint64(1))
-            e = rank[w] + _popcount64(below)
+            e = _entry(bits, rank, np.int64(hit_key[i]))
             hit_lo[i] = offs[e]
             hit_hi[i] = offs[e + 1]
             total += hit_hi[i] - hit_lo[i]
@@ -276,10 +273,8 @@ def scan_search(
         kernel, extra = flat_scan, (qwords, radius)
     else:
         rho_arr = np.asarray(rho, dtype=np.int64)
-        parts = [flip_masks(CHUNK_BITS, r) if r >= 0 else np.empty(0, np.int64) for r in rho]
-        start = np.zeros(N_CHUNKS + 1, dtype=np.int64)
-        start[1:] = np.cumsum([p.shape[0] for p in parts])
-        tables = build_query_tables(qwords, np.concatenate(parts), start)
+        masks, start = probe_masks(np.full(N_CHUNKS, CHUNK_BITS), rho_arr)
+        tables = build_query_tables(qwords, masks, start)
         kernel, extra = table_scan, (qwords, rho_arr, *tables, radius)
     workers = os.cpu_count() or 1
     n_parts = 1 if pool is None else max(1, min(workers, n_rows // _ROWS_PER_TASK))
