@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from stopframe.index import scan
 from stopframe.index.codes import as_words
 from stopframe.index.scan import N_CHUNKS, scan_radii, scan_search
 from stopframe.index.synthetic import realistic_codes, realistic_queries
@@ -45,6 +46,25 @@ def test_rows_split_over_threads_give_the_same_hits(monkeypatch) -> None:
     one = scan_search(as_words(codes), 5000, as_words(queries), 31, None, "tables")
     split = scan_search(as_words(codes), 5000, as_words(queries), 31, POOL, "tables")
     assert sorted(zip(one.q, one.rows)) == sorted(zip(split.q, split.rows))
+
+
+@pytest.mark.parametrize("limit", ["_MAX_TABLE_QUERIES", "_MAX_ENTRIES"])
+def test_batches_over_the_table_limits_are_split_exactly(monkeypatch, limit: str) -> None:
+    monkeypatch.setattr(f"stopframe.index.scan.{limit}", 7 if "QUERIES" in limit else 3000)
+    sizes = []
+    build = scan.build_query_tables
+    monkeypatch.setattr(
+        scan, "build_query_tables", lambda q, *a: sizes.append(q.shape[0]) or build(q, *a)
+    )
+    codes = realistic_codes(3000, seed=4)
+    queries, _ = realistic_queries(codes, 50, seed=5)
+    hits = scan_search(as_words(codes), 3000, as_words(queries), 31, None, "tables")
+    d = hamming_matrix(queries, codes)
+    assert sorted(zip(hits.q.tolist(), hits.rows.tolist())) == sorted(
+        zip(*(a.tolist() for a in np.nonzero(d <= 31)))
+    )
+    assert np.array_equal(hits.dist, d[hits.q, hits.rows])
+    assert sum(sizes) == 50 and max(sizes) <= (7 if "QUERIES" in limit else 3000 // 272)
 
 
 @pytest.mark.parametrize("radius", [0, 15, 31, 47])

@@ -27,7 +27,7 @@ from stopframe.index.layout import ball_size, probe_masks
 N_CHUNKS = 16
 CHUNK_BITS = 16
 _KEYS = 1 << CHUNK_BITS
-_BLOCK = 256  # rows whose hits are gathered, expanded and verified together (fits L1/L2)
+_BLOCK = 1024  # rows whose hits are gathered and verified together (their arrays fit L2)
 _ROWS_PER_TASK = 1 << 18  # a thread's share of rows is at least this (thread start-up cost)
 
 # Cost model (nanoseconds on one core, measured on a 2-core x86-64 machine at 10M rows):
@@ -36,6 +36,7 @@ _FLAT_NS = 1.2
 _CHECK_NS = 1.5
 _CANDIDATE_NS = 12.0
 _MAX_ENTRIES = 1 << 24  # query-table entries beyond which a batch is split
+_MAX_TABLE_QUERIES = (1 << 16) - 1  # query numbers in the tables are uint16
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ def build_query_tables(qwords, masks, mask_start):
     for i in range(s):
         offs[i + 1] += offs[i]
     fill = offs[:s].copy()
-    post = np.empty(offs[s], dtype=np.uint32)
+    post = np.empty(offs[s], dtype=np.uint16)  # query numbers: batches hold < 65536 queries
     for q in range(n_q):
         for t in range(n_masks):
             e = keys[q, t]
@@ -140,8 +141,8 @@ def table_scan(words, lo, hi, qwords, rho, bits, rank, offs, post, radius, out_q
     """Range search of rows lo..hi against query tables; returns the hit count (writes <= cap).
 
     Per block of rows: first every (row, chunk) key is tested against the bitmaps without
-    branches, then the hits' bucket bounds, their (row, query) pairs and the distances are
-    computed in separate loops, so memory loads overlap instead of waiting on each other.
+    branches, then the hits' bucket bounds are read, then each bucket's queries are verified;
+    separate loops let memory loads overlap instead of waiting on each other.
     """
     cap = out_q.shape[0]
     n_out = 0
@@ -149,9 +150,6 @@ def table_scan(words, lo, hi, qwords, rho, bits, rank, offs, post, radius, out_q
     hit_key = np.empty(_BLOCK * N_CHUNKS, dtype=np.int32)
     hit_lo = np.empty(_BLOCK * N_CHUNKS, dtype=np.uint32)
     hit_hi = np.empty(_BLOCK * N_CHUNKS, dtype=np.uint32)
-    pair_row = np.empty(_BLOCK * 64, dtype=np.int64)
-    pair_q = np.empty(_BLOCK * 64, dtype=np.uint32)
-    pair_c = np.empty(_BLOCK * 64, dtype=np.uint8)
     for b0 in range(lo, hi, _BLOCK):
         b1 = min(b0 + _BLOCK, hi)
         n_hit = 0
@@ -163,49 +161,37 @@ def table_scan(words, lo, hi, qwords, rho, bits, rank, offs, post, radius, out_q
                 hit_row[n_hit] = r
                 hit_key[n_hit] = np.int32(k)
                 n_hit += np.int64((bits[k >> 6] >> np.uint64(k & 63)) & np.uint64(1))
-        total = 0
         for i in range(n_hit):
             e = _entry(bits, rank, np.int64(hit_key[i]))
             hit_lo[i] = offs[e]
             hit_hi[i] = offs[e + 1]
-            total += hit_hi[i] - hit_lo[i]
-        if total > pair_row.shape[0]:
-            pair_row = np.empty(2 * total, dtype=np.int64)
-            pair_q = np.empty(2 * total, dtype=np.uint32)
-            pair_c = np.empty(2 * total, dtype=np.uint8)
-        n = 0
         for i in range(n_hit):
             r = hit_row[i]
-            c = np.uint8(hit_key[i] >> 16)
+            c = np.int64(hit_key[i] >> 16)
+            w0, w1, w2, w3 = words[r, 0], words[r, 1], words[r, 2], words[r, 3]
             for p in range(np.int64(hit_lo[i]), np.int64(hit_hi[i])):
-                pair_row[n] = r
-                pair_q[n] = post[p]
-                pair_c[n] = c
-                n += 1
-        for i in range(n):
-            r = pair_row[i]
-            q = np.int64(pair_q[i])
-            d = (
-                _popcount64(words[r, 0] ^ qwords[q, 0])
-                + _popcount64(words[r, 1] ^ qwords[q, 1])
-                + _popcount64(words[r, 2] ^ qwords[q, 2])
-                + _popcount64(words[r, 3] ^ qwords[q, 3])
-            )
-            if d > radius:
-                continue
-            first = True  # report the pair only through the first chunk that reaches it
-            for c2 in range(np.int64(pair_c[i])):
-                if rho[c2] >= 0:
-                    x = (qwords[q, c2 >> 2] ^ words[r, c2 >> 2]) >> np.uint64(16 * (c2 & 3))
-                    if _popcount64(x & np.uint64(0xFFFF)) <= rho[c2]:
-                        first = False
-                        break
-            if first:
-                if n_out < cap:
-                    out_q[n_out] = q
-                    out_r[n_out] = r
-                    out_d[n_out] = d
-                n_out += 1
+                q = np.int64(post[p])
+                d = (
+                    _popcount64(w0 ^ qwords[q, 0])
+                    + _popcount64(w1 ^ qwords[q, 1])
+                    + _popcount64(w2 ^ qwords[q, 2])
+                    + _popcount64(w3 ^ qwords[q, 3])
+                )
+                if d > radius:
+                    continue
+                first = True  # report the pair only through the first chunk that reaches it
+                for c2 in range(c):
+                    if rho[c2] >= 0:
+                        x = (qwords[q, c2 >> 2] ^ words[r, c2 >> 2]) >> np.uint64(16 * (c2 & 3))
+                        if _popcount64(x & np.uint64(0xFFFF)) <= rho[c2]:
+                            first = False
+                            break
+                if first:
+                    if n_out < cap:
+                        out_q[n_out] = q
+                        out_r[n_out] = r
+                        out_d[n_out] = d
+                    n_out += 1
     return n_out
 
 
@@ -264,7 +250,8 @@ def scan_search(
         rho = None
     else:
         raise ValueError(f"unknown scan method {method!r}")
-    if rho is not None and n_q * sum(ball_size(CHUNK_BITS, r) for r in rho if r >= 0) > _MAX_ENTRIES:
+    entries = 0 if rho is None else n_q * sum(ball_size(CHUNK_BITS, r) for r in rho if r >= 0)
+    if rho is not None and (entries > _MAX_ENTRIES or n_q > _MAX_TABLE_QUERIES):
         half = n_q // 2
         a = scan_search(words, n_rows, qwords[:half], radius, pool, method)
         b = scan_search(words, n_rows, qwords[half:], radius, pool, method)
