@@ -146,7 +146,7 @@ def table_scan(words, lo, hi, qwords, rho, bits, rank, offs, post, radius, out_q
     """
     cap = out_q.shape[0]
     n_out = 0
-    hit_row = np.empty(_BLOCK * N_CHUNKS, dtype=np.int64)
+    hit_row = np.empty(_BLOCK * N_CHUNKS, dtype=np.int32)
     hit_key = np.empty(_BLOCK * N_CHUNKS, dtype=np.int32)
     hit_lo = np.empty(_BLOCK * N_CHUNKS, dtype=np.uint32)
     hit_hi = np.empty(_BLOCK * N_CHUNKS, dtype=np.uint32)
@@ -158,7 +158,7 @@ def table_scan(words, lo, hi, qwords, rho, bits, rank, offs, post, radius, out_q
                 continue
             for r in range(b0, b1):
                 k = c * _KEYS + _chunk_key(words, r, c)
-                hit_row[n_hit] = r
+                hit_row[n_hit] = np.int32(r - b0)
                 hit_key[n_hit] = np.int32(k)
                 n_hit += np.int64((bits[k >> 6] >> np.uint64(k & 63)) & np.uint64(1))
         for i in range(n_hit):
@@ -166,7 +166,7 @@ def table_scan(words, lo, hi, qwords, rho, bits, rank, offs, post, radius, out_q
             hit_lo[i] = offs[e]
             hit_hi[i] = offs[e + 1]
         for i in range(n_hit):
-            r = hit_row[i]
+            r = b0 + np.int64(hit_row[i])
             c = np.int64(hit_key[i] >> 16)
             w0, w1, w2, w3 = words[r, 0], words[r, 1], words[r, 2], words[r, 3]
             for p in range(np.int64(hit_lo[i]), np.int64(hit_hi[i])):
