@@ -89,6 +89,18 @@ def test_scan_equals_the_index_on_cuda(kernel: str) -> None:
     compare("cuda", kernel=kernel)
 
 
+def test_device_codes_are_kept_and_checked() -> None:
+    codes = realistic_codes(300, seed=5)
+    on_device = torch.from_numpy(codes.view(np.int32).copy())
+    a = gpu.TorchFlatIndex(np.arange(300), on_device, device="cpu", kernel="torch")
+    b = gpu.TorchFlatIndex(np.arange(300), codes, device="cpu", kernel="torch")
+    assert a.codes.data_ptr() == on_device.data_ptr()
+    ra, rb = a.range_search_batch(codes[:20]), b.range_search_batch(codes[:20])
+    assert np.array_equal(ra.ids, rb.ids) and np.array_equal(ra.start, rb.start)
+    with pytest.raises(ValueError, match="32 bytes"):
+        gpu.TorchFlatIndex(np.arange(300), on_device[:, :7], device="cpu")
+
+
 def test_unknown_kernel_is_refused() -> None:
     with pytest.raises(ValueError, match="kernel"):
         gpu.TorchFlatIndex([1], np.zeros((1, 32), np.uint8), device="cpu", kernel="cuda")

@@ -63,7 +63,8 @@ class TorchFlatIndex:
     """Codes held on a torch device; exact batched range search by a full scan.
 
     `codes`: anything `as_codes` takes, or a torch tensor of 32-byte rows (e.g. uint8 (n, 32) or
-    int32 (n, 8)), which stays on its device. `kernel` picks the scan: "triton", "torch", or "auto" (triton on CUDA when it is installed).
+    int32 (n, 8)), which stays on its device. `kernel` picks the scan: "triton", "torch", or
+    "auto" (triton on CUDA when Triton is installed, else torch).
     """
 
     def __init__(
@@ -78,6 +79,8 @@ class TorchFlatIndex:
         self._torch = torch
         self.device = torch.device(device or "cuda")
         if isinstance(codes, torch.Tensor):  # already on a device: kept there, not copied
+            if codes.dim() != 2 or codes.shape[1] * codes.element_size() != 32:
+                raise ValueError(f"codes must be rows of 32 bytes, not {tuple(codes.shape)}")
             words = codes.contiguous().view(torch.int64).reshape(-1, 4)
             self.codes = words.to(self.device)
         else:
