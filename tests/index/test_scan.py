@@ -67,6 +67,22 @@ def test_batches_over_the_table_limits_are_split_exactly(monkeypatch, limit: str
     assert sum(sizes) == 50 and max(sizes) <= (7 if "QUERIES" in limit else 3000 // 272)
 
 
+@pytest.mark.parametrize("method", ["tables", "flat"])
+def test_a_full_output_buffer_resumes_without_losing_or_repeating_hits(
+    monkeypatch, method: str
+) -> None:
+    run_part = scan._run_part
+    monkeypatch.setattr(scan, "_run_part", lambda kernel, args, cap: run_part(kernel, args, 1))
+    codes = realistic_codes(3000, seed=6)
+    queries, _ = realistic_queries(codes, 40, seed=7)
+    hits = scan_search(as_words(codes), 3000, as_words(queries), 31, None, method)
+    d = hamming_matrix(queries, codes)
+    got = list(zip(hits.q.tolist(), hits.rows.tolist()))
+    assert len(got) == len(set(got)) > 1  # buffers of 1, 2, 4 ... hits, each resumed
+    assert set(got) == set(zip(*(a.tolist() for a in np.nonzero(d <= 31))))
+    assert np.array_equal(hits.dist, d[hits.q, hits.rows])
+
+
 @pytest.mark.parametrize("radius", [0, 15, 31, 47])
 def test_plans_meet_the_pigeonhole_bound(radius: int) -> None:
     for n_queries in (30, 1000, 100_000):

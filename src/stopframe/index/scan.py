@@ -138,7 +138,10 @@ def build_query_tables(qwords, masks, mask_start):
 
 @numba.njit(nogil=True, cache=True)
 def table_scan(words, lo, hi, qwords, rho, bits, rank, offs, post, radius, out_q, out_r, out_d):
-    """Range search of rows lo..hi against query tables; returns the hit count (writes <= cap).
+    """Range search of rows lo..hi against query tables: (hits written, row to resume from).
+
+    When a block of rows would overflow the output, the hits before it are kept and the scan
+    stops at that block's first row (hi when it finished), so the caller resumes with room.
 
     Per block of rows: first every (row, chunk) key is tested against the bitmaps without
     branches, then the hits' bucket bounds are read, then each bucket's queries are verified;
@@ -152,6 +155,7 @@ def table_scan(words, lo, hi, qwords, rho, bits, rank, offs, post, radius, out_q
     hit_hi = np.empty(_BLOCK * N_CHUNKS, dtype=np.uint32)
     for b0 in range(lo, hi, _BLOCK):
         b1 = min(b0 + _BLOCK, hi)
+        block_start = n_out
         n_hit = 0
         for c in range(N_CHUNKS):
             if rho[c] < 0:
@@ -192,15 +196,19 @@ def table_scan(words, lo, hi, qwords, rho, bits, rank, offs, post, radius, out_q
                         out_r[n_out] = r
                         out_d[n_out] = d
                     n_out += 1
-    return n_out
+        if n_out > cap:
+            return block_start, b0
+    return n_out, hi
 
 
 @numba.njit(nogil=True, cache=True)
 def flat_scan(words, lo, hi, qwords, radius, out_q, out_r, out_d):
-    """Every (query, row) within radius for rows lo..hi, comparing all pairs; returns the count."""
+    """Every (query, row) within radius for rows lo..hi, comparing all pairs: (hits written,
+    row to resume from), stopping at the first row that would overflow the output."""
     cap = out_q.shape[0]
     n_out = 0
     for r in range(lo, hi):
+        row_start = n_out
         w0, w1, w2, w3 = words[r, 0], words[r, 1], words[r, 2], words[r, 3]
         for q in range(qwords.shape[0]):
             d = _popcount64(w0 ^ qwords[q, 0]) + _popcount64(w1 ^ qwords[q, 1])
@@ -213,17 +221,23 @@ def flat_scan(words, lo, hi, qwords, radius, out_q, out_r, out_d):
                     out_r[n_out] = r
                     out_d[n_out] = d
                 n_out += 1
-    return n_out
+        if n_out > cap:
+            return row_start, r
+    return n_out, hi
 
 
 def _run_part(kernel, args: tuple, cap: int) -> Triples:
-    """Run a scan kernel with room for `cap` hits; run it again with exact room on overflow."""
+    """Run a scan kernel over rows lo..hi with room for `cap` hits, resuming with twice the
+    room where it stopped whenever the output filled (no row is scanned more than twice)."""
+    words, lo, hi, *extra = args
+    parts = []
     while True:
         out = (np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap, np.int64))
-        count = kernel(*args, *out)
-        if count <= cap:
-            return Triples(out[0][:count], out[1][:count], out[2][:count])
-        cap = count
+        count, lo = kernel(words, lo, hi, *extra, *out)
+        parts.append(Triples(out[0][:count], out[1][:count], out[2][:count]))
+        if lo >= hi:
+            return Triples.concat(parts) if len(parts) > 1 else parts[0]
+        cap *= 2
 
 
 def scan_search(
@@ -266,7 +280,7 @@ def scan_search(
     workers = os.cpu_count() or 1
     n_parts = 1 if pool is None else max(1, min(workers, n_rows // _ROWS_PER_TASK))
     bounds = np.linspace(0, n_rows, n_parts + 1).astype(np.int64)
-    cap = max(1 << 16, 64 * n_q)  # untouched room is free; overflow re-runs the part
+    cap = max(1 << 16, 64 * n_q)  # untouched room is free; a full buffer resumes with more
     jobs = [(kernel, (words, int(lo), int(hi), *extra), cap) for lo, hi in zip(bounds, bounds[1:])]
     if n_parts == 1:
         return _run_part(*jobs[0])
