@@ -204,25 +204,26 @@ def table_scan(words, lo, hi, qwords, rho, bits, rank, offs, post, radius, out_q
 @numba.njit(nogil=True, cache=True)
 def flat_scan(words, lo, hi, qwords, radius, out_q, out_r, out_d):
     """Every (query, row) within radius for rows lo..hi, comparing all pairs: (hits written,
-    row to resume from), stopping at the first row that would overflow the output."""
+    row to resume from), stopping at the first block of rows that would overflow the output."""
     cap = out_q.shape[0]
     n_out = 0
-    for r in range(lo, hi):
-        row_start = n_out
-        w0, w1, w2, w3 = words[r, 0], words[r, 1], words[r, 2], words[r, 3]
-        for q in range(qwords.shape[0]):
-            d = _popcount64(w0 ^ qwords[q, 0]) + _popcount64(w1 ^ qwords[q, 1])
-            if d > radius:
-                continue
-            d += _popcount64(w2 ^ qwords[q, 2]) + _popcount64(w3 ^ qwords[q, 3])
-            if d <= radius:
-                if n_out < cap:
-                    out_q[n_out] = q
-                    out_r[n_out] = r
-                    out_d[n_out] = d
-                n_out += 1
+    for b0 in range(lo, hi, _BLOCK):
+        block_start = n_out
+        for r in range(b0, min(b0 + _BLOCK, hi)):
+            w0, w1, w2, w3 = words[r, 0], words[r, 1], words[r, 2], words[r, 3]
+            for q in range(qwords.shape[0]):
+                d = _popcount64(w0 ^ qwords[q, 0]) + _popcount64(w1 ^ qwords[q, 1])
+                if d > radius:
+                    continue
+                d += _popcount64(w2 ^ qwords[q, 2]) + _popcount64(w3 ^ qwords[q, 3])
+                if d <= radius:
+                    if n_out < cap:
+                        out_q[n_out] = q
+                        out_r[n_out] = r
+                        out_d[n_out] = d
+                    n_out += 1
         if n_out > cap:
-            return row_start, r
+            return block_start, b0
     return n_out, hi
 
 
