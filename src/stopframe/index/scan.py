@@ -32,9 +32,9 @@ _ROWS_PER_TASK = 1 << 18  # a thread's share of rows is at least this (thread st
 
 # Cost model (nanoseconds on one core, measured on a 2-core x86-64 machine at 10M rows):
 # flat: per row and query; tables: per row and probed chunk, and per candidate pair.
-_FLAT_NS = 1.2
-_CHECK_NS = 1.5
-_CANDIDATE_NS = 12.0
+_FLAT_NS = 0.9
+_CHECK_NS = 2.2
+_CANDIDATE_NS = 9.0
 _MAX_ENTRIES = 1 << 24  # query-table entries beyond which a batch is split
 _MAX_TABLE_QUERIES = (1 << 16) - 1  # query numbers in the tables are uint16
 
@@ -62,22 +62,29 @@ class Triples:
 def scan_radii(radius: int, n_queries: int) -> tuple[int, ...] | None:
     """Per-chunk probe radii of least expected cost for this batch, or None when flat is cheaper.
 
-    Raising a chunk's radius from rho to rho + 1 costs its extra candidates (queries x keys /
-    65536 per row); the cheapest increments are taken until sum(rho + 1) >= radius + 1.
+    The pigeonhole needs sum(rho + 1) >= radius + 1 over the probed chunks. Each probed chunk
+    costs a bitmap test per row plus its candidates (queries x keys / 65536 per row); for a
+    given number of probed chunks the units are best spread evenly (key counts grow convexly
+    with rho), so every count of chunks is costed and the cheapest plan kept.
     """
-    rho = [-1] * N_CHUNKS
 
     def cost(r: int) -> float:
         if r < 0:
             return 0.0
         return _CHECK_NS + _CANDIDATE_NS * n_queries * ball_size(CHUNK_BITS, r) / _KEYS
 
-    for _ in range(radius + 1):
-        c = min(range(N_CHUNKS), key=lambda c: cost(rho[c] + 1) - cost(rho[c]))
-        rho[c] += 1
-    if sum(cost(r) for r in rho) >= _FLAT_NS * n_queries:
+    need = radius + 1
+    plans = []
+    for m in range(1, N_CHUNKS + 1):
+        base, extra = divmod(need, m)
+        if base + (extra > 0) > CHUNK_BITS + 1:
+            continue  # a chunk cannot take a radius over its width
+        rho = [base - 1 + (c < extra) for c in range(m)] + [-1] * (N_CHUNKS - m)
+        plans.append((sum(cost(r) for r in rho), tuple(rho)))
+    total, rho = min(plans)
+    if total >= _FLAT_NS * n_queries:
         return None
-    return tuple(rho)
+    return rho
 
 
 @numba.njit(inline="always", cache=True)
