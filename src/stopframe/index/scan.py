@@ -143,6 +143,16 @@ def build_query_tables(qwords, masks, mask_start):
     return bits, rank, offs, post
 
 
+@numba.njit(inline="always", cache=True)
+def _emit(out_q, out_r, out_d, n_out, q, r, d):
+    """Write one hit if there is room; count it either way (the caller resumes on overflow)."""
+    if n_out < out_q.shape[0]:
+        out_q[n_out] = q
+        out_r[n_out] = r
+        out_d[n_out] = d
+    return n_out + 1
+
+
 @numba.njit(nogil=True, cache=True)
 def table_scan(words, lo, hi, qwords, rho, bits, rank, offs, post, radius, out_q, out_r, out_d):
     """Range search of rows lo..hi against query tables: (hits written, row to resume from).
@@ -198,11 +208,7 @@ def table_scan(words, lo, hi, qwords, rho, bits, rank, offs, post, radius, out_q
                             first = False
                             break
                 if first:
-                    if n_out < cap:
-                        out_q[n_out] = q
-                        out_r[n_out] = r
-                        out_d[n_out] = d
-                    n_out += 1
+                    n_out = _emit(out_q, out_r, out_d, n_out, q, r, d)
         if n_out > cap:
             return block_start, b0
     return n_out, hi
@@ -224,11 +230,7 @@ def flat_scan(words, lo, hi, qwords, radius, out_q, out_r, out_d):
                     continue
                 d += _popcount64(w2 ^ qwords[q, 2]) + _popcount64(w3 ^ qwords[q, 3])
                 if d <= radius:
-                    if n_out < cap:
-                        out_q[n_out] = q
-                        out_r[n_out] = r
-                        out_d[n_out] = d
-                    n_out += 1
+                    n_out = _emit(out_q, out_r, out_d, n_out, q, r, d)
         if n_out > cap:
             return block_start, b0
     return n_out, hi
