@@ -30,23 +30,17 @@ RADIUS = 31
 CHUNK = 1 << 21  # codes generated per step
 
 
-def unpack(words: torch.Tensor) -> torch.Tensor:
-    """int32 (n, 8) -> bool (n, 256), bit j of word i at column 32 * i + j."""
-    shifts = torch.arange(32, device=words.device, dtype=torch.int32)
-    return ((words[:, :, None] >> shifts) & 1).bool().reshape(-1, 256)
-
-
 def pack(bits: torch.Tensor) -> torch.Tensor:
-    """bool (n, 256) -> int32 (n, 8), the inverse of `unpack`."""
+    """bool (n, 256) -> int32 (n, 8), the inverse of `gpu.unpack_bits`."""
     shifts = torch.arange(32, device=bits.device, dtype=torch.int64)
     words = (bits.reshape(-1, 8, 32).long() << shifts).sum(dim=2)
     return torch.where(words >= 2**31, words - 2**32, words).to(torch.int32)
 
 
 def signs_of(codes: np.ndarray, device: torch.device) -> torch.Tensor:
-    """uint8 (n, 32) codes -> float ±1 (n, 256) in the bit order of `unpack`."""
+    """uint8 (n, 32) codes -> float ±1 (n, 256) in the bit order of `gpu.unpack_bits`."""
     words = torch.from_numpy(np.ascontiguousarray(codes).view(np.int32).copy())
-    return unpack(words.to(device)).float() * 2 - 1
+    return gpu.unpack_bits(words.to(device)).float() * 2 - 1
 
 
 def realistic_words(
@@ -115,7 +109,7 @@ def near_duplicates(
     words: torch.Tensor, half_distance: torch.Tensor, gen: torch.Generator
 ) -> torch.Tensor:
     """Copies at distance exactly 2 * half_distance: that many ones swapped with zeros."""
-    bits = unpack(words)
+    bits = gpu.unpack_bits(words)
     keys = torch.rand(bits.shape, generator=gen, device=bits.device)
     flip = torch.zeros_like(bits)
     positions = torch.arange(256, device=bits.device).expand_as(keys)

@@ -52,11 +52,10 @@ def _popcount64(torch, x):
     return (x * 0x0101010101010101) >> 56 & 0xFF
 
 
-def _signs(torch, words):
-    """int32 (n, 8) packed codes -> int8 (n, 256) of ±1, bit j of word i at column 32 * i + j."""
-    shifts = torch.arange(32, device=words.device, dtype=torch.int32)
-    bits = (words[:, :, None] >> shifts) & 1
-    return (bits * 2 - 1).to(torch.int8).reshape(-1, 256)
+def unpack_bits(words):
+    """int32 (n, 8) packed codes -> bool (n, 256), bit j of word i at column 32 * i + j."""
+    shifts = words.new_tensor(range(32))
+    return ((words[:, :, None] >> shifts) & 1).bool().reshape(-1, 256)
 
 
 class TorchFlatIndex:
@@ -160,7 +159,7 @@ class TorchFlatIndex:
         n_q, n = q.shape[0], len(self)
         padded = triton.cdiv(n_q, _BLOCK_QUERIES) * _BLOCK_QUERIES
         signs = torch.zeros((padded, 256), dtype=torch.int8, device=self.device)
-        signs[:n_q] = _signs(torch, q.view(torch.int32))
+        signs[:n_q] = unpack_bits(q.view(torch.int32)).to(torch.int8) * 2 - 1
         words = self.codes.view(torch.int32)
         while True:
             count = torch.zeros(1, dtype=torch.int64, device=self.device)
