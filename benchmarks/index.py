@@ -59,6 +59,16 @@ def timed(fn, *args):
     return out, time.perf_counter() - t
 
 
+def faiss_open_seconds(index, path: Path) -> float:
+    """Seconds FAISS takes to read the index back from a file (written, then removed)."""
+    import faiss
+
+    faiss.write_index_binary(index, str(path))
+    _, took = timed(faiss.read_index_binary, str(path))
+    path.unlink()
+    return took
+
+
 def bench_stopframe(row: dict, prefix: str, tables: bool, ids, codes, queries, args,
                     workdir: Path) -> None:
     """Build, query (batched and one at a time), save and reopen one stopframe index."""
@@ -136,10 +146,7 @@ def bench_size(n: int, args, model: HashModel, workdir: Path) -> dict:
         assert set(np.flatnonzero(d[i] <= RADIUS).tolist()) == {
             x for x in truth[i] if x < 200_000
         }
-    fpath = workdir / f"flat-{n}.faiss"
-    faiss.write_index_binary(flat, str(fpath))
-    _, row["flat_open_s"] = timed(faiss.read_index_binary, str(fpath))
-    fpath.unlink()
+    row["flat_open_s"] = faiss_open_seconds(flat, workdir / f"flat-{n}.faiss")
     del flat
     gc.collect()
 
@@ -158,10 +165,7 @@ def bench_size(n: int, args, model: HashModel, workdir: Path) -> dict:
             mh.range_search(queries[i : i + 1], RADIUS + 1)
         row["mh_single_qps"] = n_single / (time.perf_counter() - t)
         mh_sets = as_sets(mlims, mids)
-        mpath = workdir / f"mh-{n}.faiss"
-        faiss.write_index_binary(mh, str(mpath))
-        _, row["mh_open_s"] = timed(faiss.read_index_binary, str(mpath))
-        mpath.unlink()
+        row["mh_open_s"] = faiss_open_seconds(mh, workdir / f"mh-{n}.faiss")
         del mh
         gc.collect()
 

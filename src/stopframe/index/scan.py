@@ -274,8 +274,10 @@ def scan_search(
         rho = None
     else:
         raise ValueError(f"unknown scan method {method!r}")
-    entries = 0 if rho is None else n_q * sum(ball_size(CHUNK_BITS, r) for r in rho if r >= 0)
-    if rho is not None and (entries > _MAX_ENTRIES or n_q > _MAX_TABLE_QUERIES):
+    if rho is not None and (
+        n_q > _MAX_TABLE_QUERIES
+        or n_q * sum(ball_size(CHUNK_BITS, r) for r in rho if r >= 0) > _MAX_ENTRIES
+    ):
         half = n_q // 2
         a = scan_search(words, n_rows, qwords[:half], radius, pool, method)
         b = scan_search(words, n_rows, qwords[half:], radius, pool, method)
