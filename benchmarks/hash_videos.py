@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import numpy as np
 
-from stopframe.matcher.vpdq import match_one_to_many, match_vpdq
+from stopframe.matching.video import match_one_to_many, match_vpdq
 from stopframe.media.video import VideoReader
 from stopframe.signals.vpdq import VpdqFrame, hash_video
 

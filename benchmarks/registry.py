@@ -26,14 +26,14 @@ from pathlib import Path
 import httpx
 from sqlalchemy import func, select
 
-from stopframe.registry.client import LocalStore, RegistryClient, apply_snapshot, verify
-from stopframe.registry.models import Entry
-from stopframe.registry.schemas import BankIn, Scope
-from stopframe.registry.services import banks, keys
-from stopframe.registry.services.entries import add_signals
-from stopframe.registry.settings import Settings
-from stopframe.registry.state import open_registry
-from stopframe.signals.base import Signal, SignalKind
+from stopframe.lists.client import LocalStore, RegistryClient, apply_snapshot, verify
+from stopframe.apps.registry.models import Entry
+from stopframe.apps.registry.schemas import BankIn, Scope
+from stopframe.apps.registry.services import banks, keys
+from stopframe.apps.registry.services.entries import add_signals
+from stopframe.apps.registry.settings import Settings
+from stopframe.apps.registry.state import open_registry
+from stopframe.signals import PDQ, Signal
 
 GOAL_FEED_LATENCY_S = 10.0
 
@@ -165,10 +165,10 @@ def main() -> None:
             missing = max(0, args.entries - present)  # top up to --entries in all
             started = time.perf_counter()
             with reg.db.write() as session:
-                bank = banks.create_bank(session, BankIn(name="bulk", kinds=[SignalKind.PDQ]), "bench")
+                bank = banks.create_bank(session, BankIn(name="bulk", kinds=[PDQ.name]), "bench")
                 step = 100_000
                 for start in range(0, missing, step):
-                    signals = [Signal(SignalKind.PDQ, sha(f"bulk-{i}"), 90)
+                    signals = [Signal(PDQ.name, sha(f"bulk-{i}"), 90)
                                for i in range(start, min(missing, start + step))]
                     add_signals(session, bank, "import", None, signals)
             print(f"bulk load of {missing:,} entries (one transaction): {time.perf_counter() - started:.1f} s")

@@ -16,7 +16,7 @@ from PIL import Image
 from stopframe.media.errors import CorruptMedia, LimitExceeded, MediaError, UnsupportedFormat
 from stopframe.media.images import decode_image
 from stopframe.media.limits import MediaLimits
-from stopframe.signals.files import hash_file
+from stopframe.hashing.files import hash_file
 from stopframe.signals.pdq_image import DecodePath, pdq_of_bytes
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stopframe.signals.borders import Box, border_box, trim_borders
+from stopframe.media.borders import Box, border_box, trim_borders
 
 
 def _picture(height: int = 90, width: int = 120) -> np.ndarray:

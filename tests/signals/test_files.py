@@ -9,7 +9,7 @@ import pytest
 
 from stopframe.media.limits import MediaLimits
 from stopframe.samples import sample_images
-from stopframe.signals.files import RECORD_FIELDS, HashOptions, hash_file
+from stopframe.hashing.files import RECORD_FIELDS, HashOptions, hash_file
 from stopframe.signals.pdq import Dihedral
 from stopframe.signals.pdq_image import DecodePath
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stopframe.matcher.vpdq import match_vpdq
+from stopframe.matching.video import match_vpdq
 from stopframe.media.bars import ContentBox, detect_content_box, frame_bars
 from stopframe.signals.vpdq import VpdqFrame, detect_bars, hash_video, read_vpdq_file
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from stopframe.matcher.vpdq import match_vpdq
+from stopframe.matching.video import match_vpdq
 from stopframe.signals.vpdq import VideoHash, hash_video, read_vpdq_file
 
 pytest.importorskip("av")

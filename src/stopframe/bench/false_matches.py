@@ -14,9 +14,10 @@ from stopframe.bench.corpus import find_corpus, near_duplicates, same_scene_drop
 from stopframe.bench.images import as_array, load_rgb
 from stopframe.bench.metrics import score_matrix
 from stopframe.bench.runner import pool_map
-from stopframe.signals import robust
+from stopframe.signals import pdq_robust as robust
 from stopframe.signals.pdq import hamming_matrix, pdq_from_block64, pdq_from_rgb
-from stopframe.signals.robust_match import MATCH_DISTANCE, NO_MATCH, digest_matrix
+from stopframe.matching.robust import MATCH_DISTANCE, NO_MATCH
+from stopframe.signals.pdq_robust import digest_matrix
 
 
 _FORMAT = 2  # bump when the arrays cached by _hash_corpus change

@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image
 
 from stopframe.bench.images import as_array
-from stopframe.signals import robust, robust_match
+from stopframe.signals import pdq_robust as robust
 from stopframe.signals.pdq import pdq_from_rgb
 
 Rows = tuple[np.ndarray, np.ndarray]  # (K x B uint8 digests, K bool usable)
@@ -57,7 +57,7 @@ def _stopframe_pdq(image: Image.Image) -> Rows:
 def _robust(hasher: Callable[[np.ndarray], list[robust.RobustHash]]) -> Callable[[Image.Image], Rows]:
     def run(image: Image.Image) -> Rows:
         items = hasher(as_array(image))
-        digests = robust_match.digest_matrix([item.hash.digest for item in items])
+        digests = robust.digest_matrix([item.hash.digest for item in items])
         return digests, np.ones(len(items), dtype=bool)
 
     return run

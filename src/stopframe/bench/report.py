@@ -11,12 +11,11 @@ import numpy as np
 
 from stopframe.bench.methods import METHODS
 from stopframe.bench.metrics import Counts, OperatingPoint, at_threshold, recall_at_precision
-from stopframe.signals import robust_match
-from stopframe.signals.pdq import DEFAULT_MATCH_DISTANCE
+from stopframe.signals import PDQ, PDQ_ROBUST
 
 PRECISIONS = (0.999, 0.9999)
-FIXED_THRESHOLDS = {"pdqhash": DEFAULT_MATCH_DISTANCE, "pdq": DEFAULT_MATCH_DISTANCE,
-                    "robust": robust_match.MATCH_DISTANCE}
+FIXED_THRESHOLDS = {"pdqhash": PDQ.default_threshold, "pdq": PDQ.default_threshold,
+                    "robust": PDQ_ROBUST.default_threshold}
 
 
 def combined(natural: Counts, astro: Counts) -> Counts:

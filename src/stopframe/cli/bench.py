@@ -1,5 +1,5 @@
 """`stopframe bench ...`: run the robustness benchmark, and compute or compare robust hash sets
-of local pictures (the robust matching of stopframe.signals.robust, from the command line)."""
+of local pictures (the robust matching of stopframe.signals.pdq_robust, from the command line)."""
 
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ def robust_hashes(
                                         "registration set.")] = False,
 ) -> None:
     """Print each picture's robust hash set as one JSON line (hashes only, never pixels)."""
-    from stopframe.signals.robust import query_hashes, register_hashes
+    from stopframe.signals.pdq_robust import query_hashes, register_hashes
 
     failed = 0
     for path in files:
@@ -100,8 +100,8 @@ def robust_match(
 ) -> None:
     """For each picture, print the registered entries it matches (JSON lines) at the operating point."""
     from stopframe.signals.pdq import PdqHash, hex_to_digest
-    from stopframe.signals.robust import RobustHash, query_hashes
-    from stopframe.signals.robust_match import MATCH_DISTANCE, match_score
+    from stopframe.signals.pdq_robust import RobustHash, query_hashes
+    from stopframe.matching.robust import MATCH_DISTANCE, match_score
 
     limit = MATCH_DISTANCE if threshold is None else threshold
     entries = []

@@ -20,8 +20,8 @@ from stopframe.cli import app
 from stopframe.cli.record_writers import OutputFormat, RecordWriter
 from stopframe.media.limits import MediaLimits
 from stopframe.samples import sample_images
-from stopframe.signals.batch import hash_paths, iter_files
-from stopframe.signals.files import (
+from stopframe.hashing.batch import hash_paths, iter_files
+from stopframe.hashing.files import (
     STATUS_ERROR,
     STATUS_OK,
     STATUS_PARTIAL,

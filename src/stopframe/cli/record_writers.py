@@ -13,7 +13,7 @@ import json
 from enum import StrEnum
 from typing import TextIO
 
-from stopframe.signals.files import RECORD_FIELDS, HashRecord
+from stopframe.hashing.files import RECORD_FIELDS, HashRecord
 
 
 class OutputFormat(StrEnum):

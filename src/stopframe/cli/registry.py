@@ -19,7 +19,7 @@ app.add_typer(registry_app, name="registry")
 
 
 def _settings(data_dir: Path | None, database_url: str | None):  # type: ignore[no-untyped-def]
-    from stopframe.registry.settings import Settings
+    from stopframe.apps.registry.settings import Settings
 
     overrides = {k: v for k, v in (("data_dir", data_dir), ("database_url", database_url)) if v}
     return Settings(**overrides)
@@ -34,7 +34,7 @@ def serve(data_dir: DataDir = None, database_url: DbUrl = None,
           host: Annotated[str | None, typer.Option(help="Default 127.0.0.1")] = None,
           port: Annotated[int | None, typer.Option(help="Default 8750")] = None) -> None:
     """Run the registry HTTP service (migrates the database first)."""
-    from stopframe.registry.server import serve as run
+    from stopframe.apps.registry.server import serve as run
 
     settings = _settings(data_dir, database_url)
     if host:
@@ -47,8 +47,8 @@ def serve(data_dir: DataDir = None, database_url: DbUrl = None,
 @registry_app.command()
 def migrate(data_dir: DataDir = None, database_url: DbUrl = None) -> None:
     """Bring the database to the newest schema."""
-    from stopframe.registry.db import open_database
-    from stopframe.registry.migrate import upgrade
+    from stopframe.apps.registry.db import open_database
+    from stopframe.apps.registry.migrate import upgrade
 
     settings = _settings(data_dir, database_url)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -63,9 +63,9 @@ def create_key(scope: Annotated[list[str], typer.Option("--scope", help="submit,
                name: Annotated[str, typer.Option(help="Label for the operator")] = "cli",
                data_dir: DataDir = None, database_url: DbUrl = None) -> None:
     """Create an API key (e.g. the first admin key) and print it once."""
-    from stopframe.registry.schemas import Scope
-    from stopframe.registry.services import keys
-    from stopframe.registry.state import open_registry
+    from stopframe.apps.registry.schemas import Scope
+    from stopframe.apps.registry.services import keys
+    from stopframe.apps.registry.state import open_registry
 
     try:
         scopes = [Scope(s) for s in scope]
@@ -82,7 +82,7 @@ def create_key(scope: Annotated[list[str], typer.Option("--scope", help="submit,
 @registry_app.command("rotate-signing-key")
 def rotate_signing_key(data_dir: DataDir = None) -> None:
     """Add a new list-signing key; it signs from the next start on, old keys stay published."""
-    from stopframe.registry.signing import rotate
+    from stopframe.lists.signing import rotate
 
     settings = _settings(data_dir, None)
     keyring = rotate(settings.signing_dir)
@@ -96,8 +96,8 @@ registry_app.add_typer(audit_app, name="audit")
 @audit_app.command("verify")
 def audit_verify(data_dir: DataDir = None, database_url: DbUrl = None) -> None:
     """Check the whole audit chain; exit 1 and name the first bad row if it is broken."""
-    from stopframe.registry import audit
-    from stopframe.registry.db import open_database
+    from stopframe.apps.registry import audit
+    from stopframe.apps.registry.db import open_database
 
     settings = _settings(data_dir, database_url)
     db = open_database(settings.resolved_database_url)
@@ -115,8 +115,8 @@ def audit_verify(data_dir: DataDir = None, database_url: DbUrl = None) -> None:
 @registry_app.command()
 def backup(destination: Path, data_dir: DataDir = None, database_url: DbUrl = None) -> None:
     """Write a consistent copy of the database to DESTINATION (SQLite file or pg_dump archive)."""
-    from stopframe.registry.backup import BackupError
-    from stopframe.registry.backup import backup as run
+    from stopframe.apps.registry.backup import BackupError
+    from stopframe.apps.registry.backup import backup as run
 
     settings = _settings(data_dir, database_url)
     try:
@@ -133,9 +133,9 @@ def import_list(bank: str, file: Path,
                     "threatexchange-text, stopncii-json, ncmec-xml, projectvic-json")],
                 data_dir: DataDir = None, database_url: DbUrl = None) -> None:
     """Import a partner list FILE into BANK (the bank must exist)."""
-    from stopframe.registry.problems import Problem
-    from stopframe.registry.services import banks, transfer
-    from stopframe.registry.state import open_registry
+    from stopframe.apps.registry.problems import Problem
+    from stopframe.apps.registry.services import banks, transfer
+    from stopframe.apps.registry.state import open_registry
 
     settings = _settings(data_dir, database_url)
     reg = open_registry(settings)

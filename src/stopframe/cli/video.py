@@ -13,10 +13,10 @@ from pathlib import Path
 import typer
 
 from stopframe.cli import app
-from stopframe.matcher.vpdq import DEFAULT_COMPARED_THRESHOLD, DEFAULT_QUERY_THRESHOLD, match_vpdq
+from stopframe.matching.video import DEFAULT_COMPARED_THRESHOLD, DEFAULT_QUERY_THRESHOLD, match_vpdq
 from stopframe.media.video import SNIFF_BYTES, VideoError, sniff_animation, sniff_video
-from stopframe.signals.base import PDQ_QUALITY_MIN_FOR_MATCH, SignalValueError
-from stopframe.signals.pdq import DEFAULT_MATCH_DISTANCE
+from stopframe.errors import SignalValueError
+from stopframe.signals.pdq import PDQ
 from stopframe.signals.vpdq import (
     VideoHash,
     VpdqFrame,
@@ -148,14 +148,14 @@ def match_video_command(
         help="... and at least this % of compared frames match.",
     ),
     distance: int = typer.Option(
-        DEFAULT_MATCH_DISTANCE,
+        PDQ.default_threshold,
         "--distance",
         min=0,
         max=256,
         help="Frames match within this many differing bits.",
     ),
     quality_min: int = typer.Option(
-        PDQ_QUALITY_MIN_FOR_MATCH,
+        PDQ.quality_floor,
         "--quality-min",
         min=0,
         max=100,

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from stopframe.signals.base import SignalKind, parse_hex_value
+from stopframe.signals.pdq import PDQ
 
 CODE_BYTES = 32
 CodeLike = bytes | bytearray | memoryview | str | np.ndarray
@@ -16,7 +16,7 @@ CodesLike = np.ndarray | Iterable[CodeLike] | CodeLike
 def _one_code(value: CodeLike) -> np.ndarray:
     if isinstance(value, str):
         return np.frombuffer(
-            bytes.fromhex(parse_hex_value(SignalKind.PDQ, value)), dtype=np.uint8
+            bytes.fromhex(PDQ.canonical(value)), dtype=np.uint8
         )
     if isinstance(value, (bytes, bytearray, memoryview)):
         raw = bytes(value)

@@ -10,7 +10,33 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from stopframe.signals.base import ContentType, DigestType
+
 CHUNK_BYTES = 1 << 20
+
+
+class Md5Signal(DigestType):
+    """MD5 of the file bytes, 32 hex characters: exact copies only."""
+
+    name = "md5"
+    contents = (ContentType.PHOTO, ContentType.VIDEO)
+    description = "MD5 of the file bytes (exact copies)"
+    hex_chars = 32
+    aliases = ("hash_md5", "photo_md5", "video_md5")
+
+
+class Sha256Signal(DigestType):
+    """SHA-256 of the file bytes, 64 hex characters: exact copies only."""
+
+    name = "sha256"
+    contents = (ContentType.PHOTO, ContentType.VIDEO)
+    description = "SHA-256 of the file bytes (exact copies)"
+    hex_chars = 64
+    aliases = ("hash_sha256", "photo_sha256", "video_sha256")
+
+
+MD5 = Md5Signal()
+SHA256 = Sha256Signal()
 
 
 @dataclass(frozen=True, slots=True)

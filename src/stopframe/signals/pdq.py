@@ -15,12 +15,12 @@ from functools import lru_cache
 
 import numpy as np
 
-from stopframe.signals.base import SignalKind, parse_hex_value
+from stopframe.signals.base import ContentType, IndexKind, SignalType, canonical_hex
 
 PDQ_BITS = 256
-PDQ_BYTES = 32
-DEFAULT_MATCH_DISTANCE = 31
-_SIDE = 64
+PDQ_BYTES = PDQ_BITS // 8
+PDQ_HEX_CHARS = PDQ_BITS // 4
+_SIDE = 64  # PDQ works on a 64 x 64 luma block (the Jarosz filter's output side)
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 _DCT = (
     np.sqrt(2.0 / _SIDE)
@@ -78,9 +78,32 @@ class PdqResult:
         return {variant: self.dihedral(variant) for variant in Dihedral}
 
 
+class PdqSignal(SignalType):
+    """Meta's PDQ photo hash: 256 bits as 64 lowercase hex characters, with a quality score."""
+
+    name = "pdq"
+    contents = (ContentType.PHOTO,)
+    description = "PDQ perceptual photo hash (256 bits, Hamming distance)"
+    index_kind = IndexKind.HAMMING
+    has_quality = True
+    quality_floor = 50
+    default_threshold = 31
+    max_threshold = 128
+    aliases = ("hash_pdq", "pdq_hash")
+
+    def canonical(self, value: str) -> str:
+        return canonical_hex(self.name, value, PDQ_HEX_CHARS)
+
+    def distance(self, a: str, b: str) -> int:
+        return hamming_distance(hex_to_digest(a), hex_to_digest(b))
+
+
+PDQ = PdqSignal()
+
+
 def hex_to_digest(text: str) -> bytes:
     """Parse 64 hex characters (any case, validated) into 32 bytes."""
-    return bytes.fromhex(parse_hex_value(SignalKind.PDQ, text))
+    return bytes.fromhex(PDQ.canonical(text))
 
 
 def hamming_distance(a: bytes, b: bytes) -> int:

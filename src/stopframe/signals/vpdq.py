@@ -12,10 +12,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from stopframe.media.bars import ContentBox, detect_content_box
 from stopframe.media.video import SparseSamplingError, VideoLimits, VideoReader
-from stopframe.signals.base import Signal, SignalKind, SignalValueError, parse_hex_value
-from stopframe.signals.exact import ExactDigests, digests_of_file
+from stopframe.errors import SignalValueError
+from stopframe.signals.base import ContentType, IndexKind, Signal, SignalType
+from stopframe.signals.exact import MD5, SHA256, ExactDigests, digests_of_file
+from stopframe.signals.pdq import PDQ, PDQ_BYTES, hamming_matrix
 from stopframe.signals.pdq_plane import pdq_from_plane
 
 
@@ -62,9 +66,9 @@ class VideoHash:
     def signals(self) -> list[Signal]:
         """The file's signals in the common form: vPDQ (canonical lines), MD5 and SHA-256."""
         return [
-            Signal(SignalKind.VPDQ, self.lines().rstrip("\n")),
-            Signal(SignalKind.MD5, self.md5),
-            Signal(SignalKind.SHA256, self.sha256),
+            Signal(VPDQ.name, self.lines().rstrip("\n")),
+            Signal(MD5.name, self.md5),
+            Signal(SHA256.name, self.sha256),
         ]
 
 
@@ -91,11 +95,50 @@ def parse_vpdq_lines(text: str, source: str = "vpdq") -> list[VpdqFrame]:
         if frame_number < 0 or not 0 <= quality <= 100 or not seconds >= 0:
             raise SignalValueError(f"{source} line {number}: frame, quality or time out of range")
         try:
-            digest = bytes.fromhex(parse_hex_value(SignalKind.PDQ, parts[2]))
+            digest = bytes.fromhex(PDQ.canonical(parts[2]))
         except SignalValueError as exc:
             raise SignalValueError(f"{source} line {number}: {exc}") from None
         frames.append(VpdqFrame(frame_number, quality, digest, seconds))
     return frames
+
+
+class VpdqSignal(SignalType):
+    """Meta's vPDQ video hash: the PDQ of sampled frames, one `frame,quality,pdq_hex,seconds`
+    line each. The distance from `a` to `b` is the percentage of a's unique good frames that
+    find no frame of `b` within PDQ's threshold, so the default threshold of 20 is upstream's
+    rule of an 80 % query match (`stopframe.matching.video` has both percentages and an index)."""
+
+    name = "vpdq"
+    contents = (ContentType.VIDEO,)
+    description = "vPDQ video hash (PDQ of frames, share of matching frames)"
+    index_kind = IndexKind.FRAMES
+    default_threshold = 20
+    max_threshold = 100
+    single_line = False
+
+    def canonical(self, value: str) -> str:
+        frames = parse_vpdq_lines(value, source=self.name)
+        if not frames:
+            raise SignalValueError("vpdq must have at least one frame line")
+        return format_vpdq_lines(frames).rstrip("\n")
+
+    def distance(self, a: str, b: str) -> int:
+        left, right = good_digests(parse_vpdq_lines(a)), good_digests(parse_vpdq_lines(b))
+        if not len(left) or not len(right):
+            return self.max_threshold
+        near = (hamming_matrix(left, right) <= PDQ.default_threshold).any(axis=1)
+        return round(100 * (1 - float(near.mean())))
+
+
+VPDQ = VpdqSignal()
+
+
+def good_digests(frames: Iterable[VpdqFrame], quality_min: int = PDQ.quality_floor) -> np.ndarray:
+    """The unique digests of frames at or above `quality_min`, as an N x 32 uint8 array."""
+    digests = sorted({frame.digest for frame in frames if frame.quality >= quality_min})
+    if not digests:
+        return np.zeros((0, PDQ_BYTES), dtype=np.uint8)
+    return np.frombuffer(b"".join(digests), dtype=np.uint8).reshape(len(digests), PDQ_BYTES)
 
 
 def read_vpdq_file(path: str | os.PathLike[str], max_bytes: int = 256 * 1024**2) -> list[VpdqFrame]:

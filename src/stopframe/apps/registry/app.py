@@ -1,0 +1,34 @@
+"""The FastAPI application: routers under /v1, problem+json errors, request guards."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from stopframe.apps.registry import problems
+from stopframe.apps.registry.guards import RequestGuard
+from stopframe.apps.registry.routes import api_keys, banks, cases, health, lists, reports
+from stopframe.apps.registry.settings import Settings
+from stopframe.apps.registry.state import Registry, open_registry
+
+API_PREFIX = "/v1"
+
+
+def create_app(settings: Settings | None = None, registry: Registry | None = None) -> FastAPI:
+    """Build the app around an opened registry (opening, and migrating, one from settings if needed)."""
+    registry = registry or open_registry(settings or Settings())
+    app = FastAPI(
+        title="stopframe registry",
+        version="1",
+        description="Hash lists of known abuse recordings: cases, banks, signed lists, reports, audit. "
+        "Hashes only; the registry never accepts media.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    app.state.registry = registry
+    problems.install(app)
+    for module in (health, cases, banks, lists, reports, api_keys):
+        app.include_router(module.router, prefix=API_PREFIX)
+    app.add_middleware(RequestGuard, max_body=registry.settings.max_body_bytes,
+                       max_import=registry.settings.max_import_bytes)
+    return app

@@ -1,0 +1,22 @@
+"""POST /v1/reports: a consumer reports a match and what it did."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from stopframe.apps.registry.auth import Caller, registry, require
+from stopframe.apps.registry.models import ApiKey
+from stopframe.apps.registry.schemas import ReportIn, ReportOut, Scope
+from stopframe.apps.registry.services import reports
+from stopframe.apps.registry.state import Registry
+
+router = APIRouter(tags=["reports"])
+
+
+@router.post("/reports", response_model=ReportOut, status_code=201)
+def add_report(body: ReportIn, caller: Caller = Depends(require(Scope.REPORT)),
+               reg: Registry = Depends(registry)) -> ReportOut:
+    """Record that the caller matched an entry and what it did (entry, action, time; never media)."""
+    with reg.db.write() as session:
+        key = session.get(ApiKey, caller.id)
+        return ReportOut(id=reports.add_report(session, key, body).id)

@@ -1,0 +1,16 @@
+"""Run the registry under uvicorn on the configured address (127.0.0.1 unless told otherwise)."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from stopframe.apps.registry.app import create_app
+from stopframe.apps.registry.settings import Settings
+
+
+def serve(settings: Settings) -> None:
+    """Open (and migrate) the registry, then serve HTTP until interrupted."""
+    app = create_app(settings)
+    # No access log: request lines carry case numbers, which are nobody's business downstream.
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", access_log=False,
+                proxy_headers=False, server_header=False)

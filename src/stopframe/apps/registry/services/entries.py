@@ -1,0 +1,91 @@
+"""Adding and withdrawing entries: idempotent on duplicates, each change appended to the feed."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from stopframe.lists.canonical import utcnow
+from stopframe.apps.registry.models import Bank, Entry
+from stopframe.apps.registry.problems import Problem
+from stopframe.apps.registry.services.feed import append_changes
+from stopframe.signals.base import Signal
+
+CHUNK = 5000
+
+
+def digest(value: str) -> str:
+    """sha256 of a canonical signal value: the uniqueness key (vPDQ values can be long)."""
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def add_signals(session: Session, bank: Bank, owner: str, case_id: int | None,
+                signals: Iterable[Signal]) -> tuple[list[int], int]:
+    """Add signals to `bank` for `owner`; return (entry ids in input order, how many were new).
+
+    A signal already present for the same owner is not duplicated; a withdrawn one is restored.
+    """
+    allowed = set(bank.kinds.split(","))
+    wanted: dict[tuple[str, str], Signal] = {}
+    for signal in signals:
+        if signal.kind.value not in allowed:
+            raise Problem(422, f"bank {bank.name!r} does not take {signal.kind.value} signals")
+        wanted.setdefault((signal.kind.value, digest(signal.value)), signal)
+    ids: dict[tuple[str, str], int] = {}
+    withdrawn: set[int] = set()
+    _lookup(session, bank.id, owner, wanted, ids, withdrawn)
+    restored = sorted(withdrawn)
+    if restored:
+        session.execute(update(Entry).where(Entry.id.in_(restored)).values(withdrawn_at=None))
+    now = utcnow()
+    new_rows = [{"bank_id": bank.id, "case_id": case_id, "owner": owner, "kind": k, "value": s.value,
+                 "digest": d, "quality": s.quality, "created_at": now}
+                for (k, d), s in wanted.items() if (k, d) not in ids]
+    for start in range(0, len(new_rows), CHUNK):  # plain executemany: RETURNING goes row by row
+        session.execute(Entry.__table__.insert(), new_rows[start:start + CHUNK])
+    if new_rows:
+        _lookup(session, bank.id, owner, {(r["kind"], r["digest"]): None for r in new_rows}, ids, set())
+    new_ids = sorted(ids[(r["kind"], r["digest"])] for r in new_rows)
+    append_changes(session, new_ids + restored, "add")
+    return [ids[key] for key in wanted], len(new_ids) + len(restored)
+
+
+def _lookup(session: Session, bank_id: int, owner: str, keys: dict[tuple[str, str], object],
+            ids: dict[tuple[str, str], int], withdrawn: set[int]) -> None:
+    """Fill `ids` with the entries of `owner` in the bank matching `keys`; note withdrawn ones.
+
+    Queried per kind so the lookup uses the whole (bank, owner, kind, digest) unique index.
+    """
+    by_kind: dict[str, list[str]] = {}
+    for kind, dig in keys:
+        by_kind.setdefault(kind, []).append(dig)
+    for kind, digests in by_kind.items():
+        for start in range(0, len(digests), CHUNK):
+            rows = session.execute(select(Entry.id, Entry.digest, Entry.withdrawn_at).where(
+                Entry.bank_id == bank_id, Entry.owner == owner, Entry.kind == kind,
+                Entry.digest.in_(digests[start:start + CHUNK])))
+            for eid, dig, withdrawn_at in rows:
+                ids[(kind, dig)] = eid
+                if withdrawn_at is not None:
+                    withdrawn.add(eid)
+
+
+def withdraw(session: Session, entry: Entry) -> bool:
+    """Withdraw an entry; False if it already was (idempotent)."""
+    if entry.withdrawn_at is not None:
+        return False
+    entry.withdrawn_at = utcnow()
+    session.flush()
+    append_changes(session, [entry.id], "withdraw")
+    return True
+
+
+def get_entry(session: Session, entry_id: int) -> Entry:
+    """The entry with `entry_id`, or a 404 problem."""
+    entry = session.get(Entry, entry_id)
+    if entry is None:
+        raise Problem(404, f"no entry {entry_id}")
+    return entry

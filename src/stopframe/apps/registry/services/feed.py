@@ -1,0 +1,84 @@
+"""Feed sequence numbers and the signed lists: snapshot and change feed.
+
+Sequences come from the `feed` counter row, which the write transaction already holds locked,
+so they are gap-free and in commit order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from stopframe.lists.canonical import iso, utcnow
+from stopframe.apps.registry.db import FEED_COUNTER
+from stopframe.apps.registry.models import Bank, Change, Counter, Entry
+
+FORMAT_VERSION = 1
+
+
+def append_changes(session: Session, entry_ids: list[int], op: str) -> None:
+    """Give each entry id the next sequence number with `op` (add | withdraw)."""
+    if not entry_ids:
+        return
+    last = session.execute(select(Counter.value).where(Counter.name == FEED_COUNTER)).scalar_one()
+    now = utcnow()
+    session.execute(
+        Change.__table__.insert(),
+        [{"sequence": last + i, "entry_id": eid, "op": op, "created_at": now}
+         for i, eid in enumerate(entry_ids, start=1)],
+    )
+    session.execute(update(Counter).where(Counter.name == FEED_COUNTER)
+                    .values(value=last + len(entry_ids)))
+
+
+def current_sequence(session: Session) -> int:
+    """The last sequence number committed."""
+    return session.execute(select(Counter.value).where(Counter.name == FEED_COUNTER)).scalar_one()
+
+
+def _banks(session: Session) -> list[dict[str, Any]]:
+    rows = session.execute(select(Bank).order_by(Bank.name)).scalars().all()
+    return [{"name": b.name, "kinds": b.kinds.split(","), "distance_threshold": b.distance_threshold,
+             "verified": b.verified, "action": b.action} for b in rows]
+
+
+def _entry_dict(entry_id: int, bank: str, kind: str, value: str, quality: int | None) -> dict[str, Any]:
+    return {"id": entry_id, "bank": bank, "kind": kind, "value": value, "quality": quality}
+
+
+def snapshot_payload(session: Session) -> dict[str, Any]:
+    """Every active entry, with the sequence it is current to (one consistent read snapshot)."""
+    sequence = current_sequence(session)
+    rows = session.execute(
+        select(Entry.id, Bank.name, Entry.kind, Entry.value, Entry.quality)
+        .join(Bank, Bank.id == Entry.bank_id)
+        .where(Entry.withdrawn_at.is_(None)).order_by(Entry.id)
+    )
+    return {"type": "snapshot", "version": FORMAT_VERSION, "sequence": sequence,
+            "generated_at": iso(utcnow()), "banks": _banks(session),
+            "entries": [_entry_dict(*row) for row in rows]}
+
+
+def changes_payload(session: Session, after: int, limit: int) -> dict[str, Any]:
+    """Changes with sequence > `after`, in order, at most `limit`; `more` says whether to page on."""
+    last = current_sequence(session)
+    rows = session.execute(
+        select(Change.sequence, Change.op, Entry.id, Bank.name, Entry.kind, Entry.value, Entry.quality)
+        .join(Entry, Entry.id == Change.entry_id).join(Bank, Bank.id == Entry.bank_id)
+        .where(Change.sequence > after, Change.sequence <= last)
+        .order_by(Change.sequence).limit(limit)
+    ).all()
+    changes = [{"sequence": seq, "op": op, "entry": _entry_dict(eid, bank, kind, value, quality)}
+               for seq, op, eid, bank, kind, value, quality in rows]
+    upto = changes[-1]["sequence"] if changes else after
+    return {"type": "changes", "version": FORMAT_VERSION, "after": after, "sequence": upto,
+            "latest": last, "more": upto < last, "generated_at": iso(utcnow()),
+            "banks": _banks(session), "changes": changes}
+
+
+def active_count(session: Session, bank_id: int) -> int:
+    """Active entries in a bank."""
+    return session.execute(select(func.count()).select_from(Entry).where(
+        Entry.bank_id == bank_id, Entry.withdrawn_at.is_(None))).scalar_one()

@@ -1,0 +1,98 @@
+"""Hash many files: expand folders (recursively, safe against symlink loops and unreadable
+folders) and run `hash_file` over them, in worker processes if asked, yielding records in
+input order so output is stable whatever the number of workers."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
+
+from stopframe.hashing.files import STATUS_ERROR, HashOptions, HashRecord, hash_file
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FoundFile:
+    """A file met while walking a folder (not named by the user): non-media is skipped."""
+
+    path: str
+
+
+def iter_files(paths: Iterable[str | Path | FoundFile]) -> Iterator[str | FoundFile | HashRecord]:
+    """Each named file, and every file under each named folder in sorted order. A folder that
+    cannot be listed yields an error record instead of a path; symlinked folders are followed
+    once (a loop back to a folder already visited is not entered again)."""
+    for given in paths:
+        if isinstance(given, FoundFile):
+            yield given
+            continue
+        path = os.fspath(given)
+        if not os.path.isdir(path):
+            yield path
+            continue
+        visited: set[tuple[int, int]] = set()
+        yield from _walk(path, visited)
+
+
+def _walk(folder: str, visited: set[tuple[int, int]]) -> Iterator[FoundFile | HashRecord]:
+    try:
+        info = os.stat(folder)
+        key = (info.st_dev, info.st_ino)
+        if key in visited:
+            return
+        visited.add(key)
+        with os.scandir(folder) as scan:
+            entries = sorted(scan, key=lambda entry: entry.name)
+    except OSError as exc:
+        yield HashRecord(
+            path=folder, status=STATUS_ERROR, error=f"cannot list folder: {exc.strerror or exc}"
+        )
+        return
+    for entry in entries:
+        try:
+            is_dir = entry.is_dir(follow_symlinks=True)
+        except OSError:
+            is_dir = False
+        if is_dir:
+            yield from _walk(entry.path, visited)
+        else:
+            yield FoundFile(entry.path)
+
+
+def hash_paths(
+    paths: Iterable[str | Path | FoundFile], options: HashOptions | None = None, jobs: int = 1
+) -> Iterator[HashRecord]:
+    """Records for every file under `paths`, in input order; `jobs` > 1 uses that many worker
+    processes with a bounded number of files in flight."""
+    options = options or HashOptions()
+    found_options = dataclasses.replace(options, skip_unrecognised=True)
+
+    def task(item: str | FoundFile) -> tuple[str, HashOptions]:
+        if isinstance(item, FoundFile):
+            return item.path, found_options
+        return item, options
+
+    items = iter_files(paths)
+    if jobs <= 1:
+        for item in items:
+            yield item if isinstance(item, HashRecord) else hash_file(*task(item))
+        return
+    window = jobs * 4
+    pending: deque[HashRecord | Future[HashRecord]] = deque()
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        for item in items:
+            if isinstance(item, HashRecord):
+                pending.append(item)
+            else:
+                pending.append(pool.submit(hash_file, *task(item)))
+            while len(pending) >= window:
+                yield _result(pending.popleft())
+        while pending:
+            yield _result(pending.popleft())
+
+
+def _result(item: HashRecord | Future[HashRecord]) -> HashRecord:
+    return item if isinstance(item, HashRecord) else item.result()

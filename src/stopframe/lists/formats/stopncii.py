@@ -1,0 +1,49 @@
+"""StopNCII hash-sharing JSON.
+
+StopNCII shares hashes made on the victim's device: PDQ for images and MD5 for videos, with no
+media and no personal data. The document is `{"hashes": [{"hashType": "PDQ"|"MD5"|"SHA256",
+"hashValue": "<hex>", "quality": 0-100?, "caseId"?: ...}]}`; fields other than type, value and
+quality are not kept.
+"""
+
+from __future__ import annotations
+
+import json
+
+from stopframe.lists.formats import FormatError, ParsedList, load_json, signal_at
+from stopframe.signals.base import Signal
+
+TYPES = {"pdq": "pdq", "md5": "md5", "sha256": "sha256", "vpdq": "vpdq"}
+
+
+def parse(data: bytes) -> ParsedList:
+    """Read a StopNCII JSON hash list."""
+    document = load_json(data)
+    hashes = document.get("hashes") if isinstance(document, dict) else None
+    if not isinstance(hashes, list):
+        raise FormatError("expected an object with a 'hashes' array")
+    out = ParsedList()
+    for number, item in enumerate(hashes):
+        where = f"hashes[{number}]"
+        if not isinstance(item, dict) or not isinstance(item.get("hashType"), str):
+            raise FormatError(f"{where}: expected an object with hashType and hashValue")
+        kind = TYPES.get(item["hashType"].lower())
+        if kind is None:
+            out.skipped += 1
+            continue
+        value, quality = item.get("hashValue"), item.get("quality")
+        if not isinstance(value, str) or (quality is not None and type(quality) is not int):
+            raise FormatError(f"{where}: hashValue must be text and quality an integer")
+        out.signals.append(signal_at(where, kind, value, quality))
+    return out
+
+
+def dump(signals: list[Signal]) -> bytes:
+    """Write signals as a StopNCII JSON hash list."""
+    items = []
+    for s in signals:
+        item: dict = {"hashType": s.kind.value.upper(), "hashValue": s.value}
+        if s.quality is not None:
+            item["quality"] = s.quality
+        items.append(item)
+    return json.dumps({"hashes": items}, indent=1).encode()

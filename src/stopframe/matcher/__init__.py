@@ -1,1 +1,0 @@
-"""Platform side: sync signed lists, match uploads, apply per-bank policy."""

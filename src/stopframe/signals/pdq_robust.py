@@ -1,0 +1,229 @@
+"""Robust image matching: a few PDQ hashes per registered image and per query, compared as sets,
+so that crops, pads, letterboxes, rotations and mirror flips of a registered picture still match.
+
+Registration (victim side) hashes the border-trimmed picture plus a fixed set of canonical crops
+(centred, and from each side) and slight rotations; only these 32-byte hashes leave the device.
+A query (platform side) hashes its border-trimmed and its untrimmed form, each in the 8 dihedral
+variants taken from one DCT (rotations by 90/180/270 degrees and mirrors cost nothing extra).
+Hashes with quality below `MIN_QUALITY` are never kept, and a picture whose whole-picture hash is
+below it gets none at all (its crops and rotations would only show black corners and crop edges).
+Comparing sets lives in `stopframe.matching.robust`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from stopframe.errors import SignalValueError
+from stopframe.media.borders import trim_borders
+from stopframe.signals.base import ContentType, IndexKind, Signal, SignalType
+from stopframe.signals.pdq import (
+    PDQ,
+    PDQ_BITS,
+    PdqHash,
+    hamming_matrix,
+    hex_to_digest,
+    luma_from_rgb,
+    pdq_from_block64,
+)
+
+MIN_QUALITY = PDQ.quality_floor
+MAX_SET_SIZE = 32  # hashes one registered picture may carry
+NO_MATCH = PDQ_BITS + 1  # distance when either set has no usable hash
+
+
+@dataclass(frozen=True, slots=True)
+class Crop:
+    """A canonical crop: the shares of width/height cut from each side."""
+
+    name: str
+    left: float = 0.0
+    top: float = 0.0
+    right: float = 0.0
+    bottom: float = 0.0
+
+    def apply(self, rgb: np.ndarray) -> np.ndarray:
+        height, width = rgb.shape[:2]
+        top, bottom = round(height * self.top), height - round(height * self.bottom)
+        left, right = round(width * self.left), width - round(width * self.right)
+        return rgb[top:bottom, left:right]
+
+
+def _register_crops() -> tuple[Crop, ...]:
+    centre = [Crop(f"centre{100 - round(200 * c)}", c, c, c, c) for c in (0.025, 0.05, 0.075, 0.1)]
+    sides = [Crop(f"{side}{round(100 * c)}", **{side: c})
+             for c in (0.04, 0.08, 0.12, 0.16, 0.2) for side in ("left", "right", "top", "bottom")]
+    return tuple(centre + sides)
+
+
+REGISTER_CROPS: tuple[Crop, ...] = _register_crops()
+REGISTER_ROTATIONS: tuple[float, ...] = (-9.0, -6.0, -3.0, 3.0, 6.0, 9.0)  # degrees, black fill
+WORK_SIDE = 256  # crops and rotations work on a copy this size: hashes only see 64 x 64
+
+
+@dataclass(frozen=True, slots=True)
+class RobustHash:
+    """One PDQ hash of a registered image or query, with the variant it was taken from."""
+
+    hash: PdqHash
+    variant: str
+
+    @property
+    def usable(self) -> bool:
+        return self.hash.quality >= MIN_QUALITY
+
+
+def shrink(rgb: np.ndarray, side: int = WORK_SIDE) -> np.ndarray:
+    """`rgb` box-downscaled so its long side is at most `side` (hashes only see 64 x 64)."""
+    height, width = rgb.shape[:2]
+    if max(height, width) <= side:
+        return rgb
+    scale = side / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    image = Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8))
+    return np.asarray(image.resize(size, Image.Resampling.BOX))
+
+
+def prepare(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Luma of the shrunk picture with its flat borders trimmed, and without trimming."""
+    small = shrink(rgb)
+    trimmed = trim_borders(small)
+    return luma_from_rgb(trimmed), luma_from_rgb(small)
+
+
+def canonical_block(luma: np.ndarray) -> np.ndarray:
+    """The 64 x 64 block robust hashes are taken from: box-average to 128 x 128, a [1 2 1] blur,
+    then 2 x 2 means. Unlike PDQ's Jarosz sampling it is symmetric, so the dihedral variants
+    of one DCT equal the hashes of the rotated or mirrored picture."""
+    square = np.asarray(Image.fromarray(np.ascontiguousarray(luma, dtype=np.float32), "F")
+                        .resize((128, 128), Image.Resampling.BOX), dtype=np.float64)
+    rows = np.concatenate([square[:1], square, square[-1:]], axis=0)
+    square = (rows[:-2] + 2 * rows[1:-1] + rows[2:]) / 4
+    cols = np.concatenate([square[:, :1], square, square[:, -1:]], axis=1)
+    square = (cols[:, :-2] + 2 * cols[:, 1:-1] + cols[:, 2:]) / 4
+    return square.reshape(64, 2, 64, 2).mean(axis=(1, 3))
+
+
+def _rotate(luma: np.ndarray, degrees: float) -> np.ndarray:
+    return np.asarray(Image.fromarray(luma, "F").rotate(degrees, Image.Resampling.BILINEAR))
+
+
+def _hash(luma: np.ndarray, variant: str) -> RobustHash:
+    return RobustHash(pdq_from_block64(canonical_block(luma)).hash, variant)
+
+
+def register_hashes(rgb: np.ndarray) -> list[RobustHash]:
+    """The hashes a victim's device registers for one picture (H x W x 3), usable ones only."""
+    base, untrimmed = prepare(rgb)
+    out = [_hash(base, "full")]
+    if not out[0].usable:
+        return []  # a featureless picture: every variant would be noise or black corners
+    if untrimmed.shape != base.shape:
+        out.append(_hash(untrimmed, "untrimmed"))
+    out += [_hash(crop.apply(base), crop.name) for crop in REGISTER_CROPS]
+    out += [_hash(_rotate(base, angle), f"rotate{angle:+g}") for angle in REGISTER_ROTATIONS]
+    return [item for item in _unique(out) if item.usable]
+
+
+def query_hashes(rgb: np.ndarray) -> list[RobustHash]:
+    """The hashes a platform computes for one uploaded picture, usable ones only: the trimmed
+    and (if different) untrimmed picture, each in its 8 dihedral variants."""
+    base, untrimmed = prepare(rgb)
+    bases = [("trim", base)] + ([("full", untrimmed)] if untrimmed.shape != base.shape else [])
+    out = []
+    for name, luma in bases:
+        result = pdq_from_block64(canonical_block(luma))
+        out += [RobustHash(value, f"{name}/{variant.name.lower()}")
+                for variant, value in result.all_dihedral().items()]
+    return [item for item in _unique(out) if item.usable]
+
+
+def _unique(items: list[RobustHash]) -> list[RobustHash]:
+    seen: set[bytes] = set()
+    out = []
+    for item in items:
+        if item.hash.digest not in seen:
+            seen.add(item.hash.digest)
+            out.append(item)
+    return out
+
+
+class PdqRobustSignal(SignalType):
+    """A robust registration set: up to 32 PDQ-format hashes of one picture (whole, trimmed,
+    crops, small rotations), one `variant,quality,pdq_hex` line each. The distance of two sets
+    is the smallest Hamming distance between their usable hashes. Never mixed into PDQ lists."""
+
+    name = "pdq_robust"
+    contents = (ContentType.PHOTO,)
+    description = "robust PDQ set of a picture (up to 32 hashes; smallest Hamming distance)"
+    index_kind = IndexKind.HAMMING_SET
+    has_quality = True
+    quality_floor = MIN_QUALITY
+    default_threshold = PDQ.default_threshold
+    max_threshold = PDQ.max_threshold
+    single_line = False
+
+    def canonical(self, value: str) -> str:
+        return format_robust_set(parse_robust_set(value))
+
+    def distance(self, a: str, b: str) -> int:
+        return set_distance(parse_robust_set(a), parse_robust_set(b))
+
+
+PDQ_ROBUST = PdqRobustSignal()
+
+
+def format_robust_set(hashes: list[RobustHash]) -> str:
+    """The canonical text of a set: `variant,quality,pdq_hex` per line, in the given order."""
+    return "\n".join(f"{item.variant},{item.hash.quality},{item.hash.hex}" for item in hashes)
+
+
+def parse_robust_set(text: str) -> list[RobustHash]:
+    """Read a set written by `format_robust_set`; SignalValueError names the bad line."""
+    out: list[RobustHash] = []
+    for number, raw in enumerate(text.strip().splitlines(), start=1):
+        parts = raw.strip().split(",")
+        if len(parts) != 3 or not parts[0] or not parts[0].replace("/", "").replace("_", "")\
+                .replace("+", "").replace("-", "").replace(".", "").isalnum():
+            raise SignalValueError(f"pdq_robust line {number}: expected variant,quality,pdq_hex")
+        try:
+            quality = int(parts[1])
+        except ValueError:
+            raise SignalValueError(f"pdq_robust line {number}: quality is not an integer") from None
+        if not 0 <= quality <= 100:
+            raise SignalValueError(f"pdq_robust line {number}: quality out of range 0-100")
+        try:
+            digest = hex_to_digest(parts[2])
+        except SignalValueError as exc:
+            raise SignalValueError(f"pdq_robust line {number}: {exc}") from None
+        out.append(RobustHash(PdqHash(digest, quality), parts[0]))
+    if not out:
+        raise SignalValueError("pdq_robust must hold at least one hash")
+    if len(out) > MAX_SET_SIZE:
+        raise SignalValueError(f"pdq_robust holds {len(out)} hashes; at most {MAX_SET_SIZE}")
+    return out
+
+
+def robust_signal(hashes: list[RobustHash]) -> Signal:
+    """The `pdq_robust` signal of a registration set (quality: its whole-picture hash's)."""
+    return Signal(PDQ_ROBUST.name, format_robust_set(hashes), hashes[0].hash.quality)
+
+
+def set_distance(query: list[RobustHash], registered: list[RobustHash]) -> int:
+    """Smallest Hamming distance between usable hashes of two sets (`NO_MATCH` if none)."""
+    left = [item.hash.digest for item in query if item.usable]
+    right = [item.hash.digest for item in registered if item.usable]
+    if not left or not right:
+        return NO_MATCH
+    return int(hamming_matrix(digest_matrix(left), digest_matrix(right)).min())
+
+
+def digest_matrix(digests: Sequence[bytes]) -> np.ndarray:
+    """Equal-length digests as an N x B uint8 array (N x 32 when there are none)."""
+    if not digests:
+        return np.zeros((0, PDQ_BITS // 8), dtype=np.uint8)
+    return np.frombuffer(b"".join(digests), dtype=np.uint8).reshape(len(digests), -1)
