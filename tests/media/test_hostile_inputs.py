@@ -76,7 +76,7 @@ def test_text_file_named_jpg(tmp_path: Path) -> None:
     fake.write_text("Dear diary\n")
     record = hash_file(fake)
     assert record.status == "error" and "not a recognised" in record.error
-    assert record.md5 == hashlib.md5(b"Dear diary\n").hexdigest()
+    assert record.value("md5") == hashlib.md5(b"Dear diary\n").hexdigest()
 
 
 def test_one_pixel_image_hashes_with_quality_zero() -> None:

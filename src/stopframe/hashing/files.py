@@ -7,37 +7,50 @@ type happens in one place, `_HASHERS`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from stopframe.media.errors import CorruptMedia, LimitExceeded, MediaError, UnsupportedFormat
+from stopframe.media.images import decode_image
 from stopframe.media.limits import MediaLimits
 from stopframe.media.sniff import SNIFF_BYTES, MediaType, Sniffed, sniff_bytes
 from stopframe.media.video import NotAVideoError, VideoError, VideoLimitError
+from stopframe.signals import MD5, PDQ, SHA256, SIGNAL_TYPES, VPDQ, Signal
 from stopframe.signals.exact import CHUNK_BYTES, DigestStream, ExactDigests
-from stopframe.signals.pdq_image import DecodePath, pdq_of_bytes
+from stopframe.signals.pdq_image import FAST_DRAFT_MIN_SIDE, DecodePath, pdq_of_bytes
+from stopframe.signals.pdq_robust import RobustHash, query_hashes, register_hashes, robust_signal
 from stopframe.signals.vpdq import hash_video
 
 STATUS_OK = "ok"
 STATUS_ERROR = "error"
 STATUS_SKIPPED = "skipped"  # not media, found while walking a folder: not a failure
 STATUS_PARTIAL = "partial"  # a video that broke off or hit a limit: the frames read are kept
-RECORD_FIELDS = (
-    "path", "status", "media_type", "format", "width", "height",
-    "pdq", "quality", "md5", "sha256", "dihedral", "vpdq", "duration_s", "error",
-)  # fmt: skip
+_HEAD_FIELDS = ("path", "status", "media_type", "format", "width", "height")
+_STABLE_SIGNAL_FIELDS = ("pdq", "quality", "md5", "sha256", "dihedral", "vpdq")
+_TAIL_FIELDS = ("duration_s", "error")
+
+
+def record_fields() -> tuple[str, ...]:
+    """The flat fields of a record (jsonl keys, csv columns): the stable ones in their order,
+    then a column for every other registered signal type."""
+    extra = tuple(name for name in SIGNAL_TYPES if name not in _STABLE_SIGNAL_FIELDS)
+    return _HEAD_FIELDS + _STABLE_SIGNAL_FIELDS + extra + _TAIL_FIELDS
 
 
 @dataclass(frozen=True, slots=True)
 class HashOptions:
-    """How to hash: PDQ decode path, whether to add the 8 dihedral PDQ hashes, decode limits
-    (None: from STOPFRAME_* environment variables), whether content that is neither image
-    nor video gets status "skipped" rather than "error" (used for files found in folders), and
-    for videos the seconds between hashed frames (0 = every frame) and letterbox removal."""
+    """How to hash: PDQ decode path, whether to add the 8 dihedral PDQ hashes and the robust
+    registration set, decode limits (None: from the settings), whether content that is neither
+    image nor video gets status "skipped" rather than "error" (used for files found in folders),
+    and for videos the seconds between hashed frames (0 = every frame) and letterbox removal."""
 
     path: DecodePath = DecodePath.FAST
     dihedral: bool = False
+    robust: bool = False
     limits: MediaLimits | None = None
     skip_unrecognised: bool = False
     video_rate: float = 1.0
@@ -46,9 +59,9 @@ class HashOptions:
 
 @dataclass(slots=True)
 class HashRecord:
-    """The signals of one file. Fields that do not apply (or could not be computed) are None;
-    `dihedral` maps a `Dihedral` name in lowercase (e.g. "rotate_90") to its PDQ hex; `vpdq`
-    holds a video's `frame,quality,pdq_hex,seconds` lines."""
+    """The signals of one file, with what was learned about it on the way. Fields that do not
+    apply (or could not be computed) are None; `dihedral` maps a `Dihedral` name in lowercase
+    (e.g. "rotate_90") to its PDQ hex."""
 
     path: str
     status: str = STATUS_OK
@@ -56,30 +69,67 @@ class HashRecord:
     format: str | None = None
     width: int | None = None
     height: int | None = None
-    pdq: str | None = None
-    quality: int | None = None
-    md5: str | None = None
-    sha256: str | None = None
-    dihedral: dict[str, str] | None = field(default=None)
-    vpdq: str | None = None
+    signals: list[Signal] = field(default_factory=list)
+    dihedral: dict[str, str] | None = None
     duration_s: float | None = None
     error: str | None = None
 
+    def signal(self, kind: str) -> Signal | None:
+        """The record's signal of type `kind`, if it has one."""
+        return next((item for item in self.signals if item.kind == kind), None)
+
+    def value(self, kind: str) -> str | None:
+        """The value of the record's signal of type `kind`, if it has one."""
+        item = self.signal(kind)
+        return None if item is None else item.value
+
     def to_dict(self) -> dict[str, object]:
-        """Plain fields in `RECORD_FIELDS` order, ready for JSON."""
-        return asdict(self)
+        """Flat fields in `record_fields()` order, ready for JSON: one per signal type, and
+        `quality` for PDQ's quality."""
+        pdq = self.signal(PDQ.name)
+        flat: dict[str, object] = {
+            "path": self.path, "status": self.status, "media_type": self.media_type,
+            "format": self.format, "width": self.width, "height": self.height,
+            "quality": None if pdq is None else pdq.quality, "dihedral": self.dihedral,
+            "duration_s": self.duration_s, "error": self.error,
+        }  # fmt: skip
+        return {name: flat.get(name, self.value(name)) for name in record_fields()}
 
 
-def _hash_image(data: bytes, record: HashRecord, options: HashOptions, limits: MediaLimits):
+def _hash_image(data: bytes, record: HashRecord, options: HashOptions, limits: MediaLimits) -> None:
     decoded, result = pdq_of_bytes(data, record.path, options.path, limits)
     record.width, record.height = decoded.width, decoded.height
-    record.pdq, record.quality = result.hash.hex, result.quality
+    record.signals.insert(0, Signal(PDQ.name, result.hash.hex, result.quality))
     if options.dihedral:
         record.dihedral = {v.name.lower(): h.hex for v, h in result.all_dihedral().items()}
+    if options.robust:
+        hashes = register_hashes(_rgb(data, record.path, limits))
+        if hashes:
+            record.signals.insert(1, robust_signal(hashes))
 
 
-def _hash_video(data: bytes, record: HashRecord, options: HashOptions, limits: MediaLimits):
-    digests = ExactDigests(record.md5 or "", record.sha256 or "")
+def _rgb(data: bytes, name: str, limits: MediaLimits) -> np.ndarray:
+    """RGB pixels for the robust set, decoded at reduced scale (it works on 256 pixels a side)."""
+    decoded = decode_image(data, name, limits, draft_min_side=FAST_DRAFT_MIN_SIDE)
+    return np.asarray(decoded.image.convert("RGB"))
+
+
+def robust_query_of_file(path: str | Path, limits: MediaLimits | None = None) -> list[RobustHash]:
+    """The robust query set (trimmed and untrimmed picture, 8 dihedral variants each) of the
+    picture at `path`; raises a `MediaError` naming the file when it cannot be decoded."""
+    limits = limits or MediaLimits.from_env()
+    name = str(path)
+    try:
+        if os.path.getsize(path) > limits.max_file_bytes:
+            raise LimitExceeded(name, f"file is over the size limit of {limits.max_file_bytes} bytes")
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise CorruptMedia(name, f"cannot read file: {exc.strerror or exc}") from None
+    return query_hashes(_rgb(data, name, limits))
+
+
+def _hash_video(data: bytes, record: HashRecord, options: HashOptions, limits: MediaLimits) -> None:
+    digests = ExactDigests(record.value(MD5.name) or "", record.value(SHA256.name) or "")
     try:
         video = hash_video(
             record.path,
@@ -94,7 +144,7 @@ def _hash_video(data: bytes, record: HashRecord, options: HashOptions, limits: M
     except VideoError as exc:
         raise CorruptMedia(record.path, str(exc)) from None
     record.width, record.height, record.duration_s = video.width, video.height, video.duration_s
-    record.vpdq = video.lines().rstrip("\n")
+    record.signals.insert(0, Signal(VPDQ.name, video.lines().rstrip("\n")))
     if video.partial:
         record.status, record.error = STATUS_PARTIAL, video.partial_reason
 
@@ -136,7 +186,7 @@ def hash_file(path: str | Path, options: HashOptions | None = None) -> HashRecor
         limits = options.limits or MediaLimits.from_env()
         sniffed, data, digests, size = _read(record.path, limits)
         exact = digests.result()
-        record.md5, record.sha256 = exact.md5, exact.sha256
+        record.signals = [Signal(MD5.name, exact.md5), Signal(SHA256.name, exact.sha256)]
         if size == 0:
             raise CorruptMedia(record.path, "file is empty (0 bytes)")
         if sniffed is None:

@@ -20,9 +20,9 @@ def test_image_record_has_every_signal() -> None:
     data = path.read_bytes()
     assert record.status == "ok" and record.error is None
     assert (record.media_type, record.format) == ("image", "jpeg")
-    assert record.md5 == hashlib.md5(data).hexdigest()
-    assert record.sha256 == hashlib.sha256(data).hexdigest()
-    assert len(record.pdq) == 64 and record.quality == 100
+    assert record.value("md5") == hashlib.md5(data).hexdigest()
+    assert record.value("sha256") == hashlib.sha256(data).hexdigest()
+    assert len(record.value("pdq")) == 64 and record.signal("pdq").quality == 100
     assert record.width > 0 and record.height > 0 and record.dihedral is None
     assert tuple(record.to_dict()) == RECORD_FIELDS
 
@@ -41,10 +41,10 @@ def test_video_gets_vpdq_lines_and_exact_hashes(vectors_dir) -> None:
     record = hash_file(video, HashOptions(remove_bars=False))
     assert record.status == "ok" and record.error is None
     assert record.media_type == "video" and record.format == "mp4"
-    assert record.sha256 == hashlib.sha256(video.read_bytes()).hexdigest()
-    assert record.md5 == hashlib.md5(video.read_bytes()).hexdigest()
-    assert record.pdq is None
-    lines = record.vpdq.splitlines()
+    assert record.value("sha256") == hashlib.sha256(video.read_bytes()).hexdigest()
+    assert record.value("md5") == hashlib.md5(video.read_bytes()).hexdigest()
+    assert record.value("pdq") is None
+    lines = record.value("vpdq").splitlines()
     expected = (vectors_dir / "vpdq" / "pytx-expected-chair-20-sd-bar-1s.csv").read_text()
     expected_hexes = [row.split(",")[1] for row in expected.splitlines()[1:] if row]
     assert len(lines) == len(expected_hexes)
@@ -59,7 +59,7 @@ def test_broken_video_is_an_error_record_not_an_exception(tmp_path, vectors_dir)
     truncated.write_bytes(source[: len(source) // 3])
     record = hash_file(truncated)
     assert record.status in ("error", "partial") and record.error
-    assert record.md5 == hashlib.md5(truncated.read_bytes()).hexdigest()
+    assert record.value("md5") == hashlib.md5(truncated.read_bytes()).hexdigest()
 
 
 @pytest.mark.parametrize(
@@ -74,7 +74,7 @@ def test_bad_files_give_error_records(tmp_path, content, reason) -> None:
     path = tmp_path / "photo.jpg"
     path.write_bytes(content)
     record = hash_file(path)
-    assert record.status == "error" and reason in record.error and record.pdq is None
+    assert record.status == "error" and reason in record.error and record.value("pdq") is None
 
 
 def test_missing_and_unreadable(tmp_path) -> None:
@@ -89,7 +89,7 @@ def test_oversized_file_still_gets_exact_hashes(tmp_path) -> None:
     shutil.copy(sample_images()[0], path)
     record = hash_file(path, HashOptions(limits=MediaLimits(max_file_bytes=1000)))
     assert record.status == "error" and "size limit" in record.error
-    assert record.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert record.value("sha256") == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_skip_unrecognised_option(tmp_path) -> None:
