@@ -1,9 +1,11 @@
-"""The `stopframe` command. Each sub-command lives in its own module here and stays thin:
-parse arguments, call the library, format the output."""
+"""The `stopframe` command: every sub-command is listed here, each a thin function in its own
+module (parse arguments, call the library, format the output)."""
 
 from __future__ import annotations
 
 import typer
+
+from stopframe.cli import bench, hashing, images, registry, signal_types, video
 
 app = typer.Typer(
     name="stopframe",
@@ -11,12 +13,17 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+app.command("hash")(hashing.hash_command)
+app.command("quickstart")(hashing.quickstart_command)
+app.command("signals")(signal_types.signals_command)
+app.command("match-images")(images.match_images_command)
+app.command("hash-video")(video.hash_video_command)
+app.command("match-video")(video.match_video_command)
+app.command("serve")(registry.serve)
+app.add_typer(registry.registry_app, name="registry")
+app.add_typer(bench.bench_app, name="bench")
 
 
 def main() -> None:
     """Console-script entry point."""
     app()
-from stopframe.cli import hashing  # noqa: E402,F401  (registers commands)
-from stopframe.cli import video  # noqa: E402,F401  (registers commands)
-from stopframe.cli import registry  # noqa: E402,F401  (registers commands)
-from stopframe.cli import bench  # noqa: E402,F401  (registers commands)

@@ -16,7 +16,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from stopframe.cli import app
 from stopframe.cli.record_writers import OutputFormat, RecordWriter
 from stopframe.media.limits import MediaLimits
 from stopframe.samples import sample_images
@@ -29,6 +28,7 @@ from stopframe.hashing.files import (
     HashOptions,
     HashRecord,
 )
+from stopframe.signals import PDQ
 from stopframe.signals.pdq_image import DecodePath
 
 EXIT_OK = 0
@@ -95,7 +95,6 @@ def run_batch(
     return records, EXIT_SOME_FAILED if failed else EXIT_OK
 
 
-@app.command("hash")
 def hash_command(
     paths: Annotated[list[Path], typer.Argument(help="Files and folders (searched recursively).")],
     fmt: Annotated[
@@ -107,6 +106,12 @@ def hash_command(
     ] = None,
     dihedral: Annotated[
         bool, typer.Option("--dihedral", help="Add the 8 rotation/mirror PDQ hashes.")
+    ] = False,
+    robust: Annotated[
+        bool,
+        typer.Option(
+            "--robust", help="Add each picture's robust registration set (pdq_robust, <= 32 hashes)."
+        ),
     ] = False,
     decode_path: Annotated[
         DecodePath, typer.Option("--path", help="fast (default) or reference (full decode).")
@@ -123,10 +128,12 @@ def hash_command(
         bool, typer.Option("--keep-bars", help="Videos: do not crop letterbox/pillarbox bars.")
     ] = False,
 ) -> None:
-    """Hash images (PDQ) and videos (vPDQ) with MD5 and SHA-256: a record per file, in order."""
+    """Hash images (PDQ) and videos (vPDQ) with MD5 and SHA-256: a record per file, in order.
+    Only hashes are written; the media never leaves this machine."""
     options = HashOptions(
         path=decode_path,
         dihedral=dihedral,
+        robust=robust,
         limits=_limits(),
         video_rate=rate,
         remove_bars=not keep_bars,
@@ -152,14 +159,14 @@ def _summary_table(records: list[HashRecord]) -> Table:
         table.add_column(column, overflow="fold")
     for record in records:
         size = f"{record.width}x{record.height}" if record.width else ""
-        detail = record.pdq if record.status == STATUS_OK else f"[red]{record.error}[/]"
-        quality = "" if record.quality is None else str(record.quality)
+        pdq = record.signal(PDQ.name)
+        detail = pdq.value if pdq and record.status == STATUS_OK else f"[red]{record.error}[/]"
+        quality = "" if pdq is None or pdq.quality is None else str(pdq.quality)
         kind = record.format or ""
         table.add_row(Path(record.path).name, kind, size, quality, detail)
     return table
 
 
-@app.command("quickstart")
 def quickstart_command(
     folder: Annotated[
         Path | None,

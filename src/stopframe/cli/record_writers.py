@@ -13,7 +13,8 @@ import json
 from enum import StrEnum
 from typing import TextIO
 
-from stopframe.hashing.files import RECORD_FIELDS, HashRecord
+from stopframe.hashing.files import HashRecord, record_fields
+from stopframe.signals import MD5, PDQ, VPDQ
 
 
 class OutputFormat(StrEnum):
@@ -30,12 +31,13 @@ class RecordWriter:
     def __init__(self, out: TextIO, fmt: OutputFormat) -> None:
         self.out = out
         self.fmt = OutputFormat(fmt)
-        self._csv: csv.DictWriter | None = None
+        self._csv: csv.DictWriter[str] | None = None
         if self.fmt is OutputFormat.CSV:
-            self._csv = csv.DictWriter(out, fieldnames=list(RECORD_FIELDS), lineterminator="\n")
+            self._csv = csv.DictWriter(out, fieldnames=list(record_fields()), lineterminator="\n")
             self._csv.writeheader()
 
     def write(self, record: HashRecord) -> None:
+        """Write one record and flush, so a reader sees each file as soon as it is hashed."""
         row = record.to_dict()
         if self.fmt is OutputFormat.JSONL:
             self.out.write(json.dumps(row, separators=(",", ":")) + "\n")
@@ -43,8 +45,8 @@ class RecordWriter:
             if row["dihedral"] is not None:
                 row["dihedral"] = json.dumps(row["dihedral"], separators=(",", ":"))
             self._csv.writerow(row)
-        elif record.pdq is not None:
-            self.out.write(f"pdq {record.pdq}\n")
-        elif record.vpdq is not None and record.md5 is not None:
-            self.out.write(f"video_md5 {record.md5}\n")
+        elif (pdq := record.value(PDQ.name)) is not None:
+            self.out.write(f"{PDQ.name} {pdq}\n")
+        elif record.value(VPDQ.name) is not None and (md5 := record.value(MD5.name)) is not None:
+            self.out.write(f"video_md5 {md5}\n")
         self.out.flush()

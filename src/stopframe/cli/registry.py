@@ -11,11 +11,8 @@ from typing import Annotated
 
 import typer
 
-from stopframe.cli import app
-
 registry_app = typer.Typer(help="Operate the hash registry: migrations, keys, audit, backups, imports.",
                            no_args_is_help=True)
-app.add_typer(registry_app, name="registry")
 
 
 def _settings(data_dir: Path | None, database_url: str | None):  # type: ignore[no-untyped-def]
@@ -29,7 +26,6 @@ DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Default: $STOP
 DbUrl = Annotated[str | None, typer.Option("--database-url", help="Default: $STOPFRAME_DATABASE_URL")]
 
 
-@app.command()
 def serve(data_dir: DataDir = None, database_url: DbUrl = None,
           host: Annotated[str | None, typer.Option(help="Default 127.0.0.1")] = None,
           port: Annotated[int | None, typer.Option(help="Default 8750")] = None) -> None:

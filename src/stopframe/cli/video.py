@@ -9,14 +9,14 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
-from stopframe.cli import app
 from stopframe.matching.video import DEFAULT_COMPARED_THRESHOLD, DEFAULT_QUERY_THRESHOLD, match_vpdq
 from stopframe.media.video import SNIFF_BYTES, VideoError, sniff_animation, sniff_video
 from stopframe.errors import SignalValueError
-from stopframe.signals.pdq import PDQ
+from stopframe.signals.pdq import PDQ, PDQ_BITS
 from stopframe.signals.vpdq import (
     VideoHash,
     VpdqFrame,
@@ -37,22 +37,29 @@ class MatchFormat(StrEnum):
     json = "json"
 
 
-RATE = typer.Option(
-    1.0,
-    "--rate",
-    min=0.0,
-    envvar="STOPFRAME_VIDEO_RATE",
-    help="Seconds between hashed frames (1 = one frame per second, 0 = every frame).",
-)
-BARS = typer.Option(
-    True,
-    "--remove-bars/--keep-bars",
-    envvar="STOPFRAME_VIDEO_REMOVE_BARS",
-    help="Crop fixed letterbox/pillarbox bars before hashing.",
-)
-THREADS = typer.Option(
-    0, "--threads", min=0, envvar="STOPFRAME_VIDEO_THREADS", help="Decoder threads (0 = automatic)."
-)
+Rate = Annotated[
+    float,
+    typer.Option(
+        "--rate",
+        min=0.0,
+        envvar="STOPFRAME_VIDEO_RATE",
+        help="Seconds between hashed frames (1 = one frame per second, 0 = every frame).",
+    ),
+]
+RemoveBars = Annotated[
+    bool,
+    typer.Option(
+        "--remove-bars/--keep-bars",
+        envvar="STOPFRAME_VIDEO_REMOVE_BARS",
+        help="Crop fixed letterbox/pillarbox bars before hashing.",
+    ),
+]
+Threads = Annotated[
+    int,
+    typer.Option(
+        "--threads", min=0, envvar="STOPFRAME_VIDEO_THREADS", help="Decoder threads (0 = automatic)."
+    ),
+]
 
 
 def _err(message: str) -> None:
@@ -71,7 +78,7 @@ def _record(path: Path, result: VideoHash) -> dict[str, object]:
         "duration_s": result.duration_s,
         "frame_count": result.frame_count,
         "rate": result.interval,
-        "content_box": list(box.as_crop()) if box else None,
+        "content_box": [box.top, box.bottom, box.left, box.right] if box else None,
         "partial": result.partial,
         "partial_reason": result.partial_reason,
         "vpdq": [
@@ -86,15 +93,14 @@ def _record(path: Path, result: VideoHash) -> dict[str, object]:
     }
 
 
-@app.command("hash-video")
 def hash_video_command(
-    paths: list[Path] = typer.Argument(..., help="Video files to hash."),
-    rate: float = RATE,
-    remove_bars: bool = BARS,
-    threads: int = THREADS,
-    output_format: HashFormat = typer.Option(
-        HashFormat.vpdq, "--format", help="vpdq lines, json or jsonl."
-    ),
+    paths: Annotated[list[Path], typer.Argument(help="Video files to hash.")],
+    rate: Rate = 1.0,
+    remove_bars: RemoveBars = True,
+    threads: Threads = 0,
+    output_format: Annotated[
+        HashFormat, typer.Option("--format", help="vpdq lines, json or jsonl.")
+    ] = HashFormat.vpdq,
 ) -> None:
     """Print the vPDQ hash of each video (`frame,quality,pdq_hex,seconds` lines) and its MD5."""
     failed = False
@@ -129,42 +135,39 @@ def _load(path: Path, rate: float, remove_bars: bool, threads: int) -> list[Vpdq
     return read_vpdq_file(path)
 
 
-@app.command("match-video")
 def match_video_command(
-    query: Path = typer.Argument(..., help="Query: a video file or a vPDQ hash file."),
-    compared: Path = typer.Argument(..., help="Compared: a video file or a vPDQ hash file."),
-    query_threshold: float = typer.Option(
-        DEFAULT_QUERY_THRESHOLD,
-        "--query-threshold",
-        min=0,
-        max=100,
-        help="Match when at least this % of query frames match.",
-    ),
-    compared_threshold: float = typer.Option(
-        DEFAULT_COMPARED_THRESHOLD,
-        "--compared-threshold",
-        min=0,
-        max=100,
-        help="... and at least this % of compared frames match.",
-    ),
-    distance: int = typer.Option(
-        PDQ.default_threshold,
-        "--distance",
-        min=0,
-        max=256,
-        help="Frames match within this many differing bits.",
-    ),
-    quality_min: int = typer.Option(
-        PDQ.quality_floor,
-        "--quality-min",
-        min=0,
-        max=100,
-        help="Ignore frames below this PDQ quality.",
-    ),
-    rate: float = RATE,
-    remove_bars: bool = BARS,
-    threads: int = THREADS,
-    output_format: MatchFormat = typer.Option(MatchFormat.text, "--format", help="text or json."),
+    query: Annotated[Path, typer.Argument(help="Query: a video file or a vPDQ hash file.")],
+    compared: Annotated[Path, typer.Argument(help="Compared: a video file or a vPDQ hash file.")],
+    query_threshold: Annotated[
+        float,
+        typer.Option(
+            "--query-threshold", min=0, max=100,
+            help="Match when at least this % of query frames match.",
+        ),
+    ] = DEFAULT_QUERY_THRESHOLD,
+    compared_threshold: Annotated[
+        float,
+        typer.Option(
+            "--compared-threshold", min=0, max=100,
+            help="... and at least this % of compared frames match.",
+        ),
+    ] = DEFAULT_COMPARED_THRESHOLD,
+    distance: Annotated[
+        int,
+        typer.Option(
+            "--distance", min=0, max=PDQ_BITS, help="Frames match within this many differing bits."
+        ),
+    ] = PDQ.default_threshold,
+    quality_min: Annotated[
+        int,
+        typer.Option("--quality-min", min=0, max=100, help="Ignore frames below this PDQ quality."),
+    ] = PDQ.quality_floor,
+    rate: Rate = 1.0,
+    remove_bars: RemoveBars = True,
+    threads: Threads = 0,
+    output_format: Annotated[
+        MatchFormat, typer.Option("--format", help="text or json.")
+    ] = MatchFormat.text,
 ) -> None:
     """Compare two videos by vPDQ and print both match percentages and the verdict."""
     try:
