@@ -1,27 +1,36 @@
 """NCMEC hash-sharing XML, parsed with defusedxml (no DTDs, no entity expansion).
 
 Layout, as NCMEC's industry hash-sharing API returns it: a root (`queryResult`, any namespace)
-holding `images/image` and `videos/video` elements, each with `fingerprints` whose children
-are named for the algorithm: `md5`, `sha1`, `pdna`, `pdq`, `sha256`. MD5, SHA-256 and PDQ are
-read; records carrying only other fingerprints (SHA-1, PhotoDNA) are counted as skipped.
+holding `images/image` and `videos/video` elements, each with `fingerprints` whose children are
+named for the algorithm from NCMEC's own vocabulary (`ELEMENTS`). An element whose name means a
+registered type (its name or an alias) is read; records carrying only other fingerprints (SHA-1,
+PhotoDNA) are counted as skipped. A type with no NCMEC element (vPDQ, robust PDQ sets) cannot be
+carried: exports refuse it or report it left out.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from xml.etree.ElementTree import Element, SubElement, tostring
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 
-from stopframe.lists.formats import FormatError, ParsedList, signal_at
-from stopframe.signals.base import Signal
+from stopframe.errors import FormatError
+from stopframe.lists.formats.base import ListFormat, ParsedList, name_in, resolve, signal_at
+from stopframe.signals import Signal, SignalType
 
 NAMESPACE = "https://hashsharing.ncmec.org/npo/v1"
-READ = {"md5": "md5", "sha256": "sha256", "pdq": "pdq"}
+ELEMENTS = ("md5", "sha1", "pdna", "pdq", "sha256")  # fingerprint names NCMEC defines
 
 
 def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1].lower()
+
+
+def _element_type(tag: str) -> SignalType | None:
+    name = _local(tag)
+    return resolve(name) if name in ELEMENTS else None
 
 
 def parse(data: bytes) -> ParsedList:
@@ -42,25 +51,28 @@ def parse(data: bytes) -> ParsedList:
             if _local(container.tag) != "fingerprints":
                 continue
             for fingerprint in container:
-                kind = READ.get(_local(fingerprint.tag))
-                if kind is not None and (fingerprint.text or "").strip():
-                    out.signals.append(signal_at(where, kind, fingerprint.text or ""))
+                signal_type = _element_type(fingerprint.tag)
+                if signal_type is not None and (fingerprint.text or "").strip():
+                    out.signals.append(signal_at(where, signal_type, fingerprint.text or ""))
                     found = True
         if not found:
             out.skipped += 1
     return out
 
 
-def dump(signals: list[Signal]) -> bytes:
-    """Write signals as NCMEC XML: PDQ/MD5/SHA-256 each as one image record (vPDQ left out)."""
+def carries(signal_type: SignalType) -> bool:
+    """Whether NCMEC has a fingerprint element for this type."""
+    return signal_type.single_line and name_in(ELEMENTS, signal_type) is not None
+
+
+def write(signals: Sequence[Signal]) -> bytes:
+    """Write each signal as one image record with its NCMEC fingerprint element."""
     root = Element("queryResult", {"xmlns": NAMESPACE})
-    images = SubElement(root, "images")
-    count = 0
+    images = SubElement(root, "images", {"count": str(len(signals))})
     for s in signals:
-        if s.kind.value == "vpdq":
-            continue
-        image = SubElement(images, "image")
-        SubElement(SubElement(image, "fingerprints"), s.kind.value).text = s.value
-        count += 1
-    images.set("count", str(count))
+        element = name_in(ELEMENTS, s.type)
+        SubElement(SubElement(SubElement(images, "image"), "fingerprints"), str(element)).text = s.value
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + tostring(root, encoding="unicode").encode()
+
+
+FORMAT = ListFormat("ncmec-xml", "application/xml", parse, write, carries)

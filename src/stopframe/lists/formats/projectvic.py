@@ -1,30 +1,35 @@
 """Project VIC (VICS) JSON: an OData document `{"odata.metadata": ..., "value": [Media...]}`.
 
-Each Media object carries `MD5`, optionally `SHA256` (and `SHA1`, PhotoDNA, which are not read),
-and may list `MediaFiles` with their own `MD5`/`SHA256`. Categories, file names, paths and every
-other field are dropped: the registry keeps hashes only.
+Each Media object carries hash fields from Project VIC's own vocabulary (`FIELDS`: `MD5`,
+`SHA256`, `SHA1`, `PhotoDNA`) and may list `MediaFiles` with their own. A field whose name means
+a registered type (its name or an alias) is read; SHA-1 and PhotoDNA are not. Categories, file
+names, paths and every other field are dropped: the registry keeps hashes only. Types with no
+Project VIC field (perceptual hashes) cannot be carried: exports refuse them or report them.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
-from stopframe.lists.formats import FormatError, ParsedList, load_json, signal_at
-from stopframe.signals.base import Signal
+from stopframe.errors import FormatError
+from stopframe.lists.formats.base import ListFormat, ParsedList, load_json, name_in, resolve, signal_at
+from stopframe.signals import Signal, SignalType
 
 METADATA = "http://github.com/ICMEC/ProjectVic/DataModels/1.3.xml#Media"
-FIELDS = {"MD5": "md5", "SHA256": "sha256"}
+FIELDS = ("MD5", "SHA256", "SHA1", "PhotoDNA")  # hash fields Project VIC defines
 
 
-def _hashes(obj: dict, where: str, out: ParsedList) -> bool:
+def _hashes(obj: dict[str, object], where: str, out: ParsedList) -> bool:
     found = False
-    for field, kind in FIELDS.items():
-        value = obj.get(field)
-        if value in (None, ""):
+    for name in FIELDS:
+        signal_type = resolve(name)
+        value = obj.get(name)
+        if signal_type is None or value in (None, ""):
             continue
         if not isinstance(value, str):
-            raise FormatError(f"{where}.{field}: must be text")
-        out.signals.append(signal_at(f"{where}.{field}", kind, value))
+            raise FormatError(f"{where}.{name}: must be text")
+        out.signals.append(signal_at(f"{where}.{name}", signal_type, value))
         found = True
     return found
 
@@ -52,8 +57,15 @@ def parse(data: bytes) -> ParsedList:
     return out
 
 
-def dump(signals: list[Signal]) -> bytes:
-    """Write MD5 and SHA-256 signals as Project VIC Media (perceptual kinds are left out)."""
-    value = [{"MediaID": number, "MD5" if s.kind.value == "md5" else "SHA256": s.value}
-             for number, s in enumerate((s for s in signals if s.kind.value in ("md5", "sha256")), 1)]
+def carries(signal_type: SignalType) -> bool:
+    """Whether Project VIC has a hash field for this type."""
+    return signal_type.single_line and name_in(FIELDS, signal_type) is not None
+
+
+def write(signals: Sequence[Signal]) -> bytes:
+    """Write each signal as one Media object holding it in its Project VIC field."""
+    value = [{"MediaID": number, str(name_in(FIELDS, s.type)): s.value} for number, s in enumerate(signals, 1)]
     return json.dumps({"odata.metadata": METADATA, "value": value}, indent=1).encode()
+
+
+FORMAT = ListFormat("projectvic-json", "application/json", parse, write, carries)

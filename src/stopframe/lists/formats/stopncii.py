@@ -1,19 +1,20 @@
 """StopNCII hash-sharing JSON.
 
 StopNCII shares hashes made on the victim's device: PDQ for images and MD5 for videos, with no
-media and no personal data. The document is `{"hashes": [{"hashType": "PDQ"|"MD5"|"SHA256",
-"hashValue": "<hex>", "quality": 0-100?, "caseId"?: ...}]}`; fields other than type, value and
-quality are not kept.
+media and no personal data. The document is `{"hashes": [{"hashType": "PDQ"|"MD5"|...,
+"hashValue": "<text>", "quality": 0-100?, "caseId"?: ...}]}`; fields other than type, value and
+quality are not kept. `hashType` is a registered type's name or alias in any case (others are
+counted as skipped); JSON text holds any value, so every type is carried, written upper case.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
-from stopframe.lists.formats import FormatError, ParsedList, load_json, signal_at
-from stopframe.signals.base import Signal
-
-TYPES = {"pdq": "pdq", "md5": "md5", "sha256": "sha256", "vpdq": "vpdq"}
+from stopframe.errors import FormatError
+from stopframe.lists.formats.base import ListFormat, ParsedList, load_json, resolve, signal_at
+from stopframe.signals import Signal, SignalType
 
 
 def parse(data: bytes) -> ParsedList:
@@ -27,23 +28,30 @@ def parse(data: bytes) -> ParsedList:
         where = f"hashes[{number}]"
         if not isinstance(item, dict) or not isinstance(item.get("hashType"), str):
             raise FormatError(f"{where}: expected an object with hashType and hashValue")
-        kind = TYPES.get(item["hashType"].lower())
-        if kind is None:
+        signal_type = resolve(item["hashType"])
+        if signal_type is None:
             out.skipped += 1
             continue
         value, quality = item.get("hashValue"), item.get("quality")
         if not isinstance(value, str) or (quality is not None and type(quality) is not int):
             raise FormatError(f"{where}: hashValue must be text and quality an integer")
-        out.signals.append(signal_at(where, kind, value, quality))
+        out.signals.append(signal_at(where, signal_type, value, quality))
     return out
 
 
-def dump(signals: list[Signal]) -> bytes:
+def write(signals: Sequence[Signal]) -> bytes:
     """Write signals as a StopNCII JSON hash list."""
     items = []
     for s in signals:
-        item: dict = {"hashType": s.kind.value.upper(), "hashValue": s.value}
+        item: dict[str, object] = {"hashType": s.kind.upper(), "hashValue": s.value}
         if s.quality is not None:
             item["quality"] = s.quality
         items.append(item)
     return json.dumps({"hashes": items}, indent=1).encode()
+
+
+def _every_type(_signal_type: SignalType) -> bool:
+    return True
+
+
+FORMAT = ListFormat("stopncii-json", "application/json", parse, write, _every_type)

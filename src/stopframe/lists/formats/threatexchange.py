@@ -1,27 +1,22 @@
 """ThreatExchange / HMA signal lists.
 
 CSV: a header row with `signal_type,signal` (optional `quality`), one signal per row, as HMA's
-bank exports and python-threatexchange's CSV datasets are laid out. Text: `signal_type signal`
-per line (the `threatexchange dataset` print style). Type names accepted: pdq, vpdq, md5,
-video_md5, photo_md5, sha256 and the old indicator names HASH_PDQ, HASH_MD5, HASH_SHA256.
+bank exports and python-threatexchange's CSV datasets are laid out; quoted fields carry values
+that span lines, so CSV carries every type. Text: `signal_type signal` per line (the
+`threatexchange dataset` print style), so it carries only types whose values fit on one line.
+Type names are a registered type's name or alias (pdq, video_md5, HASH_SHA256, ...); rows of
+other types are counted as skipped. Types are written under their own names.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 
-from stopframe.lists.formats import FormatError, ParsedList, signal_at
-from stopframe.signals.base import Signal
-
-TYPE_NAMES = {
-    "pdq": "pdq", "hash_pdq": "pdq", "vpdq": "vpdq", "md5": "md5", "video_md5": "md5",
-    "photo_md5": "md5", "hash_md5": "md5", "sha256": "sha256", "hash_sha256": "sha256",
-}
-
-
-def _kind(name: str) -> str | None:
-    return TYPE_NAMES.get(name.strip().lower())
+from stopframe.errors import FormatError
+from stopframe.lists.formats.base import ListFormat, ParsedList, resolve, signal_at
+from stopframe.signals import Signal, SignalType
 
 
 def parse_csv(data: bytes) -> ParsedList:
@@ -34,14 +29,14 @@ def parse_csv(data: bytes) -> ParsedList:
     out = ParsedList()
     for number, raw in enumerate(reader, start=2):
         row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
-        kind = _kind(row.get("signal_type", ""))
-        if kind is None:
+        signal_type = resolve(row.get("signal_type", ""))
+        if signal_type is None:
             out.skipped += 1
             continue
         quality = row.get("quality") or None
         if quality is not None and not quality.isdigit():
             raise FormatError(f"line {number}: quality must be an integer")
-        out.signals.append(signal_at(f"line {number}", kind, row.get("signal", ""),
+        out.signals.append(signal_at(f"line {number}", signal_type, row.get("signal", ""),
                                      int(quality) if quality else None))
     return out
 
@@ -56,26 +51,39 @@ def parse_text(data: bytes) -> ParsedList:
         parts = line.split(None, 1)
         if len(parts) != 2:
             raise FormatError(f"line {number}: expected 'signal_type signal'")
-        kind = _kind(parts[0])
-        if kind is None:
+        signal_type = resolve(parts[0])
+        if signal_type is None:
             out.skipped += 1
             continue
-        if kind == "vpdq":
-            raise FormatError(f"line {number}: vpdq needs several lines; use the CSV format")
-        out.signals.append(signal_at(f"line {number}", kind, parts[1]))
+        if not signal_type.single_line:
+            raise FormatError(f"line {number}: {signal_type.name} needs several lines; "
+                              "use the CSV format")
+        out.signals.append(signal_at(f"line {number}", signal_type, parts[1]))
     return out
 
 
-def dump_csv(signals: list[Signal]) -> bytes:
+def write_csv(signals: Sequence[Signal]) -> bytes:
     """Write signals as a ThreatExchange/HMA CSV list."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["signal_type", "signal", "quality"])
     for s in signals:
-        writer.writerow([s.kind.value, s.value, "" if s.quality is None else s.quality])
+        writer.writerow([s.kind, s.value, "" if s.quality is None else s.quality])
     return buffer.getvalue().encode()
 
 
-def dump_text(signals: list[Signal]) -> bytes:
-    """Write `signal_type signal` lines (vPDQ is not representable on one line and is left out)."""
-    return "".join(f"{s.kind.value} {s.value}\n" for s in signals if s.kind.value != "vpdq").encode()
+def write_text(signals: Sequence[Signal]) -> bytes:
+    """Write `signal_type signal` lines (only single-line types reach here)."""
+    return "".join(f"{s.kind} {s.value}\n" for s in signals).encode()
+
+
+def _every_type(_signal_type: SignalType) -> bool:
+    return True
+
+
+def _one_line(signal_type: SignalType) -> bool:
+    return signal_type.single_line
+
+
+CSV = ListFormat("threatexchange-csv", "text/csv", parse_csv, write_csv, _every_type)
+TEXT = ListFormat("threatexchange-text", "text/plain", parse_text, write_text, _one_line)

@@ -1,0 +1,80 @@
+"""What every partner format shares: the parsed result, the export result, and `ListFormat`,
+which refuses (or, when asked, reports) every signal a format cannot carry instead of dropping it."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from stopframe.errors import FormatError, SignalValueError
+from stopframe.signals import SIGNAL_TYPES, Signal, SignalType
+
+
+@dataclass
+class ParsedList:
+    """Signals read from a partner file, and how many records carried only unsupported hashes."""
+
+    signals: list[Signal] = field(default_factory=list)
+    skipped: int = 0
+
+
+@dataclass(frozen=True)
+class Exported:
+    """A written partner file and, by kind, how many signals it left out (empty unless partial)."""
+
+    data: bytes
+    left_out: dict[str, int]
+
+
+@dataclass(frozen=True)
+class ListFormat:
+    """One partner format: how to read it, write it, and which signal types it can carry."""
+
+    name: str
+    media_type: str
+    parse: Callable[[bytes], ParsedList]
+    write: Callable[[Sequence[Signal]], bytes]
+    carries: Callable[[SignalType], bool]
+
+    def dump(self, signals: Sequence[Signal], partial: bool = False) -> Exported:
+        """Write `signals`; a kind this format cannot carry is refused, or left out and counted
+        when `partial` is set, never dropped silently."""
+        left_out = Counter(s.kind for s in signals if not self.carries(SIGNAL_TYPES[s.kind]))
+        if left_out and not partial:
+            kinds = ", ".join(sorted(left_out))
+            raise FormatError(f"{self.name} cannot carry {kinds} signals "
+                              f"({sum(left_out.values())} of {len(signals)}); "
+                              "export a partial file or use another format")
+        kept = [s for s in signals if s.kind not in left_out]
+        return Exported(self.write(kept), dict(sorted(left_out.items())))
+
+
+def resolve(name: str) -> SignalType | None:
+    """The registered type a partner's type name means (its name or an alias), or None."""
+    return SIGNAL_TYPES.resolve(name)
+
+
+def name_in(vocabulary: Sequence[str], signal_type: SignalType) -> str | None:
+    """The first name of `vocabulary` (a format's own type names) that means `signal_type`."""
+    for word in vocabulary:
+        if resolve(word) is signal_type:
+            return word
+    return None
+
+
+def signal_at(where: str, signal_type: SignalType, value: str, quality: int | None = None) -> Signal:
+    """Validate one value from a file, naming the record at fault when it is bad."""
+    try:
+        return signal_type.parse(value, quality)
+    except SignalValueError as exc:
+        raise FormatError(f"{where}: {exc}") from None
+
+
+def load_json(data: bytes) -> object:
+    """Parse a JSON partner file, or raise FormatError saying why it is not JSON."""
+    try:
+        return json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise FormatError(f"not JSON: {exc}") from None
