@@ -1,135 +1,32 @@
-"""Consumer client: pull the signed snapshot and change feed, verify, apply to a local store.
+"""Consumer client: pull the signed snapshot and change feed, verify, apply to a `ListStore`.
 
     pinned = {"3f2a...": "<base64 public key>"}          # from the operator, out of band
-    store = LocalStore.load(Path("list.json"))           # or LocalStore() the first time
-    with RegistryClient("http://127.0.0.1:8750", api_key, pinned) as client:
+    with ListStore.open(Path("lists.sqlite")) as store, \\
+            RegistryClient("http://127.0.0.1:8750", api_key, pinned) as client:
         client.sync(store)                                # snapshot first, then changes
-    store.save(Path("list.json"))
-    for entry in store.entries.values(): ...              # what the matcher indexes
+        for entry in store.entries(kind="pdq"): ...      # what the matcher indexes
 
 Anything whose signature does not verify against a pinned key, whose sequence numbers are not
-contiguous, or whose shape is wrong raises `TamperedListError` and leaves the store unchanged.
+contiguous, or whose shape is wrong raises `TamperedListError` and leaves the store unchanged;
+an error answer or an unreachable registry raises `RegistryError`.
 """
 
 from __future__ import annotations
 
-import json
-import os
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-from stopframe.lists.signing import load_public_key, verify_envelope
-from stopframe.signals.base import SignalValueError, parse_signal_value
-
-
-class TamperedListError(Exception):
-    """A list document failed verification: bad signature, unpinned key, gap or malformed."""
-
-
-class RegistryError(Exception):
-    """The registry answered with an error (the problem detail is in the message)."""
-
-
-@dataclass
-class ListEntry:
-    """One active entry as a consumer holds it."""
-
-    id: int
-    bank: str
-    kind: str
-    value: str
-    quality: int | None
-
-
-@dataclass
-class LocalStore:
-    """A consumer's copy of the lists: active entries by id, banks, and the sequence it is current to."""
-
-    sequence: int = -1  # -1: never synced; take a snapshot first
-    entries: dict[int, ListEntry] = field(default_factory=dict)
-    banks: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def save(self, path: Path) -> None:
-        """Write the store as JSON (atomically: a crash leaves the old file)."""
-        data = {"sequence": self.sequence, "banks": self.banks,
-                "entries": [vars(e) for e in self.entries.values()]}
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(json.dumps(data))
-        os.replace(tmp, path)
-
-    @classmethod
-    def load(cls, path: Path) -> LocalStore:
-        """Read a store written by `save`."""
-        data = json.loads(path.read_text())
-        entries = {e["id"]: ListEntry(**e) for e in data["entries"]}
-        return cls(data["sequence"], entries, data["banks"])
-
-
-def _entry(raw: Any) -> ListEntry:
-    if not isinstance(raw, dict):
-        raise TamperedListError("entry is not an object")
-    try:
-        signal = parse_signal_value(raw["kind"], raw["value"], raw.get("quality"))
-        if type(raw["id"]) is not int or not isinstance(raw["bank"], str):
-            raise TypeError("id must be an integer and bank text")
-    except (KeyError, TypeError, SignalValueError) as exc:
-        raise TamperedListError(f"malformed entry: {exc}") from None
-    return ListEntry(raw["id"], raw["bank"], signal.kind.value, signal.value, signal.quality)
-
-
-def _banks(payload: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    banks = payload.get("banks")
-    if not isinstance(banks, list):
-        raise TamperedListError("banks missing")
-    return {b["name"]: b for b in banks}
-
-
-def verify(envelope: Any, pinned: dict[str, Any], expected_type: str) -> dict[str, Any]:
-    """Verify an envelope against pinned keys and check its type; return the payload."""
-    if not isinstance(envelope, dict):
-        raise TamperedListError("document is not a signed envelope")
-    try:
-        payload = verify_envelope(envelope, pinned)
-    except ValueError as exc:
-        raise TamperedListError(str(exc)) from None
-    if payload.get("type") != expected_type or payload.get("version") != 1:
-        raise TamperedListError(f"expected a version 1 {expected_type} document")
-    return payload
-
-
-def apply_snapshot(store: LocalStore, payload: dict[str, Any]) -> None:
-    """Replace the store's content with a verified snapshot payload."""
-    entries = {e.id: e for e in map(_entry, payload.get("entries") or [])}
-    sequence = payload.get("sequence")
-    if type(sequence) is not int or sequence < 0:
-        raise TamperedListError("snapshot sequence missing")
-    store.entries, store.banks, store.sequence = entries, _banks(payload), sequence
-
-
-def apply_changes(store: LocalStore, payload: dict[str, Any]) -> None:
-    """Apply a verified change page, refusing gaps, reordering or a page for another position."""
-    if payload.get("after") != store.sequence:
-        raise TamperedListError(f"change page starts after {payload.get('after')}, "
-                                f"store is at {store.sequence}")
-    staged = dict(store.entries)
-    expected = store.sequence
-    for change in payload.get("changes") or []:
-        expected += 1
-        if not isinstance(change, dict) or change.get("sequence") != expected:
-            raise TamperedListError(f"change sequence gap or reorder at {expected}")
-        entry = _entry(change.get("entry"))
-        if change.get("op") == "add":
-            staged[entry.id] = entry
-        elif change.get("op") == "withdraw":
-            staged.pop(entry.id, None)
-        else:
-            raise TamperedListError(f"unknown change op {change.get('op')!r}")
-    if payload.get("sequence") != expected:
-        raise TamperedListError("page sequence does not match its last change")
-    store.entries, store.banks, store.sequence = staged, _banks(payload), expected
+from stopframe.errors import ListStoreError, RegistryError
+from stopframe.lists.documents import (
+    CHANGES,
+    SNAPSHOT,
+    read_changes,
+    read_snapshot,
+    verify_document,
+)
+from stopframe.lists.signing import load_public_key
+from stopframe.lists.store import NEVER_SYNCED, ListStore
 
 
 class RegistryClient:
@@ -138,8 +35,9 @@ class RegistryClient:
     def __init__(self, base_url: str, api_key: str, pinned_keys: dict[str, str],
                  timeout: float = 60.0, http: httpx.Client | None = None) -> None:
         """`base_url` is the server root (http://host:port); `http` may supply a ready client."""
+        self.base_url = base_url.rstrip("/")
         self.pinned = {kid: load_public_key(b64) for kid, b64 in pinned_keys.items()}
-        self.http = http or httpx.Client(base_url=base_url, timeout=timeout)
+        self.http = http or httpx.Client(base_url=self.base_url, timeout=timeout)
         self.auth = {"Authorization": f"Bearer {api_key}"}
 
     def __enter__(self) -> RegistryClient:
@@ -152,38 +50,48 @@ class RegistryClient:
         """Close the connection pool."""
         self.http.close()
 
-    def _get(self, path: str, **params: Any) -> Any:
-        response = self.http.get(path, params=params, headers=self.auth)
-        if response.status_code != 200:
+    def _request(self, method: str, path: str, expected: int, **kwargs: Any) -> Any:
+        try:
+            response = self.http.request(method, path, headers=self.auth, **kwargs)
+        except httpx.HTTPError as exc:
+            raise RegistryError(f"{path}: registry not reachable: {exc}") from None
+        if response.status_code != expected:
             raise RegistryError(f"{path}: {response.status_code} {response.text[:300]}")
-        return response.json()
+        try:
+            return response.json()
+        except ValueError:
+            raise RegistryError(f"{path}: answer is not JSON") from None
 
-    def snapshot(self, store: LocalStore) -> None:
-        """Replace the store with the registry's verified snapshot."""
-        apply_snapshot(store, verify(self._get("/v1/lists/snapshot"), self.pinned, "snapshot"))
+    def snapshot(self, store: ListStore) -> int:
+        """Replace the store with the registry's verified snapshot; return its entry count."""
+        envelope = self._request("GET", "/v1/lists/snapshot", 200)
+        snapshot = read_snapshot(verify_document(envelope, self.pinned, SNAPSHOT))
+        store.apply_snapshot(snapshot, self.base_url)
+        return len(snapshot.entries)
 
-    def pull_changes(self, store: LocalStore) -> int:
+    def pull_changes(self, store: ListStore) -> int:
         """Apply every verified change since the store's sequence; return how many were applied."""
         applied = 0
         while True:
-            before = store.sequence
-            payload = verify(self._get("/v1/lists/changes", after=store.sequence), self.pinned, "changes")
-            apply_changes(store, payload)
-            applied += store.sequence - before
-            if not payload.get("more"):
+            envelope = self._request("GET", "/v1/lists/changes", 200,
+                                     params={"after": store.sequence})
+            page = read_changes(verify_document(envelope, self.pinned, CHANGES))
+            applied += store.apply_changes(page)
+            if not page.more:
                 return applied
 
-    def sync(self, store: LocalStore) -> int:
-        """Bring the store up to date: a snapshot the first time, the change feed afterwards."""
-        if store.sequence < 0:
-            self.snapshot(store)
-            return len(store.entries)
+    def sync(self, store: ListStore) -> int:
+        """Bring the store up to date: a snapshot the first time, the change feed afterwards;
+        return how many entries (snapshot) or changes were applied."""
+        if store.registry not in (None, self.base_url):
+            raise ListStoreError(f"{store.path}: holds the lists of {store.registry}, "
+                                 f"not {self.base_url}; use another file")
+        if store.sequence == NEVER_SYNCED:
+            return self.snapshot(store)
         return self.pull_changes(store)
 
     def report(self, entry_id: int, action: str, matched_at: str) -> int:
         """Report a match (entry id, action taken, ISO time); return the report id. Never media."""
-        response = self.http.post("/v1/reports", headers=self.auth, json={
+        body = self._request("POST", "/v1/reports", 201, json={
             "entry_id": entry_id, "action": action, "matched_at": matched_at})
-        if response.status_code != 201:
-            raise RegistryError(f"/v1/reports: {response.status_code} {response.text[:300]}")
-        return response.json()["id"]
+        return int(body["id"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from stopframe.errors import TamperedListError
 from stopframe.lists.canonical import canonical_json
 
 
@@ -64,18 +66,18 @@ class Keyring:
         return {"payload": body, "signature": base64.b64encode(signature).decode()}
 
 
-def verify_envelope(envelope: dict[str, Any], pinned: dict[str, Ed25519PublicKey]) -> dict[str, Any]:
-    """Check an envelope's signature against pinned keys; return the payload or raise ValueError."""
+def verify_envelope(envelope: dict[str, Any], pinned: Mapping[str, Ed25519PublicKey]) -> dict[str, Any]:
+    """Check an envelope's signature against pinned keys; return the payload or TamperedListError."""
     try:
         payload = envelope["payload"]
         signature = base64.b64decode(envelope["signature"], validate=True)
         key = pinned[payload["key_id"]]
     except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"envelope unusable or signed by an unpinned key: {exc!r}") from None
+        raise TamperedListError(f"envelope unusable or signed by an unpinned key: {exc!r}") from None
     try:
         key.verify(signature, canonical_json(payload))
     except (InvalidSignature, TypeError) as exc:
-        raise ValueError("signature does not verify") from exc
+        raise TamperedListError("signature does not verify") from exc
     return payload
 
 

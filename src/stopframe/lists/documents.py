@@ -1,0 +1,181 @@
+"""The list documents both sides share: the snapshot and change-page payloads, built by the
+registry and checked by consumers.
+
+    snapshot: {type: "snapshot", version, sequence, generated_at, banks: [bank], entries: [entry]}
+    changes:  {type: "changes", version, after, sequence, latest, more, generated_at,
+               banks: [bank], changes: [{sequence, op: add|withdraw, entry}]}
+    bank:     {name, kinds, distance_threshold, verified, action}
+    entry:    {id, bank, kind, value, quality}
+
+Each goes out inside a signed envelope (`stopframe.lists.signing`), which adds `key_id`.
+Reading checks the signature against pinned keys, the type and version, every entry's value
+(by its signal type) and that a page's sequence numbers run on without a gap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from stopframe.errors import SignalValueError, TamperedListError
+from stopframe.lists.canonical import iso, utcnow
+from stopframe.lists.signing import verify_envelope
+from stopframe.signals import parse_signal_value
+
+FORMAT_VERSION = 1
+SNAPSHOT = "snapshot"
+CHANGES = "changes"
+ADD = "add"
+WITHDRAW = "withdraw"
+
+
+@dataclass(frozen=True, slots=True)
+class ListEntry:
+    """One active entry as a consumer holds it."""
+
+    id: int
+    bank: str
+    kind: str
+    value: str
+    quality: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One numbered addition or withdrawal of an entry."""
+
+    sequence: int
+    op: str
+    entry: ListEntry
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A checked snapshot: every active entry as of `sequence`, and the banks' policies."""
+
+    sequence: int
+    key_id: str
+    banks: dict[str, dict[str, Any]]
+    entries: list[ListEntry]
+
+
+@dataclass(frozen=True)
+class ChangePage:
+    """A checked change page: the changes after `after` up to `sequence`, in order."""
+
+    after: int
+    sequence: int
+    latest: int
+    more: bool
+    key_id: str
+    banks: dict[str, dict[str, Any]]
+    changes: list[Change]
+
+
+def entry_document(entry_id: int, bank: str, kind: str, value: str,
+                   quality: int | None) -> dict[str, Any]:
+    """An entry as lists carry it."""
+    return {"id": entry_id, "bank": bank, "kind": kind, "value": value, "quality": quality}
+
+
+def bank_document(name: str, kinds: list[str], distance_threshold: int, verified: bool,
+                  action: str) -> dict[str, Any]:
+    """A bank's policy as lists carry it."""
+    return {"name": name, "kinds": kinds, "distance_threshold": distance_threshold,
+            "verified": verified, "action": action}
+
+
+def snapshot_document(sequence: int, banks: list[dict[str, Any]],
+                      entries: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """The snapshot payload: every active entry, current to `sequence`."""
+    return {"type": SNAPSHOT, "version": FORMAT_VERSION, "sequence": sequence,
+            "generated_at": iso(utcnow()), "banks": banks, "entries": list(entries)}
+
+
+def change_document(sequence: int, op: str, entry: dict[str, Any]) -> dict[str, Any]:
+    """One change of a change page."""
+    return {"sequence": sequence, "op": op, "entry": entry}
+
+
+def changes_document(after: int, latest: int, banks: list[dict[str, Any]],
+                     changes: list[dict[str, Any]]) -> dict[str, Any]:
+    """A change page: `changes` (in order, from after + 1) and whether more follow to `latest`."""
+    upto = changes[-1]["sequence"] if changes else after
+    return {"type": CHANGES, "version": FORMAT_VERSION, "after": after, "sequence": upto,
+            "latest": latest, "more": upto < latest, "generated_at": iso(utcnow()),
+            "banks": banks, "changes": changes}
+
+
+def verify_document(envelope: Any, pinned: Mapping[str, Ed25519PublicKey],
+                    expected_type: str) -> dict[str, Any]:
+    """The payload of a signed envelope, checked against pinned keys, its type and version."""
+    if not isinstance(envelope, dict):
+        raise TamperedListError("document is not a signed envelope")
+    payload = verify_envelope(envelope, pinned)
+    if payload.get("type") != expected_type or payload.get("version") != FORMAT_VERSION:
+        raise TamperedListError(f"expected a version {FORMAT_VERSION} {expected_type} document")
+    return payload
+
+
+def read_entry(raw: Any) -> ListEntry:
+    """A checked entry: integer id, bank name, and a value valid for its signal type."""
+    if not isinstance(raw, dict):
+        raise TamperedListError("entry is not an object")
+    try:
+        if type(raw["id"]) is not int or not isinstance(raw["bank"], str):
+            raise TypeError("id must be an integer and bank text")
+        signal = parse_signal_value(raw["kind"], raw["value"], raw.get("quality"))
+    except (KeyError, TypeError, SignalValueError) as exc:
+        raise TamperedListError(f"malformed entry: {exc}") from None
+    return ListEntry(raw["id"], raw["bank"], signal.kind, signal.value, signal.quality)
+
+
+def _banks(payload: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    banks = payload.get("banks")
+    if not isinstance(banks, list) or not all(
+            isinstance(b, dict) and isinstance(b.get("name"), str) for b in banks):
+        raise TamperedListError("banks missing or malformed")
+    return {b["name"]: b for b in banks}
+
+
+def _sequence(payload: dict[str, Any], field: str) -> int:
+    value = payload.get(field)
+    if type(value) is not int or value < 0:
+        raise TamperedListError(f"{field} missing or not a sequence number")
+    return value
+
+
+def read_snapshot(payload: dict[str, Any]) -> Snapshot:
+    """A checked snapshot from a verified payload."""
+    entries = payload.get("entries")
+    if not isinstance(entries, list):
+        raise TamperedListError("snapshot entries missing")
+    return Snapshot(_sequence(payload, "sequence"), str(payload.get("key_id", "")),
+                    _banks(payload), [read_entry(e) for e in entries])
+
+
+def read_changes(payload: dict[str, Any]) -> ChangePage:
+    """A checked change page from a verified payload; refuses gaps and reordering within it."""
+    after = _sequence(payload, "after")
+    raw_changes = payload.get("changes")
+    if not isinstance(raw_changes, list):
+        raise TamperedListError("changes missing")
+    changes = []
+    expected = after
+    for raw in raw_changes:
+        expected += 1
+        if not isinstance(raw, dict) or raw.get("sequence") != expected:
+            raise TamperedListError(f"change sequence gap or reorder at {expected}")
+        if raw.get("op") not in (ADD, WITHDRAW):
+            raise TamperedListError(f"unknown change op {raw.get('op')!r}")
+        changes.append(Change(expected, raw["op"], read_entry(raw.get("entry"))))
+    if _sequence(payload, "sequence") != expected:
+        raise TamperedListError("page sequence does not match its last change")
+    latest = _sequence(payload, "latest")
+    if latest < expected or not isinstance(payload.get("more"), bool):
+        raise TamperedListError("page latest or more is malformed")
+    return ChangePage(after, expected, latest, payload["more"], str(payload.get("key_id", "")),
+                      _banks(payload), changes)

@@ -1,0 +1,223 @@
+"""A consumer's local copy of the lists, in one SQLite file, built to hold 10M+ entries.
+
+A snapshot replaces the content; a change page touches only the entries it names, so keeping up
+costs O(changes). Each apply is one transaction: a crash or a refused page leaves the previous
+state. The file records the sequence it is current to, the banks' policies, and which registry
+(and signing key id) it came from, so a sync resumes where the last one stopped.
+
+    with ListStore.open(Path("lists.sqlite")) as store:
+        client.sync(store)
+        for entry in store.entries(kind="pdq"): ...      # what the matcher indexes
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from stopframe.errors import ListStoreError, TamperedListError
+from stopframe.lists.documents import ADD, Change, ChangePage, ListEntry, Snapshot
+
+APPLICATION_ID = 0x53464C53  # "SFLS" in the SQLite header marks a stopframe list store
+SCHEMA_VERSION = 1
+NEVER_SYNCED = -1
+FETCH = 10_000
+
+SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE banks (name TEXT PRIMARY KEY, policy TEXT NOT NULL);
+CREATE TABLE entries (id INTEGER PRIMARY KEY, bank TEXT NOT NULL, kind TEXT NOT NULL,
+                      value TEXT NOT NULL, quality INTEGER);
+CREATE INDEX entries_by_kind ON entries (kind, bank);
+CREATE INDEX entries_by_bank ON entries (bank);
+"""
+
+
+class ListStore:
+    """An open list store; use `ListStore.open`, and one thread at a time."""
+
+    def __init__(self, path: Path, db: sqlite3.Connection) -> None:
+        self.path = path
+        self._db = db
+
+    @classmethod
+    def open(cls, path: Path, create: bool = True) -> ListStore:
+        """Open the store at `path`, creating it when missing (and `create`); refuses other files."""
+        exists = path.exists()
+        if not exists and not create:
+            raise ListStoreError(f"{path}: no list store here")
+        try:
+            db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise ListStoreError(f"{path}: cannot open: {exc}") from None
+        try:
+            if exists and path.stat().st_size > 0:
+                _check_store(path, db)
+            else:
+                _create(db)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+        except sqlite3.Error as exc:
+            db.close()
+            raise ListStoreError(f"{path}: not a list store ({exc})") from None
+        except ListStoreError:
+            db.close()
+            raise
+        return cls(path, db)
+
+    def close(self) -> None:
+        """Close the file."""
+        self._db.close()
+
+    def __enter__(self) -> ListStore:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def _meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    @property
+    def sequence(self) -> int:
+        """The feed sequence the store is current to; -1 before the first snapshot."""
+        return int(self._meta("sequence") or NEVER_SYNCED)
+
+    @property
+    def registry(self) -> str | None:
+        """Which registry the lists came from (set by the first snapshot)."""
+        return self._meta("registry")
+
+    @property
+    def key_id(self) -> str | None:
+        """The id of the key that signed the last document applied."""
+        return self._meta("key_id")
+
+    def banks(self) -> dict[str, dict[str, Any]]:
+        """Each bank's policy (kinds, distance threshold, verified, suggested action), by name."""
+        return {name: json.loads(policy)
+                for name, policy in self._db.execute("SELECT name, policy FROM banks ORDER BY name")}
+
+    def get(self, entry_id: int) -> ListEntry | None:
+        """The active entry with this id, or None."""
+        row = self._db.execute("SELECT id, bank, kind, value, quality FROM entries WHERE id = ?",
+                               (entry_id,)).fetchone()
+        return ListEntry(*row) if row else None
+
+    def entries(self, kind: str | None = None, bank: str | None = None) -> Iterator[ListEntry]:
+        """Active entries in id order, optionally of one kind and/or bank, streamed from disk."""
+        where, args = _filter(kind, bank)
+        cursor = self._db.execute(
+            f"SELECT id, bank, kind, value, quality FROM entries{where} ORDER BY id", args)
+        while rows := cursor.fetchmany(FETCH):
+            yield from (ListEntry(*row) for row in rows)
+
+    def count(self, kind: str | None = None, bank: str | None = None) -> int:
+        """How many active entries there are, optionally of one kind and/or bank."""
+        where, args = _filter(kind, bank)
+        return self._db.execute(f"SELECT count(*) FROM entries{where}", args).fetchone()[0]
+
+    def apply_snapshot(self, snapshot: Snapshot, registry: str) -> None:
+        """Replace the content with a checked snapshot from `registry`, in one transaction."""
+        with self._transaction():
+            self._db.execute("DELETE FROM entries")
+            self._db.executemany("INSERT INTO entries VALUES (?, ?, ?, ?, ?)",
+                                 ((e.id, e.bank, e.kind, e.value, e.quality)
+                                  for e in snapshot.entries))
+            self._set_position(snapshot.sequence, snapshot.key_id, snapshot.banks, registry)
+
+    def apply_changes(self, page: ChangePage) -> int:
+        """Apply a checked change page that starts at the store's sequence, in one transaction;
+        return how many changes it held. A page for another position is refused, changing nothing."""
+        with self._transaction():
+            current = self.sequence
+            if current == NEVER_SYNCED:
+                raise TamperedListError("the store holds no snapshot yet; take one first")
+            if page.after != current:
+                raise TamperedListError(f"change page starts after {page.after}, "
+                                        f"store is at {current}")
+            applied = 0
+            for op, run in _runs(page.changes):
+                if op == ADD:
+                    self._db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?)",
+                                         ((e.id, e.bank, e.kind, e.value, e.quality) for e in run))
+                else:
+                    self._db.executemany("DELETE FROM entries WHERE id = ?", ((e.id,) for e in run))
+                applied += len(run)
+            self._set_position(page.sequence, page.key_id, page.banks)
+        return applied
+
+    def _set_position(self, sequence: int, key_id: str, banks: dict[str, dict[str, Any]],
+                      registry: str | None = None) -> None:
+        values = {"sequence": str(sequence), "key_id": key_id}
+        if registry is not None:
+            values["registry"] = registry
+        self._db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", values.items())
+        self._db.execute("DELETE FROM banks")
+        self._db.executemany("INSERT INTO banks VALUES (?, ?)",
+                             ((name, json.dumps(policy, sort_keys=True))
+                              for name, policy in banks.items()))
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db)
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.db.execute("COMMIT" if kind is None else "ROLLBACK")
+
+
+def _runs(changes: Iterable[Change]) -> Iterator[tuple[str, list[ListEntry]]]:
+    """Consecutive changes of the same op, in order (each run is one executemany)."""
+    op: str | None = None
+    run: list[ListEntry] = []
+    for change in changes:
+        if change.op != op and run:
+            yield str(op), run
+            run = []
+        op = change.op
+        run.append(change.entry)
+    if run:
+        yield str(op), run
+
+
+def _filter(kind: str | None, bank: str | None) -> tuple[str, tuple[str, ...]]:
+    clauses = [(c, v) for c, v in (("kind = ?", kind), ("bank = ?", bank)) if v is not None]
+    if not clauses:
+        return "", ()
+    return " WHERE " + " AND ".join(c for c, _ in clauses), tuple(str(v) for _, v in clauses)
+
+
+def _create(db: sqlite3.Connection) -> None:
+    """Lay out a new store: header marks, tables and indexes, all or nothing."""
+    with _Transaction(db):
+        db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        for statement in filter(str.strip, SCHEMA.split(";")):
+            db.execute(statement)
+
+
+def _check_store(path: Path, db: sqlite3.Connection) -> None:
+    """Refuse a file that is not a list store, or one of a newer layout than this code reads."""
+    (application_id,) = db.execute("PRAGMA application_id").fetchone()
+    if application_id != APPLICATION_ID:
+        raise ListStoreError(f"{path}: not a list store (another SQLite database)")
+    (version,) = db.execute("PRAGMA user_version").fetchone()
+    if version != SCHEMA_VERSION:
+        raise ListStoreError(f"{path}: list store layout {version}; this version reads "
+                             f"{SCHEMA_VERSION}")
