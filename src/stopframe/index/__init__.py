@@ -7,6 +7,7 @@ index.range_search(query, radius=31)          # Matches(ids, distances), nearest
 index.save("list.sfidx"); HammingIndex.open("list.sfidx")   # memory-mapped, checksummed
 """
 
+from stopframe.errors import IndexFileError
 from stopframe.index.hamming import (
     DEFAULT_RADIUS,
     MAX_RADIUS,
@@ -15,7 +16,6 @@ from stopframe.index.hamming import (
     Matches,
     Pairs,
 )
-from stopframe.index.storage import IndexFileError
 
 __all__ = [
     "DEFAULT_RADIUS",

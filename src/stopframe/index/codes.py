@@ -8,9 +8,12 @@ import numpy as np
 
 from stopframe.signals.pdq import PDQ
 
-CODE_BYTES = 32
+CODE_BYTES = 32  # one 256-bit code; every other code size in the index derives from this
+CODE_BITS = 8 * CODE_BYTES
+CODE_WORDS = CODE_BYTES // 8  # uint64 words the kernels read per code
 CodeLike = bytes | bytearray | memoryview | str | np.ndarray
 CodesLike = np.ndarray | Iterable[CodeLike] | CodeLike
+IdsLike = Iterable[int] | np.ndarray | int
 
 
 def _one_code(value: CodeLike) -> np.ndarray:
@@ -51,10 +54,10 @@ def as_codes(values: CodesLike) -> np.ndarray:
 
 def as_words(codes_u8: np.ndarray) -> np.ndarray:
     """The (N, 4) uint64 view the kernels read (no copy when already contiguous)."""
-    return np.ascontiguousarray(codes_u8).view(np.uint64).reshape(-1, 4)
+    return np.ascontiguousarray(codes_u8).view(np.uint64).reshape(-1, CODE_WORDS)
 
 
-def as_ids(ids: Iterable[int] | np.ndarray | int, n: int | None = None) -> np.ndarray:
+def as_ids(ids: IdsLike, n: int | None = None) -> np.ndarray:
     """A uint64 id array; negative or non-integer ids are refused."""
     arr = np.asarray(ids)
     if arr.ndim == 0:

@@ -21,8 +21,9 @@ import numpy as np
 
 from stopframe.index import kernels
 from stopframe.index.codes import CODE_BYTES, CodesLike, as_codes, as_ids, as_words
-from stopframe.index.scan import Triples, scan_search
-from stopframe.index.segment import Segment
+from stopframe.index.backend import Hits, SearchBackend
+from stopframe.index.scan import scan_search
+from stopframe.index.segment import Segment, TabledSegment, build_segment
 
 DEFAULT_RADIUS = 31
 MAX_RADIUS = 64
@@ -119,7 +120,7 @@ class _Snapshot:
         """Ids and codes of every live entry."""
         ids, codes = [], []
         for seg, dead in zip(self.segments, self.dead):
-            keep = np.ones(seg.size, dtype=bool)
+            keep = np.ones(len(seg), dtype=bool)
             keep[dead] = False
             ids.append(np.asarray(seg.ids)[keep])
             codes.append(np.asarray(seg.codes)[keep])
@@ -135,9 +136,10 @@ class _Snapshot:
         """Exact range search of a query batch against every live entry of this snapshot."""
         n_q = qcodes.shape[0]
         q_parts, id_parts, d_parts = [], [], []
-        for seg, dead in zip(self.segments, self.dead):
-            hits = seg.search(qcodes, radius, pool)
-            _gather(hits, dead, seg.ids, q_parts, id_parts, d_parts)
+        backends: tuple[SearchBackend, ...] = self.segments
+        for backend, dead in zip(backends, self.dead):
+            hits = backend.search(qcodes, radius, pool)
+            _gather(hits, dead, backend.ids, q_parts, id_parts, d_parts)
         if self.delta_n:
             hits = scan_search(
                 as_words(self.delta_codes), self.delta_n, as_words(qcodes), radius, pool
@@ -153,7 +155,7 @@ class _Snapshot:
 
 
 def _gather(
-    hits: Triples, dead: np.ndarray, ids: np.ndarray, q_parts, id_parts, d_parts
+    hits: Hits, dead: np.ndarray, ids: np.ndarray, q_parts, id_parts, d_parts
 ) -> None:
     keep = (
         ~np.isin(hits.rows, dead)
@@ -234,8 +236,8 @@ class HammingIndex:
         codes = as_codes(codes)
         ids = as_ids(ids, codes.shape[0])
         index = cls(delta_limit, tables)
-        seg = Segment.build(ids, codes, tables)
-        index._snap = _Snapshot((seg,), (np.empty(0, np.int64),), size=seg.size)
+        seg = build_segment(ids, codes, tables)
+        index._snap = _Snapshot((seg,), (np.empty(0, np.int64),), size=len(seg))
         return index
 
     # -- writing -------------------------------------------------------------------------
@@ -281,7 +283,7 @@ class HammingIndex:
         """Fold the delta and all segments into one segment without tombstones."""
         with self._write:
             ids, codes = self._snap.export()
-            segs = (Segment.build(ids, codes, self._tables),) if ids.size else ()
+            segs = (build_segment(ids, codes, self._tables),) if ids.size else ()
             self._snap = _Snapshot(
                 segs, tuple(np.empty(0, np.int64) for _ in segs), size=int(ids.size)
             )
@@ -312,17 +314,17 @@ class HammingIndex:
         """Turn the live delta rows into a segment, merging equal-sized neighbours (log-structured)."""
         keep = np.ones(snap.delta_n, dtype=bool)
         keep[snap.delta_dead] = False
-        new = Segment.build(
+        new = build_segment(
             snap.delta_ids[: snap.delta_n][keep], snap.delta_codes[: snap.delta_n][keep], tables
         )
         segs, dead = list(snap.segments), list(snap.dead)
         segs.append(new)
         dead.append(np.empty(0, np.int64))
-        while len(segs) >= 2 and segs[-2].size - dead[-2].size <= 2 * (
-            segs[-1].size - dead[-1].size
+        while len(segs) >= 2 and len(segs[-2]) - dead[-2].size <= 2 * (
+            len(segs[-1]) - dead[-1].size
         ):
             merged = _Snapshot((segs[-2], segs[-1]), (dead[-2], dead[-1])).export()
-            segs[-2:] = [Segment.build(*merged, tables)]
+            segs[-2:] = [build_segment(*merged, tables)]
             dead[-2:] = [np.empty(0, np.int64)]
         return replace(
             snap,
@@ -339,9 +341,9 @@ class HammingIndex:
         """Rebuild segments that lost more than DEAD_LIMIT of their rows."""
         segs, dead = list(snap.segments), list(snap.dead)
         for s, (seg, d) in enumerate(zip(segs, dead)):
-            if d.size and d.size > DEAD_LIMIT * seg.size:
+            if d.size and d.size > DEAD_LIMIT * len(seg):
                 ids, codes = _Snapshot((seg,), (d,)).export()
-                segs[s], dead[s] = Segment.build(ids, codes, tables), np.empty(0, np.int64)
+                segs[s], dead[s] = build_segment(ids, codes, tables), np.empty(0, np.int64)
         return replace(snap, segments=tuple(segs), dead=tuple(dead))
 
     # -- reading -------------------------------------------------------------------------
@@ -456,11 +458,11 @@ class HammingIndex:
             len(snap.segments) == 1
             and not snap.dead[0].size
             and snap.delta_n == len(snap.delta_dead)
-            and snap.segments[0].tabled == self._tables
+            and isinstance(snap.segments[0], TabledSegment) == self._tables
         ):
             seg = snap.segments[0]
         else:
-            seg = Segment.build(*snap.export(), self._tables)
+            seg = build_segment(*snap.export(), self._tables)
         write_segment(Path(path), seg)
 
     @classmethod
@@ -475,8 +477,8 @@ class HammingIndex:
         from stopframe.index.storage import read_segment
 
         seg = read_segment(Path(path), verify=verify)
-        index = cls(delta_limit, seg.tabled)
-        index._snap = _Snapshot((seg,), (np.empty(0, np.int64),), size=seg.size)
+        index = cls(delta_limit, isinstance(seg, TabledSegment))
+        index._snap = _Snapshot((seg,), (np.empty(0, np.int64),), size=len(seg))
         return index
 
 

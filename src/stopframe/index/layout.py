@@ -16,7 +16,8 @@ from math import comb
 
 import numpy as np
 
-CODE_BITS = 256
+from stopframe.index.codes import CODE_BITS
+
 _PERMUTATION_SEED = 0x5F3759DF
 
 

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import Executor
-from dataclasses import dataclass
 from functools import lru_cache
 
 import numba
 import numpy as np
 
+from stopframe.index.backend import Hits
 from stopframe.index.kernels import _popcount64
 from stopframe.index.layout import ball_size, probe_masks
 
@@ -37,25 +37,6 @@ _CHECK_NS = 2.2
 _CANDIDATE_NS = 9.0
 _MAX_ENTRIES = 1 << 24  # query-table entries beyond which a batch is split
 _MAX_TABLE_QUERIES = (1 << 16) - 1  # query numbers in the tables are uint16
-
-
-@dataclass(frozen=True)
-class Triples:
-    """Hits as parallel arrays: query number, row number, distance (unordered)."""
-
-    q: np.ndarray
-    rows: np.ndarray
-    dist: np.ndarray
-
-    @classmethod
-    def concat(cls, parts: list[Triples]) -> Triples:
-        if not parts:
-            return cls(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64))
-        return cls(
-            np.concatenate([p.q for p in parts]),
-            np.concatenate([p.rows for p in parts]),
-            np.concatenate([p.dist for p in parts]),
-        )
 
 
 @lru_cache(maxsize=512)
@@ -236,7 +217,7 @@ def flat_scan(words, lo, hi, qwords, radius, out_q, out_r, out_d):
     return n_out, hi
 
 
-def _run_part(kernel, args: tuple, cap: int) -> Triples:
+def _run_part(kernel, args: tuple, cap: int) -> Hits:
     """Run a scan kernel over rows lo..hi with room for `cap` hits, resuming with twice the
     room where it stopped whenever the output filled (no row is scanned more than twice)."""
     words, lo, hi, *extra = args
@@ -244,9 +225,9 @@ def _run_part(kernel, args: tuple, cap: int) -> Triples:
     while True:
         out = (np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap, np.int64))
         count, lo = kernel(words, lo, hi, *extra, *out)
-        parts.append(Triples(out[0][:count], out[1][:count], out[2][:count]))
+        parts.append(Hits(out[0][:count], out[1][:count], out[2][:count]))
         if lo >= hi:
-            return Triples.concat(parts) if len(parts) > 1 else parts[0]
+            return Hits.concat(parts) if len(parts) > 1 else parts[0]
         cap *= 2
 
 
@@ -257,7 +238,7 @@ def scan_search(
     radius: int,
     pool: Executor | None = None,
     method: str = "auto",
-) -> Triples:
+) -> Hits:
     """Exact range search of a query batch over the first n_rows of `words` ((N, 4) uint64).
 
     method: "auto" (cost model), "tables" or "flat" (tests force each). Rows are split over
@@ -265,7 +246,7 @@ def scan_search(
     """
     n_q = qwords.shape[0]
     if n_q == 0 or n_rows == 0:
-        return Triples.concat([])
+        return Hits.concat([])
     if method == "auto":
         rho = scan_radii(radius, n_q)
     elif method == "tables":
@@ -281,7 +262,7 @@ def scan_search(
         half = n_q // 2
         a = scan_search(words, n_rows, qwords[:half], radius, pool, method)
         b = scan_search(words, n_rows, qwords[half:], radius, pool, method)
-        return Triples.concat([a, Triples(b.q + half, b.rows, b.dist)])
+        return Hits.concat([a, Hits(b.q + half, b.rows, b.dist)])
     if rho is None:
         kernel, extra = flat_scan, (qwords, radius)
     else:
@@ -297,7 +278,7 @@ def scan_search(
     if n_parts == 1:
         return _run_part(*jobs[0])
     assert pool is not None
-    return Triples.concat(list(pool.map(lambda job: _run_part(*job), jobs)))
+    return Hits.concat(list(pool.map(lambda job: _run_part(*job), jobs)))
 
 
 def _fit_radii(radius: int) -> tuple[int, ...]:

@@ -9,7 +9,7 @@ Layout (all integers little-endian):
            offsets (u32 CSR offsets, chunk after chunk) | positions (m x n u32); each 64-byte aligned.
 Opening checks the header checksum, section bounds, shapes and the invariants the kernels rely
 on (offsets monotone and ending at n, positions < n), and every section's CRC-32 unless told not
-to. Any failure raises IndexFileError naming the file and the fault.
+to, one step at a time. Any failure raises IndexFileError naming the file and the fault.
 """
 
 from __future__ import annotations
@@ -18,12 +18,17 @@ import os
 import struct
 import sys
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeAlias
 
 import numpy as np
+from numpy.typing import NDArray
 
-from stopframe.index.layout import CODE_BITS, ChunkLayout
-from stopframe.index.segment import Segment
+from stopframe.errors import IndexFileError
+from stopframe.index.codes import CODE_BITS, CODE_BYTES
+from stopframe.index.layout import ChunkLayout
+from stopframe.index.segment import CompactSegment, Segment, TabledSegment
 
 MAGIC = b"SFHIDX\r\n"
 VERSION = 2  # 2: multi-index tables optional (n_chunks = 0)
@@ -31,39 +36,46 @@ _HEAD = struct.Struct("<8sIIQII")
 _ENTRY = struct.Struct("<16sQQII")
 _ALIGN = 64
 _SECTIONS = ("ids", "codes", "widths", "bitpos", "offsets", "positions")
+_TABLE_SECTIONS = _SECTIONS[2:]
+_ID_BYTES = 8
+_MAX_CHUNK_WIDTH = 24
 _CRC_BLOCK = 1 << 26
 
+Bytes: TypeAlias = NDArray[np.uint8]
+Sections: TypeAlias = dict[str, Bytes]
 
-class IndexFileError(ValueError):
-    """An index file that is corrupt, truncated, of another version or not an index at all."""
 
-
-def _crc(buf) -> int:
-    view = memoryview(np.ascontiguousarray(buf).reshape(-1).view(np.uint8))
+def _crc(buf: NDArray[Any]) -> int:
+    view = np.ascontiguousarray(buf).reshape(-1).view(np.uint8).data
     crc = 0
     for lo in range(0, len(view), _CRC_BLOCK):
         crc = zlib.crc32(view[lo : lo + _CRC_BLOCK], crc)
     return crc
 
 
-def _check_host() -> None:
+def _fail(path: Path, why: str) -> IndexFileError:
+    return IndexFileError(f"{path}: {why}; rebuild the index or restore it from a good copy")
+
+
+def _check_host(path: Path) -> None:
     if sys.byteorder != "little":
-        raise IndexFileError("index files are little-endian; this host is big-endian")
+        raise IndexFileError(f"{path}: index files are little-endian; this host is big-endian")
 
 
 def write_segment(path: Path, seg: Segment) -> None:
     """Write `seg` to `path` atomically: a temporary file in the same folder, fsync, rename."""
-    _check_host()
+    _check_host(path)
     empty = np.empty(0, np.uint8)
+    tabled = isinstance(seg, TabledSegment)
     arrays = {
         "ids": np.ascontiguousarray(seg.ids, dtype="<u8"),
         "codes": np.ascontiguousarray(seg.codes, dtype=np.uint8),
-        "widths": empty if seg.layout is None else np.ascontiguousarray(seg.layout.widths, np.uint8),
-        "bitpos": empty if seg.layout is None else np.ascontiguousarray(seg.layout.bitpos, "<u2"),
-        "offsets": empty if seg.offsets is None else np.ascontiguousarray(seg.offsets, "<u4"),
-        "positions": empty if seg.positions is None else np.ascontiguousarray(seg.positions, "<u4"),
+        "widths": np.ascontiguousarray(seg.layout.widths, np.uint8) if tabled else empty,
+        "bitpos": np.ascontiguousarray(seg.layout.bitpos, "<u2") if tabled else empty,
+        "offsets": np.ascontiguousarray(seg.offsets, "<u4") if tabled else empty,
+        "positions": np.ascontiguousarray(seg.positions, "<u4") if tabled else empty,
     }
-    n_chunks = 0 if seg.layout is None else seg.layout.n_chunks
+    n_chunks = seg.layout.n_chunks if tabled else 0
     header_bytes = _HEAD.size + _ENTRY.size * len(arrays) + 4
     pos = -(-header_bytes // _ALIGN) * _ALIGN
     entries, placed = [], []
@@ -73,7 +85,7 @@ def write_segment(path: Path, seg: Segment) -> None:
         placed.append((pos, arr))
         pos = -(-(pos + arr.nbytes) // _ALIGN) * _ALIGN
     head = _HEAD.pack(
-        MAGIC, VERSION, header_bytes, seg.size, n_chunks, len(arrays)
+        MAGIC, VERSION, header_bytes, len(seg), n_chunks, len(arrays)
     ) + b"".join(entries)
     head += struct.pack("<I", zlib.crc32(head))
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
@@ -82,7 +94,7 @@ def write_segment(path: Path, seg: Segment) -> None:
             f.write(head)
             for offset, arr in placed:
                 f.write(b"\0" * (offset - f.tell()))
-                f.write(memoryview(arr.reshape(-1).view(np.uint8)))
+                f.write(arr.reshape(-1).view(np.uint8).data)
             f.write(b"\0" * (pos - f.tell()))
             f.flush()
             os.fsync(f.fileno())
@@ -94,101 +106,144 @@ def write_segment(path: Path, seg: Segment) -> None:
 
 def read_segment(path: Path, verify: bool = True) -> Segment:
     """Memory-map a segment written by write_segment, refusing anything inconsistent."""
-    _check_host()
+    _check_host(path)
+    data = _map_file(path)
+    head = _read_header(path, data)
+    sections = _map_sections(path, data, head, verify)
+    if head.n_chunks == 0:
+        return _compact_segment(path, sections, head.n_rows)
+    return _tabled_segment(path, sections, head.n_rows, head.n_chunks)
 
-    def fail(why: str) -> IndexFileError:
-        return IndexFileError(
-            f"{path}: {why}; rebuild the index or restore it from a good copy"
-        )
 
+@dataclass(frozen=True)
+class _Header:
+    """The fixed header fields past the magic and version."""
+
+    header_bytes: int
+    n_rows: int
+    n_chunks: int
+    n_sections: int
+
+
+def _map_file(path: Path) -> Bytes:
+    """The whole file mapped read-only as bytes; refused when shorter than the fixed header."""
     try:
         size = path.stat().st_size
     except OSError as e:
         raise IndexFileError(f"{path}: cannot read index file ({e.strerror})") from e
     if size < _HEAD.size:
-        raise fail(f"truncated: {size} bytes is smaller than the header")
+        raise _fail(path, f"truncated: {size} bytes is smaller than the header")
     try:
-        data = np.memmap(path, dtype=np.uint8, mode="r")
+        return np.memmap(path, dtype=np.uint8, mode="r")
     except (OSError, ValueError) as e:
         raise IndexFileError(f"{path}: cannot map index file ({e})") from e
-    magic, version, header_bytes, n, m, n_sections = _HEAD.unpack_from(data, 0)
+
+
+def _read_header(path: Path, data: Bytes) -> _Header:
+    """The header, after checking its magic, version, size and checksum."""
+    magic, version, header_bytes, n, m, n_sections = _HEAD.unpack(data[: _HEAD.size].tobytes())
     if magic != MAGIC:
-        raise fail("not a stopframe index file (bad magic)")
+        raise _fail(path, "not a stopframe index file (bad magic)")
     if version != VERSION:
-        raise fail(
-            f"format version {version} is not supported (this build reads version {VERSION})"
+        raise _fail(
+            path, f"format version {version} is not supported (this build reads version {VERSION})"
         )
-    if (
-        n_sections != len(_SECTIONS)
-        or header_bytes != _HEAD.size + _ENTRY.size * n_sections + 4
-    ):
-        raise fail("malformed header")
-    if header_bytes > size:
-        raise fail("truncated header")
-    (stored_crc,) = struct.unpack_from("<I", data, header_bytes - 4)
-    if zlib.crc32(data[: header_bytes - 4]) != stored_crc:
-        raise fail("header checksum mismatch (corrupted)")
-    sections: dict[str, np.ndarray] = {}
-    for i in range(n_sections):
-        raw_name, offset, length, crc, _ = _ENTRY.unpack_from(
-            data, _HEAD.size + i * _ENTRY.size
-        )
+    if n_sections != len(_SECTIONS) or header_bytes != _HEAD.size + _ENTRY.size * n_sections + 4:
+        raise _fail(path, "malformed header")
+    if header_bytes > data.shape[0]:
+        raise _fail(path, "truncated header")
+    raw = data[:header_bytes].tobytes()
+    (stored_crc,) = struct.unpack_from("<I", raw, header_bytes - 4)
+    if zlib.crc32(raw[:-4]) != stored_crc:
+        raise _fail(path, "header checksum mismatch (corrupted)")
+    return _Header(header_bytes, n, m, n_sections)
+
+
+def _map_sections(path: Path, data: Bytes, head: _Header, verify: bool) -> Sections:
+    """Each section's bytes, checked for name, alignment, bounds and (with `verify`) CRC-32."""
+    raw = data[: head.header_bytes].tobytes()
+    sections: Sections = {}
+    for i in range(head.n_sections):
+        raw_name, offset, length, crc, _ = _ENTRY.unpack_from(raw, _HEAD.size + i * _ENTRY.size)
         name = raw_name.rstrip(b"\0").decode("ascii", "replace")
         if name != _SECTIONS[i]:
-            raise fail(f"unexpected section {name!r}")
-        if offset % _ALIGN or offset + length > size:
-            raise fail(f"section {name} lies outside the file (truncated?)")
+            raise _fail(path, f"unexpected section {name!r}")
+        if offset % _ALIGN or offset + length > data.shape[0]:
+            raise _fail(path, f"section {name} lies outside the file (truncated?)")
         sec = data[offset : offset + length]
         if verify and _crc(sec) != crc:
-            raise fail(f"section {name} checksum mismatch (corrupted)")
+            raise _fail(path, f"section {name} checksum mismatch (corrupted)")
         sections[name] = sec
-    if m == 0:
-        for name in ("widths", "bitpos", "offsets", "positions"):
-            if sections[name].shape[0]:
-                raise fail(f"section {name} of a compact index is not empty")
-        if sections["ids"].shape[0] != 8 * n or sections["codes"].shape[0] != 32 * n:
-            raise fail("sections ids and codes do not hold n_rows entries")
-        ids = sections["ids"].view("<u8")
-        if n > 1 and not np.all(ids[1:] > ids[:-1]):
-            raise fail("ids are not strictly increasing")
-        return Segment(ids, sections["codes"].reshape(n, 32))
+    return sections
+
+
+def _check_sizes(path: Path, sections: Sections, expected: dict[str, int]) -> None:
+    """Every named section holds exactly the expected number of bytes."""
+    for name, nbytes in expected.items():
+        if sections[name].shape[0] != nbytes:
+            raise _fail(path, f"section {name} has {sections[name].shape[0]} bytes, expected {nbytes}")
+
+
+def _sorted_ids(path: Path, sections: Sections, n: int) -> NDArray[np.uint64]:
+    """The ids section as uint64, which must be strictly increasing (membership is a search)."""
+    ids = sections["ids"].view("<u8")
+    if n > 1 and not np.all(ids[1:] > ids[:-1]):
+        raise _fail(path, "ids are not strictly increasing")
+    return ids
+
+
+def _compact_segment(path: Path, sections: Sections, n: int) -> CompactSegment:
+    """A compact segment: ids and codes of n rows, every table section empty."""
+    for name in _TABLE_SECTIONS:
+        if sections[name].shape[0]:
+            raise _fail(path, f"section {name} of a compact index is not empty")
+    _check_sizes(path, sections, {"ids": _ID_BYTES * n, "codes": CODE_BYTES * n})
+    ids = _sorted_ids(path, sections, n)
+    return CompactSegment(ids, sections["codes"].reshape(n, CODE_BYTES))
+
+
+def _chunk_widths(path: Path, sections: Sections, m: int) -> Bytes:
+    """The m chunk widths, which must cover the code's bits and each fit a table."""
     widths = sections["widths"].view(np.uint8)
     if (
         widths.shape[0] != m
         or int(widths.sum()) != CODE_BITS
         or int(widths.min()) < 1
-        or int(widths.max()) > 24
+        or int(widths.max()) > _MAX_CHUNK_WIDTH
     ):
-        raise fail("invalid chunk widths")
+        raise _fail(path, "invalid chunk widths")
+    return widths
+
+
+def _tabled_segment(path: Path, sections: Sections, n: int, m: int) -> TabledSegment:
+    """A tabled segment, after checking the invariants the kernels rely on (they do not bounds-check)."""
+    widths = _chunk_widths(path, sections, m)
     w_max = int(widths.max())
-    shapes = {
-        "ids": 8 * n,
-        "codes": 32 * n,
-        "bitpos": 2 * m * w_max,
-        "offsets": 4 * int(((1 << widths.astype(np.int64)) + 1).sum()),
-        "positions": 4 * m * n,
-    }
-    for name, nbytes in shapes.items():
-        if sections[name].shape[0] != nbytes:
-            raise fail(
-                f"section {name} has {sections[name].shape[0]} bytes, expected {nbytes}"
-            )
-    ids = sections["ids"].view("<u8")
+    _check_sizes(
+        path,
+        sections,
+        {
+            "ids": _ID_BYTES * n,
+            "codes": CODE_BYTES * n,
+            "bitpos": 2 * m * w_max,
+            "offsets": 4 * int(((1 << widths.astype(np.int64)) + 1).sum()),
+            "positions": 4 * m * n,
+        },
+    )
+    ids = _sorted_ids(path, sections, n)
     bitpos = sections["bitpos"].view("<u2").reshape(m, w_max).astype(np.int64)
     offsets = sections["offsets"].view("<u4")
     positions = sections["positions"].view("<u4")
-    if n > 1 and not np.all(ids[1:] > ids[:-1]):
-        raise fail("ids are not strictly increasing")
     used = np.concatenate([bitpos[c, : widths[c]] for c in range(m)])
     if np.unique(used).shape[0] != CODE_BITS or used.max() >= CODE_BITS:
-        raise fail("invalid chunk bit positions")
+        raise _fail(path, "invalid chunk bit positions")
     start = 0
     for c in range(m):
         offs = offsets[start : start + (1 << int(widths[c])) + 1]
         if offs[0] != 0 or offs[-1] != n or np.any(offs[1:] < offs[:-1]):
-            raise fail(f"bucket offsets of chunk {c} are inconsistent")
+            raise _fail(path, f"bucket offsets of chunk {c} are inconsistent")
         start += offs.shape[0]
     if n and int(positions.max()) >= n:
-        raise fail("bucket positions point past the last row")
+        raise _fail(path, "bucket positions point past the last row")
     layout = ChunkLayout(widths.copy(), bitpos)
-    return Segment(ids, sections["codes"].reshape(n, 32), layout, offsets, positions)
+    return TabledSegment(ids, sections["codes"].reshape(n, CODE_BYTES), layout, offsets, positions)
