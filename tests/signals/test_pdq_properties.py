@@ -9,15 +9,14 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from stopframe.signals.base import SignalValueError
+from stopframe.signals.jarosz import box_filter, jarosz_window
 from stopframe.signals.pdq import (
     Dihedral,
     PdqResult,
     block64_from_reduced_luma,
-    box_filter,
     hamming_distance,
     hex_to_digest,
     jarosz_64,
-    jarosz_window,
     pdq_from_block64,
 )
 

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from functools import lru_cache
 
 import numpy as np
 
 from stopframe.signals.base import ContentType, IndexKind, SignalType, canonical_hex
+from stopframe.signals.jarosz import OUTPUT_SIDE, jarosz_matrix, reduced_jarosz_matrix
 
 PDQ_BITS = 256
 PDQ_BYTES = PDQ_BITS // 8
 PDQ_HEX_CHARS = PDQ_BITS // 4
-_SIDE = 64  # PDQ works on a 64 x 64 luma block (the Jarosz filter's output side)
+_SIDE = OUTPUT_SIDE  # PDQ works on a 64 x 64 luma block (the Jarosz filter's output side)
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 _DCT = (
     np.sqrt(2.0 / _SIDE)
@@ -131,31 +131,6 @@ def luma_from_rgb(rgb: np.ndarray) -> np.ndarray:
     return rgb.astype(np.float32, copy=False) @ _LUMA
 
 
-def jarosz_window(old_size: int, new_size: int = _SIDE) -> int:
-    """Box-filter width that makes two passes approximate a tent filter for this downscale."""
-    return max(1, (old_size + 2 * new_size - 1) // (2 * new_size))
-
-
-def box_filter(values: np.ndarray, window: int, axis: int) -> np.ndarray:
-    """Mean over a window of `window` samples along `axis`, shrinking at the edges.
-
-    The window reaches `window - (window + 2) // 2` samples back and `(window + 2) // 2 - 1`
-    forward, as in the reference implementation.
-    """
-    forward = (window + 2) // 2 - 1
-    back = window - forward - 1
-    moved = np.moveaxis(values, axis, 0).astype(np.float64, copy=False)
-    n = moved.shape[0]
-    sums = np.zeros((n + 1,) + moved.shape[1:], dtype=np.float64)
-    np.cumsum(moved, axis=0, out=sums[1:])
-    index = np.arange(n)
-    lo = np.maximum(index - back, 0)
-    hi = np.minimum(index + forward, n - 1) + 1
-    shape = (n,) + (1,) * (moved.ndim - 1)
-    out = (sums[hi] - sums[lo]) / (hi - lo).reshape(shape)
-    return np.moveaxis(out, 0, axis)
-
-
 def jarosz_64(luma: np.ndarray) -> np.ndarray:
     """Blur `luma` with two Jarosz passes per axis and sample it down to 64 x 64.
 
@@ -164,72 +139,6 @@ def jarosz_64(luma: np.ndarray) -> np.ndarray:
     """
     rows, cols = luma.shape
     return jarosz_matrix(rows) @ luma.astype(np.float64, copy=False) @ jarosz_matrix(cols).T
-
-
-def _box_bounds(size: int, window: int) -> tuple[np.ndarray, np.ndarray]:
-    forward = (window + 2) // 2 - 1
-    back = window - forward - 1
-    index = np.arange(size)
-    return np.maximum(index - back, 0), np.minimum(index + forward, size - 1) + 1
-
-
-@lru_cache(maxsize=256)
-def _jarosz_bands(size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Weights of the 64 output samples along an axis of `size`, as bands: `starts[i]` is where
-    row i's weights begin and `bands[i]` holds them (zero-padded to a common width).
-
-    The last box pass averages first-pass outputs m in [lo, hi) of the sample; each of those
-    averaged inputs [lo[m], hi[m]). The boxes are added up as a difference array, then summed.
-    """
-    lo, hi = _box_bounds(size, jarosz_window(size))
-    count = (hi - lo).astype(np.float64)
-    samples = ((np.arange(_SIDE) + 0.5) * size / _SIDE).astype(np.intp)
-    offsets = np.arange(int(count.max()))
-    middle = lo[samples, None] + offsets  # first-pass outputs feeding each sample
-    valid = middle < hi[samples, None]
-    middle = np.minimum(middle, size - 1)
-    starts = lo[lo[samples]]
-    width = int((hi[hi[samples] - 1] - starts).max())
-    weight = np.where(valid, 1.0 / (count[samples, None] * count[middle]), 0.0)
-    diff = np.zeros((_SIDE, width + 1))
-    rows = np.broadcast_to(np.arange(_SIDE)[:, None], middle.shape)
-    np.add.at(diff, (rows, lo[middle] - starts[:, None]), weight)
-    np.add.at(diff, (rows, hi[middle] - starts[:, None]), -weight)
-    return starts, np.cumsum(diff[:, :-1], axis=1)
-
-
-@lru_cache(maxsize=256)
-def jarosz_matrix(size: int) -> np.ndarray:
-    """The 64 x `size` linear map that `jarosz_64` applies along one axis of that length."""
-    starts, bands = _jarosz_bands(size)
-    matrix = np.zeros((_SIDE, size + bands.shape[1]))
-    columns = starts[:, None] + np.arange(bands.shape[1])
-    matrix[np.arange(_SIDE)[:, None], columns] = bands
-    return matrix[:, :size]
-
-
-@lru_cache(maxsize=256)
-def reduced_jarosz_matrix(full: int, reduced: int) -> np.ndarray:
-    """`jarosz_matrix(full)` carried onto an axis box-averaged from `full` to `reduced` samples:
-    reduced sample j stands for full positions [j, j + 1) * full / reduced, so it takes the
-    summed weight of that span. Exact for content that is constant within each span."""
-    starts, bands = _jarosz_bands(full)
-    scale = full / reduced
-    width = bands.shape[1]
-    cumulative = np.concatenate([np.zeros((_SIDE, 1)), np.cumsum(bands, axis=1)], axis=1)
-    first = np.floor(starts / scale).astype(np.intp)
-    cells = int(np.ceil(width / scale)) + 2
-    index = first[:, None] + np.arange(cells)  # reduced cells that may overlap each band
-    edges = np.clip(index[:, :] * scale, 0, None) - starts[:, None]
-    edges = np.clip(np.concatenate([edges, edges[:, -1:] + scale], axis=1), 0, width)
-    whole = np.minimum(np.floor(edges).astype(np.intp), width - 1)
-    part = edges - whole
-    low = np.take_along_axis(cumulative, whole, axis=1)
-    high = np.take_along_axis(cumulative, whole + 1, axis=1)
-    weights = np.diff(low + part * (high - low), axis=1)
-    matrix = np.zeros((_SIDE, reduced + cells))
-    matrix[np.arange(_SIDE)[:, None], index] = weights
-    return matrix[:, :reduced]
 
 
 def block64_from_reduced_luma(luma: np.ndarray, full_shape: tuple[int, int]) -> np.ndarray:
