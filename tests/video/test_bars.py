@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from stopframe.matching.video import match_vpdq
-from stopframe.media.bars import ContentBox, detect_content_box, frame_bars
+from stopframe.media.borders import Box, detect_content_box, frame_bars
 from stopframe.signals.vpdq import VpdqFrame, detect_bars, hash_video, read_vpdq_file
 
 
@@ -24,7 +24,7 @@ def test_letterbox_and_pillarbox_in_any_flat_colour() -> None:
         frame = np.full((120, 200), 40, dtype=np.uint8)  # dark grey bars
         frame[15:105, 30:170] = _scene(i, 90, 140)
         planes.append(frame)
-    assert detect_content_box(planes) == ContentBox(15, 105, 30, 170)
+    assert detect_content_box(planes) == Box(top=15, left=30, bottom=105, right=170)
 
 
 def test_box_holds_in_most_frames_not_all() -> None:
@@ -35,7 +35,7 @@ def test_box_holds_in_most_frames_not_all() -> None:
         if i < 3:  # content that is flat near the top edge in a few frames (dark sky)
             frame[10:30] = 0
         planes.append(frame)
-    assert detect_content_box(planes) == ContentBox(10, 90, 0, 100)
+    assert detect_content_box(planes) == Box(top=10, left=0, bottom=90, right=100)
 
 
 def test_no_bars_and_flat_frames() -> None:
@@ -49,9 +49,11 @@ def test_no_bars_and_flat_frames() -> None:
 def test_sample_videos_boxes(vpdq_dir: Path) -> None:
     pytest.importorskip("av")
     videos = vpdq_dir / "sample-videos"
-    assert detect_bars(videos / "pattern-sd-grey-bar.mp4") == ContentBox(0, 720, 32, 448)
-    assert detect_bars(videos / "chair-19-sd-bar.mp4") == ContentBox(0, 720, 32, 448)
-    assert detect_bars(videos / "test-padded-dimensions.mp4") == ContentBox(0, 1080, 236, 844)
+    pillarbox = Box(top=0, left=32, bottom=720, right=448)
+    assert detect_bars(videos / "pattern-sd-grey-bar.mp4") == pillarbox
+    assert detect_bars(videos / "chair-19-sd-bar.mp4") == pillarbox
+    padded = Box(top=0, left=236, bottom=1080, right=844)
+    assert detect_bars(videos / "test-padded-dimensions.mp4") == padded
     assert detect_bars(videos / "pattern-hd-no-bar.mp4") is None
     assert detect_bars(videos / "doorknob-hd-no-bar.mp4") is None
 

@@ -1,13 +1,20 @@
-"""Flat border and letterbox removal: the declared normalisation step that undoes pads,
-letterboxes, pillarboxes and UI chrome bars before hashing, so the same picture gives the same hash.
+"""Flat borders and bars, found and cut before hashing so the same picture gives the same hash.
 
-A row (column) is border when nearly all of its pixels lie within a tolerance of that line's
-median colour. Leading and trailing runs of such lines are cut from every side, in two passes so
-that a letterbox inside a pillarbox (or a chrome bar around a canvas) is removed as well.
+Pictures (`border_box`, `trim_borders`): a row (column) is border when nearly all of its pixels
+lie within a tolerance of that line's median colour. Leading and trailing runs of such lines are
+cut from every side, in two passes so that a letterbox inside a pillarbox (or a chrome bar around
+a canvas) is removed as well.
+
+Clips (`detect_content_box`): per frame, a bar is a run of edge rows (or columns) that are flat
+(tiny spread) and all of one colour, the colour of the outermost line. Over the clip, each side
+keeps the bar that holds in most frames (a low percentile of the per-frame bar widths), so content
+that happens to be flat in one frame (a dark sky, a fade) does not widen the crop, and a bar
+present throughout is found. Both give the same `Box`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,16 +25,30 @@ DEFAULT_MAX_TRIM = 0.45  # never cut more than this share of the height or width
 _PASSES = 2
 _SAMPLES = 160
 
+FLAT_STD = 3.0  # clip bars: luma spread (0-255 scale) under which a line counts as flat
+COLOUR_TOLERANCE = 6.0  # a bar line's mean may differ this much from the outermost line
+MIN_BAR = 2  # bars thinner than this many pixels are ignored
+MAX_BAR_SHARE = 0.35  # one bar never takes more than this share of its axis
+MIN_CONTENT_SHARE = 0.25  # a crop must leave at least this share of each axis
+HOLDS_IN_SHARE = 0.8  # a side's bar must be at least this wide in this share of frames
+
 
 @dataclass(frozen=True, slots=True)
 class Box:
-    """A region of an image: rows [top, bottom) and columns [left, right)."""
+    """A region of a picture or frame: rows [top, bottom) and columns [left, right)."""
 
     top: int
     left: int
     bottom: int
     right: int
 
+    def slices(self) -> tuple[slice, slice]:
+        """Row and column slices, so that `pixels[box.slices()]` is the region (a view)."""
+        return slice(self.top, self.bottom), slice(self.left, self.right)
+
+    def is_full(self, height: int, width: int) -> bool:
+        """Whether the box is the whole `height` x `width` area (nothing cut)."""
+        return (self.top, self.left, self.bottom, self.right) == (0, 0, height, width)
 
 def flat_lines(rgb: np.ndarray, axis: int, tolerance: int = DEFAULT_TOLERANCE,
                flat_share: float = DEFAULT_FLAT_SHARE) -> np.ndarray:
@@ -81,4 +102,61 @@ def trim_borders(rgb: np.ndarray, tolerance: int = DEFAULT_TOLERANCE,
                  max_trim: float = DEFAULT_MAX_TRIM) -> np.ndarray:
     """`rgb` without its flat borders (a view; the input itself when there are none)."""
     box = border_box(rgb, tolerance, flat_share, max_trim)
-    return rgb[box.top:box.bottom, box.left:box.right]
+    return rgb[box.slices()]
+
+
+def _bar_width(means: np.ndarray, stds: np.ndarray, limit: int) -> int:
+    """How many leading lines are flat and of the outermost line's colour (at most `limit`)."""
+    flat = (stds[:limit] <= FLAT_STD) & (np.abs(means[:limit] - means[0]) <= COLOUR_TOLERANCE)
+    if not flat.size or not flat[0]:
+        return 0
+    return int(flat.argmin()) if not flat.all() else int(flat.size)
+
+
+def frame_bars(plane: np.ndarray) -> tuple[int, int, int, int] | None:
+    """Bar widths (top, bottom, left, right) of one luma frame, or None when the whole frame is
+    flat (black frame, fade) and says nothing about bars."""
+    values = plane.astype(np.float32)
+    height, width = values.shape
+    row_mean, row_std = values.mean(axis=1), values.std(axis=1)
+    col_mean, col_std = values.mean(axis=0), values.std(axis=0)
+    if float(values.std()) <= FLAT_STD:
+        return None
+    row_limit = int(height * MAX_BAR_SHARE)
+    col_limit = int(width * MAX_BAR_SHARE)
+    return (
+        _bar_width(row_mean, row_std, row_limit),
+        _bar_width(row_mean[::-1], row_std[::-1], row_limit),
+        _bar_width(col_mean, col_std, col_limit),
+        _bar_width(col_mean[::-1], col_std[::-1], col_limit),
+    )
+
+
+def detect_content_box(planes: Iterable[np.ndarray]) -> Box | None:
+    """The content box of a clip from luma planes sampled over it, or None when no bars hold
+    (or no frame told anything). Planes must all have the same shape."""
+    widths: list[tuple[int, int, int, int]] = []
+    shape: tuple[int, int] | None = None
+    for plane in planes:
+        if shape is None:
+            shape = plane.shape
+        elif plane.shape != shape:
+            continue
+        bars = frame_bars(plane)
+        if bars is not None:
+            widths.append(bars)
+    if not widths or shape is None:
+        return None
+    height, width = shape
+    table = np.array(widths)
+    side = np.floor(np.quantile(table, 1.0 - HOLDS_IN_SHARE, axis=0, method="lower")).astype(int)
+    side[side < MIN_BAR] = 0
+    top, bottom, left, right = (int(v) for v in side)
+    box = Box(top, left, height - bottom, width - right)
+    if (box.bottom - box.top) < height * MIN_CONTENT_SHARE or (
+        box.right - box.left
+    ) < width * MIN_CONTENT_SHARE:
+        return None
+    if box.is_full(height, width):
+        return None
+    return box

@@ -19,6 +19,7 @@ from typing import Self
 
 import numpy as np
 
+from stopframe.media.borders import Box
 from stopframe.media.sniff import SNIFF_BYTES, MediaType, sniff_bytes
 
 try:
@@ -307,11 +308,11 @@ class VideoReader:
     def frames(
         self,
         interval: float = 1.0,
-        crop: tuple[int, int, int, int] | None = None,
+        crop: Box | None = None,
         sparse: bool = True,
     ) -> Iterator[LumaFrame]:
         """Sampled frames, one per `interval` seconds (0 = every frame), cropped to
-        `crop = (top, bottom, left, right)` when given. Stops early, setting `partial_reason`,
+        `crop` when given. Stops early, setting `partial_reason`,
         on a limit or a decode error after some frames; raises VideoDecodeError if none decoded.
 
         With `sparse`, an H.264/HEVC stream sampled sparsely decodes only what the sampled
@@ -453,7 +454,7 @@ class VideoReader:
                 yield frame
 
     def _luma(
-        self, frame: av.VideoFrame, number: int, crop: tuple[int, int, int, int] | None
+        self, frame: av.VideoFrame, number: int, crop: Box | None
     ) -> LumaFrame:
         name = frame.format.name
         if name in _Y_PLANE_FORMATS or name in _FULL_RANGE_FORMATS:
@@ -467,10 +468,8 @@ class VideoReader:
         plane = source.planes[0]
         array = np.frombuffer(plane, dtype=np.uint8).reshape(-1, plane.line_size)
         array = array[: source.height, : source.width]
-        if crop is not None:
-            top, bottom, left, right = crop
-            if bottom <= array.shape[0] and right <= array.shape[1]:
-                array = array[top:bottom, left:right]
+        if crop is not None and crop.bottom <= array.shape[0] and crop.right <= array.shape[1]:
+            array = array[crop.slices()]
         return LumaFrame(number, frame_timestamp(number, self.info.fps), array, scale, offset)
 
     def keyframe_planes(self, count: int = 16) -> Iterator[np.ndarray]:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stopframe.media.bars import ContentBox, detect_content_box
+from stopframe.media.borders import Box, detect_content_box
 from stopframe.media.video import SparseSamplingError, VideoLimits, VideoReader
 from stopframe.errors import SignalValueError
 from stopframe.signals.base import ContentType, IndexKind, Signal, SignalType
@@ -54,7 +54,7 @@ class VideoHash:
     duration_s: float | None
     frame_count: int  # frames in the stream as read (counted from the index in a sparse decode)
     interval: float
-    content_box: ContentBox | None = None  # the crop applied by letterbox removal, if any
+    content_box: Box | None = None  # the crop applied by letterbox removal, if any
     partial: bool = False
     partial_reason: str | None = None
     container: str = ""
@@ -155,7 +155,7 @@ def read_vpdq_file(path: str | os.PathLike[str], max_bytes: int = 256 * 1024**2)
 
 def detect_bars(
     path: str | os.PathLike[str], limits: VideoLimits | None = None
-) -> ContentBox | None:
+) -> Box | None:
     """The clip's content box inside fixed letterbox/pillarbox bars, from its key frames."""
     with VideoReader(path, limits, threads=1) as reader:
         return detect_content_box(reader.keyframe_planes())
@@ -190,7 +190,7 @@ def hash_video(
 def _hash_frames(
     path: str | os.PathLike[str],
     rate: float,
-    box: ContentBox | None,
+    box: Box | None,
     limits: VideoLimits,
     threads: int,
     md5: str,
@@ -199,8 +199,7 @@ def _hash_frames(
 ) -> VideoHash:
     frames: list[VpdqFrame] = []
     with VideoReader(path, limits, threads=threads) as reader:
-        crop = box.as_crop() if box is not None else None
-        for luma in reader.frames(rate, crop=crop, sparse=sparse):
+        for luma in reader.frames(rate, crop=box, sparse=sparse):
             result = pdq_from_plane(luma.plane, luma.scale, luma.offset).hash
             frames.append(
                 VpdqFrame(luma.frame_number, result.quality, result.digest, luma.timestamp)
