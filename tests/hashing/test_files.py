@@ -9,7 +9,8 @@ import pytest
 
 from stopframe.media.limits import MediaLimits
 from stopframe.samples import sample_images
-from stopframe.hashing.files import RECORD_FIELDS, HashOptions, hash_file
+from stopframe.hashing.files import HashOptions, hash_file, record_fields
+from stopframe.signals import SIGNAL_TYPES
 from stopframe.signals.pdq import Dihedral
 from stopframe.signals.pdq_image import DecodePath
 
@@ -24,7 +25,13 @@ def test_image_record_has_every_signal() -> None:
     assert record.value("sha256") == hashlib.sha256(data).hexdigest()
     assert len(record.value("pdq")) == 64 and record.signal("pdq").quality == 100
     assert record.width > 0 and record.height > 0 and record.dihedral is None
-    assert tuple(record.to_dict()) == RECORD_FIELDS
+    fields = tuple(record.to_dict())
+    assert fields == record_fields()
+    assert fields[:12] == ("path", "status", "media_type", "format", "width", "height", "pdq",
+                           "quality", "md5", "sha256", "dihedral", "vpdq")  # as before signals
+    assert fields[-2:] == ("duration_s", "error")
+    assert set(SIGNAL_TYPES) <= set(fields)
+    assert [s.kind for s in record.signals] == ["pdq", "md5", "sha256"]
 
 
 def test_dihedral_and_paths() -> None:
@@ -32,8 +39,8 @@ def test_dihedral_and_paths() -> None:
     fast = hash_file(path, HashOptions(dihedral=True))
     reference = hash_file(path, HashOptions(path=DecodePath.REFERENCE, dihedral=True))
     assert set(fast.dihedral) == {v.name.lower() for v in Dihedral}
-    assert fast.dihedral["original"] == fast.pdq
-    assert bin(int(fast.pdq, 16) ^ int(reference.pdq, 16)).count("1") <= 10
+    assert fast.dihedral["original"] == fast.value("pdq")
+    assert bin(int(fast.value("pdq"), 16) ^ int(reference.value("pdq"), 16)).count("1") <= 10
 
 
 def test_video_gets_vpdq_lines_and_exact_hashes(vectors_dir) -> None:

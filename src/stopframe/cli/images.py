@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -21,12 +21,17 @@ from stopframe.signals import PDQ_ROBUST
 from stopframe.signals.pdq_robust import RobustHash, parse_robust_set
 
 
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
 def read_registered(path: Path) -> list[tuple[str, list[RobustHash]]]:
     """(file, registration set) of every record with a `pdq_robust` value in a JSON-lines file."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
-        raise typer.BadParameter(f"cannot read {path}: {exc}") from None
+        _fail(f"cannot read {path}: {exc}")
     entries = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -38,7 +43,7 @@ def read_registered(path: Path) -> list[tuple[str, list[RobustHash]]]:
                 continue  # a record without a set: not a picture, or featureless
             entries.append((str(record.get("path", f"line {number}")), parse_robust_set(value)))
         except (ValueError, SignalValueError, AttributeError) as exc:
-            raise typer.BadParameter(f"{path}:{number}: not a hash record with a set: {exc}") from None
+            _fail(f"{path}:{number}: not a hash record with a set: {exc}")
     return entries
 
 
