@@ -3,7 +3,7 @@
 - `reference`: decode every pixel, convert to RGB, run the full-resolution Jarosz filter; this is
   what Meta's pdqhash computes on the same pixels (bit-exact).
 - `fast` (default): let the JPEG decoder downscale in the DCT domain and decode luma only, shrink
-  with Pillow's C box filter to at most `FAST_WORK_SIDE` per side, then apply the full-size
+  with Pillow's C box filter to at most `FAST_WORK_SIDE` per side (`media.resize.clamp_sides`), then apply the full-size
   Jarosz filter carried onto that reduced grid (`block64_from_reduced_luma`), so the filter
   support and sample positions stay those of the reference. Stays within 10 bits of `reference`
   for benign photos (measured in benchmarks/hash_images.py, figures in docs/benchmarks.md).
@@ -18,6 +18,7 @@ from PIL import Image
 
 from stopframe.media.images import DecodedImage, decode_image
 from stopframe.media.limits import MediaLimits
+from stopframe.media.resize import clamp_sides
 from stopframe.signals.pdq import (
     PdqResult,
     block64_from_reduced_luma,
@@ -46,17 +47,6 @@ def decode_for_pdq(
     return decode_image(data, name, limits, draft_min_side=FAST_DRAFT_MIN_SIDE, luma_only=True)
 
 
-def shrink(image: Image.Image, side: int | None = None) -> Image.Image:
-    """Box-filter each dimension independently down to at most `side` pixels (default
-    `FAST_WORK_SIDE`); aspect ratio need not be kept because PDQ ends on a square grid."""
-    side = side or FAST_WORK_SIDE
-    width, height = image.size
-    target = (min(width, side), min(height, side))
-    if target == image.size:
-        return image
-    return image.resize(target, Image.Resampling.BOX)
-
-
 def luma_of(image: Image.Image) -> np.ndarray:
     """Float32 luma of an RGB or L image."""
     pixels = np.asarray(image)
@@ -69,7 +59,7 @@ def pdq_of_decoded(decoded: DecodedImage, path: DecodePath = DecodePath.FAST) ->
     """PDQ of pixels from `decode_for_pdq` with the same `path`."""
     if DecodePath(path) is DecodePath.REFERENCE:
         return pdq_from_luma(luma_of(decoded.image))
-    luma = luma_of(shrink(decoded.image))
+    luma = luma_of(clamp_sides(decoded.image, FAST_WORK_SIDE))
     return pdq_from_block64(block64_from_reduced_luma(luma, (decoded.height, decoded.width)))
 
 

@@ -20,6 +20,7 @@ from PIL import Image
 
 from stopframe.errors import SignalValueError
 from stopframe.media.borders import trim_borders
+from stopframe.media.resize import fit_long_side
 from stopframe.signals.base import ContentType, IndexKind, Signal, SignalType
 from stopframe.signals.pdq import (
     PDQ,
@@ -77,20 +78,9 @@ class RobustHash:
         return self.hash.quality >= MIN_QUALITY
 
 
-def shrink(rgb: np.ndarray, side: int = WORK_SIDE) -> np.ndarray:
-    """`rgb` box-downscaled so its long side is at most `side` (hashes only see 64 x 64)."""
-    height, width = rgb.shape[:2]
-    if max(height, width) <= side:
-        return rgb
-    scale = side / max(height, width)
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    image = Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8))
-    return np.asarray(image.resize(size, Image.Resampling.BOX))
-
-
 def prepare(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Luma of the shrunk picture with its flat borders trimmed, and without trimming."""
-    small = shrink(rgb)
+    small = fit_long_side(rgb, WORK_SIDE)
     trimmed = trim_borders(small)
     return luma_from_rgb(trimmed), luma_from_rgb(small)
 
