@@ -15,6 +15,8 @@ from stopframe.signals.pdq import (
     PdqResult,
     block64_from_reduced_luma,
     hamming_distance,
+    hamming_matrix,
+    hamming_pairs_within,
     hex_to_digest,
     jarosz_64,
     pdq_from_block64,
@@ -105,3 +107,15 @@ def test_matrix_forms_equal_the_box_pass_definition(rows: int, cols: int, seed: 
     expected = _jarosz_by_box_passes(luma)
     assert np.allclose(jarosz_64(luma), expected, atol=1e-9)
     assert np.allclose(block64_from_reduced_luma(luma, (rows, cols)), expected, atol=1e-9)
+
+
+def test_pair_scan_equals_the_full_matrix_across_blocks() -> None:
+    rng = np.random.default_rng(5)
+    left = rng.integers(0, 256, (37, 32), dtype=np.uint8)
+    right = np.concatenate([left[::3], rng.integers(0, 256, (20, 32), dtype=np.uint8)])
+    right[0, 0] ^= 0b101
+    expected = set(zip(*np.nonzero(hamming_matrix(left, right) <= 40), strict=True))
+    found = set()
+    for rows, cols in hamming_pairs_within(left, right, 40, cells=3 * len(right)):
+        found |= set(zip(rows.tolist(), cols.tolist(), strict=True))
+    assert found == expected and len(found) >= 13

@@ -14,12 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stopframe.signals.pdq import PDQ
+from stopframe.signals.pdq import PDQ, hamming_pairs_within
 from stopframe.signals.vpdq import VpdqFrame
 
 DEFAULT_QUERY_THRESHOLD = 80.0
 DEFAULT_COMPARED_THRESHOLD = 0.0
-_CHUNK_CELLS = 1 << 18  # query rows x corpus frames per step: 2 MiB of XOR words stays in cache
 _INDEX_MIN_FRAMES = 20_000  # from here on the index beats a scan (3,600 queries: 0.1 s vs 1.2 s)
 _INDEX_QUERY_BATCH = 4096
 _INDEX_MAX_RADIUS = 64  # stopframe.index.MAX_RADIUS: the index answers radii 0-64
@@ -60,14 +59,7 @@ def frame_pairs_within(
     if len(corpus) >= _INDEX_MIN_FRAMES and 0 <= distance <= _INDEX_MAX_RADIUS:
         yield from _pairs_by_index(query, corpus, distance)
         return
-    rows = max(1, _CHUNK_CELLS // len(corpus))
-    for start in range(0, len(query), rows):
-        block = query[start : start + rows]
-        bits = np.zeros((len(block), len(corpus)), dtype=np.uint16)
-        for word in range(4):  # word by word keeps the XOR temporaries two-dimensional
-            bits += np.bitwise_count(block[:, word, None] ^ corpus[None, :, word])
-        q, c = np.nonzero(bits <= distance)
-        yield q + start, c
+    yield from hamming_pairs_within(query, corpus, distance)
 
 
 def _as_digests(codes: np.ndarray) -> np.ndarray:

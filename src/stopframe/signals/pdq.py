@@ -9,6 +9,7 @@ Bit k of the 256-bit big-endian integer is coefficient (k // 16, k % 16) > media
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 
@@ -20,6 +21,8 @@ from stopframe.signals.jarosz import OUTPUT_SIDE, jarosz_matrix, reduced_jarosz_
 PDQ_BITS = 256
 PDQ_BYTES = PDQ_BITS // 8
 PDQ_HEX_CHARS = PDQ_BITS // 4
+_MEDIAN = PDQ_BITS // 2 - 1  # rank of the median DCT coefficient bits are thresholded at
+_SCAN_CELLS = 1 << 18  # distances per block of a pair scan: 1 MiB of int32 stays in cache
 _SIDE = OUTPUT_SIDE  # PDQ works on a 64 x 64 luma block (the Jarosz filter's output side)
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 _DCT = (
@@ -114,14 +117,27 @@ def hamming_distance(a: bytes, b: bytes) -> int:
 
 
 def hamming_matrix(left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """All pairwise Hamming distances between N x B and M x B uint8 digest arrays (B a multiple
-    of 8), one 64-bit word at a time so memory stays at N x M."""
+    """All pairwise Hamming distances between N x B and M x B digest arrays (uint8 with B a
+    multiple of 8, or uint64 words), one 64-bit word at a time so memory stays at N x M."""
     a = np.ascontiguousarray(left).view(np.uint64)
     b = np.ascontiguousarray(right).view(np.uint64)
     out = np.zeros((a.shape[0], b.shape[0]), dtype=np.int32)
     for word in range(a.shape[1]):
         out += np.bitwise_count(a[:, word, None] ^ b[None, :, word])
     return out
+
+
+def hamming_pairs_within(
+    left: np.ndarray, right: np.ndarray, distance: int, cells: int = _SCAN_CELLS
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Every (left row, right row) pair within `distance` bits, as index arrays per block of
+    left rows: `hamming_matrix` in pieces of about `cells` distances, so memory stays bounded."""
+    if len(left) == 0 or len(right) == 0:
+        return
+    rows = max(1, cells // len(right))
+    for start in range(0, len(left), rows):
+        near, other = np.nonzero(hamming_matrix(left[start : start + rows], right) <= distance)
+        yield near + start, other
 
 
 def luma_from_rgb(rgb: np.ndarray) -> np.ndarray:
@@ -179,7 +195,7 @@ def pdq_from_rgb(rgb: np.ndarray) -> PdqResult:
 
 def _threshold(dct: np.ndarray) -> bytes:
     flat = dct.reshape(-1)
-    median = np.partition(flat, 127)[127]
+    median = np.partition(flat, _MEDIAN)[_MEDIAN]
     bits = (flat > median)[::-1]  # bit 255 first: big-endian
     return np.packbits(bits).tobytes()
 

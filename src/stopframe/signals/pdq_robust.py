@@ -25,6 +25,7 @@ from stopframe.signals.base import ContentType, IndexKind, Signal, SignalType
 from stopframe.signals.pdq import (
     PDQ,
     PDQ_BITS,
+    PDQ_BYTES,
     PdqHash,
     hamming_matrix,
     hex_to_digest,
@@ -215,5 +216,5 @@ def set_distance(query: list[RobustHash], registered: list[RobustHash]) -> int:
 def digest_matrix(digests: Sequence[bytes]) -> np.ndarray:
     """Equal-length digests as an N x B uint8 array (N x 32 when there are none)."""
     if not digests:
-        return np.zeros((0, PDQ_BITS // 8), dtype=np.uint8)
+        return np.zeros((0, PDQ_BYTES), dtype=np.uint8)
     return np.frombuffer(b"".join(digests), dtype=np.uint8).reshape(len(digests), -1)
