@@ -1,4 +1,4 @@
-"""What every exact search backend offers (CPU segments, the GPU flat index) and the hits they return.
+"""What every exact search backend (CPU segments, GPU flat index) offers, and the hits it returns.
 
 A backend holds rows (an id and a 256-bit code each) and answers a range search of a query batch
 with `Hits`: row numbers, not ids, so the caller can drop removed rows before mapping rows to
@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 
 @dataclass(frozen=True)
 class Hits:
-    """Range-search hits as parallel int64 arrays: query number, row number, distance (unordered)."""
+    """Range-search hits as parallel int64 arrays: query number, row number, distance, unordered."""
 
     q: NDArray[np.int64]
     rows: NDArray[np.int64]

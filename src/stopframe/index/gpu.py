@@ -19,7 +19,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from stopframe.index.backend import Hits
-from stopframe.index.codes import CODE_BITS, CODE_BYTES, CODE_WORDS, CodesLike, IdsLike, as_codes, as_ids
+from stopframe.index.codes import (
+    CODE_BITS,
+    CODE_BYTES,
+    CODE_WORDS,
+    CodesLike,
+    IdsLike,
+    as_codes,
+    as_ids,
+)
 from stopframe.index.hamming import DEFAULT_RADIUS, BatchMatches, _check_radius
 
 # torch is optional and may be missing where this module is type-checked: tensors are typed Any
@@ -148,7 +156,7 @@ class TorchFlatIndex:
         ]
         if not parts:
             return q[:0, 0], q[:0, 0], q[:0, 0]
-        qi, rows, dist = (torch.cat(p) for p in zip(*parts))
+        qi, rows, dist = (torch.cat(p) for p in zip(*parts, strict=True))
         return qi, rows, dist
 
     def _scan_torch(self, q: Tensor, radius: int, q_offset: int) -> tuple[Tensor, Tensor, Tensor]:

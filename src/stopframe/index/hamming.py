@@ -18,10 +18,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 
 from stopframe.index import kernels
-from stopframe.index.codes import CODE_BYTES, CodesLike, as_codes, as_ids, as_words
 from stopframe.index.backend import Hits, SearchBackend
+from stopframe.index.codes import (
+    CODE_BYTES,
+    CodesLike,
+    IdsLike,
+    as_codes,
+    as_ids,
+    as_words,
+)
 from stopframe.index.scan import scan_search
 from stopframe.index.segment import Segment, TabledSegment, build_segment
 
@@ -135,7 +143,9 @@ class _Snapshot:
     ) -> BatchMatches:
         """Exact range search of a query batch against every live entry of this snapshot."""
         n_q = qcodes.shape[0]
-        q_parts, id_parts, d_parts = [], [], []
+        q_parts: list[NDArray[np.int64]] = []
+        id_parts: list[NDArray[np.uint64]] = []
+        d_parts: list[NDArray[np.int64]] = []
         backends: tuple[SearchBackend, ...] = self.segments
         for backend, dead in zip(backends, self.dead):
             hits = backend.search(qcodes, radius, pool)
@@ -155,8 +165,14 @@ class _Snapshot:
 
 
 def _gather(
-    hits: Hits, dead: np.ndarray, ids: np.ndarray, q_parts, id_parts, d_parts
+    hits: Hits,
+    dead: NDArray[np.int64],
+    ids: NDArray[np.uint64],
+    q_parts: list[NDArray[np.int64]],
+    id_parts: list[NDArray[np.uint64]],
+    d_parts: list[NDArray[np.int64]],
 ) -> None:
+    """Append the hits on live rows, rows turned into ids, to the three part lists."""
     keep = (
         ~np.isin(hits.rows, dead)
         if dead.size
@@ -230,7 +246,7 @@ class HammingIndex:
 
     @classmethod
     def build(
-        cls, ids, codes: CodesLike, delta_limit: int = DELTA_LIMIT, tables: bool = False
+        cls, ids: IdsLike, codes: CodesLike, delta_limit: int = DELTA_LIMIT, tables: bool = False
     ) -> HammingIndex:
         """Bulk-load: one segment built straight from the arrays (ids must be distinct)."""
         codes = as_codes(codes)
@@ -241,7 +257,7 @@ class HammingIndex:
         return index
 
     # -- writing -------------------------------------------------------------------------
-    def add(self, ids, codes: CodesLike) -> None:
+    def add(self, ids: IdsLike, codes: CodesLike) -> None:
         """Insert codes under ids; an id already present gets the new code (its old one is removed)."""
         codes = as_codes(codes)
         ids = as_ids(ids, codes.shape[0])
@@ -270,7 +286,7 @@ class HammingIndex:
                 snap = self._flush(snap, self._tables)
             self._snap = snap
 
-    def remove(self, ids) -> int:
+    def remove(self, ids: IdsLike) -> int:
         """Delete these ids; unknown ids are ignored. Returns how many were removed."""
         ids = np.unique(as_ids(ids))
         with self._write:
@@ -377,7 +393,7 @@ class HammingIndex:
         """(ids, codes) of every entry: uint64 (N,) and uint8 (N, 32)."""
         return self._snap.export()
 
-    def range_search(self, code, radius: int = DEFAULT_RADIUS) -> Matches:
+    def range_search(self, code: CodesLike, radius: int = DEFAULT_RADIUS) -> Matches:
         """Every (id, distance) within `radius` (0-64) of one code, nearest first."""
         qcodes = as_codes(code)
         if qcodes.shape[0] != 1:
@@ -397,7 +413,7 @@ class HammingIndex:
     def _search(self, qcodes: np.ndarray, radius: int) -> BatchMatches:
         return self._snap.search(qcodes, radius, _pool())
 
-    def knn(self, code, k: int) -> Matches:
+    def knn(self, code: CodesLike, k: int) -> Matches:
         """The k nearest entries (ties by id), exact at any distance."""
         qcodes = as_codes(code)
         if qcodes.shape[0] != 1:
@@ -449,7 +465,7 @@ class HammingIndex:
         return Pairs(a[order], b[order], d[order])
 
     # -- persistence ---------------------------------------------------------------------
-    def save(self, path: str | os.PathLike) -> None:
+    def save(self, path: str | os.PathLike[str]) -> None:
         """Write one compacted segment to `path` atomically (temp file, fsync, rename)."""
         from stopframe.index.storage import write_segment
 
@@ -468,7 +484,7 @@ class HammingIndex:
     @classmethod
     def open(
         cls,
-        path: str | os.PathLike,
+        path: str | os.PathLike[str],
         verify: bool = True,
         delta_limit: int = DELTA_LIMIT,
     ) -> HammingIndex:

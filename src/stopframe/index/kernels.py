@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from numpy.typing import NDArray
+
+Words = NDArray[np.uint64]  # (N, 4) codes as 64-bit words
+Int64s = NDArray[np.int64]
 
 _M1 = np.uint64(0x5555555555555555)
 _M2 = np.uint64(0x3333333333333333)
@@ -17,7 +21,7 @@ _H01 = np.uint64(0x0101010101010101)
 
 
 @numba.njit(inline="always", cache=True)
-def _popcount64(x):
+def _popcount64(x: np.uint64) -> np.uint64:
     # LLVM turns this idiom into the POPCNT instruction where the CPU has one.
     x = x - ((x >> np.uint64(1)) & _M1)
     x = (x & _M2) + ((x >> np.uint64(2)) & _M2)
@@ -26,7 +30,7 @@ def _popcount64(x):
 
 
 @numba.njit(inline="always", cache=True)
-def _distance(a, i, b, j):
+def _distance(a: Words, i: int, b: Words, j: int) -> np.uint64:
     return (
         _popcount64(a[i, 0] ^ b[j, 0])
         + _popcount64(a[i, 1] ^ b[j, 1])
@@ -36,7 +40,9 @@ def _distance(a, i, b, j):
 
 
 @numba.njit(nogil=True, cache=True)
-def chunk_keys(codes_u8, bitpos, widths):
+def chunk_keys(
+    codes_u8: NDArray[np.uint8], bitpos: Int64s, widths: NDArray[np.uint8]
+) -> NDArray[np.uint32]:
     """Keys (N, m) uint32: key c gathers bits bitpos[c, :widths[c]] (bit b = MSB-first bit of the digest)."""
     n = codes_u8.shape[0]
     m = widths.shape[0]
@@ -52,7 +58,9 @@ def chunk_keys(codes_u8, bitpos, widths):
 
 
 @numba.njit(nogil=True, cache=True)
-def build_table(keys_col, n_buckets):
+def build_table(
+    keys_col: NDArray[np.uint32], n_buckets: int
+) -> tuple[NDArray[np.uint32], NDArray[np.uint32]]:
     """Counting sort of one chunk: CSR offsets (n_buckets + 1) and row positions grouped by key."""
     n = keys_col.shape[0]
     offsets = np.zeros(n_buckets + 1, dtype=np.uint32)
@@ -71,20 +79,20 @@ def build_table(keys_col, n_buckets):
 
 @numba.njit(nogil=True, cache=True)
 def mih_search(
-    qcodes,
-    qkeys,
-    codes,
-    offsets,
-    offset_base,
-    positions,
-    masks,
-    mask_start,
-    radius,
-    cap,
-    out_rows,
-    out_dist,
-    out_count,
-):
+    qcodes: Words,
+    qkeys: NDArray[np.uint32],
+    codes: Words,
+    offsets: NDArray[np.uint32],
+    offset_base: Int64s,
+    positions: NDArray[np.uint32],
+    masks: Int64s,
+    mask_start: Int64s,
+    radius: int,
+    cap: int,
+    out_rows: Int64s,
+    out_dist: Int64s,
+    out_count: Int64s,
+) -> None:
     """Multi-index range search for each query: probe, verify, report each row once.
 
     For each chunk c, every key within its probe radius of the query's key is looked up (flip
@@ -107,7 +115,7 @@ def mih_search(
     rows_buf = np.empty(4096, dtype=np.int64)
     dist_buf = np.empty(4096, dtype=np.int64)
     for q in range(n_q):
-        total = 0
+        total = np.int64(0)
         for t in range(n_probe):
             c = chunk_of[t]
             key = offset_base[c] + (np.int64(qkeys[q, c]) ^ masks[t])
@@ -149,7 +157,16 @@ def mih_search(
 
 
 @numba.njit(nogil=True, cache=True)
-def flat_search(qcodes, codes, n_rows, radius, cap, out_rows, out_dist, out_count):
+def flat_search(
+    qcodes: Words,
+    codes: Words,
+    n_rows: int,
+    radius: int,
+    cap: int,
+    out_rows: Int64s,
+    out_dist: Int64s,
+    out_count: Int64s,
+) -> None:
     """Exhaustive range search over the first n_rows codes (small deltas, very large radii)."""
     for q in range(qcodes.shape[0]):
         count = 0
@@ -164,7 +181,7 @@ def flat_search(qcodes, codes, n_rows, radius, cap, out_rows, out_dist, out_coun
 
 
 @numba.njit(nogil=True, cache=True)
-def flat_distances(qcode_row, qcodes, codes, n_rows):
+def flat_distances(qcode_row: int, qcodes: Words, codes: Words, n_rows: int) -> NDArray[np.uint16]:
     """Distances from one query to the first n_rows codes (uint16)."""
     out = np.empty(n_rows, dtype=np.uint16)
     for row in range(n_rows):

@@ -14,14 +14,17 @@ past; rows are split over threads. Tiny batches and large radii fall back to a f
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import Executor
 from functools import lru_cache
+from typing import Any, TypeAlias
 
 import numba
 import numpy as np
+from numpy.typing import NDArray
 
 from stopframe.index.backend import Hits
-from stopframe.index.kernels import _popcount64
+from stopframe.index.kernels import Int64s, Words, _popcount64
 from stopframe.index.layout import ball_size, probe_masks
 
 N_CHUNKS = 16
@@ -37,6 +40,13 @@ _CHECK_NS = 2.2
 _CANDIDATE_NS = 9.0
 _MAX_ENTRIES = 1 << 24  # query-table entries beyond which a batch is split
 _MAX_TABLE_QUERIES = (1 << 16) - 1  # query numbers in the tables are uint16
+
+Int: TypeAlias = int | np.integer[Any]  # numba compiles Python and numpy integers alike
+# a scan kernel: (words, lo, hi, *extra, out_q, out_r, out_d) -> (hits written, row to resume from)
+Kernel: TypeAlias = Callable[..., tuple[Int, Int]]
+QueryTables: TypeAlias = tuple[
+    NDArray[np.uint64], NDArray[np.uint32], NDArray[np.uint32], NDArray[np.uint16]
+]
 
 
 @lru_cache(maxsize=512)
@@ -55,13 +65,13 @@ def scan_radii(radius: int, n_queries: int) -> tuple[int, ...] | None:
         return _CHECK_NS + _CANDIDATE_NS * n_queries * ball_size(CHUNK_BITS, r) / _KEYS
 
     need = radius + 1
-    plans = []
+    plans: list[tuple[float, tuple[int, ...]]] = []
     for m in range(1, N_CHUNKS + 1):
         base, extra = divmod(need, m)
         if base + (extra > 0) > CHUNK_BITS + 1:
             continue  # a chunk cannot take a radius over its width
-        rho = [base - 1 + (c < extra) for c in range(m)] + [-1] * (N_CHUNKS - m)
-        plans.append((sum(cost(r) for r in rho), tuple(rho)))
+        rho = tuple(base - 1 + (c < extra) for c in range(m)) + (-1,) * (N_CHUNKS - m)
+        plans.append((sum(cost(r) for r in rho), rho))
     total, rho = min(plans)
     if total >= _FLAT_NS * n_queries:
         return None
@@ -69,20 +79,21 @@ def scan_radii(radius: int, n_queries: int) -> tuple[int, ...] | None:
 
 
 @numba.njit(inline="always", cache=True)
-def _chunk_key(words, i, c):
+def _chunk_key(words: Words, i: Int, c: Int) -> np.int64:
     return np.int64((words[i, c >> 2] >> np.uint64(16 * (c & 3))) & np.uint64(0xFFFF))
 
 
 @numba.njit(inline="always", cache=True)
-def _entry(bits, rank, k):
+def _entry(bits: NDArray[np.uint64], rank: NDArray[np.uint32], k: Int) -> np.int64:
     """Number of the set bit k among all set bits of the bitmap: the key's entry in offs."""
     w = k >> 6
     below = bits[w] & ((np.uint64(1) << np.uint64(k & 63)) - np.uint64(1))
-    return np.int64(rank[w]) + _popcount64(below)
+    entry: np.int64 = np.int64(rank[w]) + _popcount64(below)
+    return entry
 
 
 @numba.njit(nogil=True, cache=True)
-def build_query_tables(qwords, masks, mask_start):
+def build_query_tables(qwords: Words, masks: Int64s, mask_start: Int64s) -> QueryTables:
     """Bitmap, rank and CSR lists of the queries under every probed key of every chunk.
 
     bits[c * 1024 + k // 64] has bit k % 64 set when some query sits under key k of chunk c;
@@ -102,7 +113,7 @@ def build_query_tables(qwords, masks, mask_start):
                 keys[q, t] = np.int32(k)
                 bits[k >> 6] |= np.uint64(1) << np.uint64(k & 63)
     rank = np.empty(n_words + 1, dtype=np.uint32)
-    s = 0
+    s: Int = 0
     for i in range(n_words):
         rank[i] = s
         s += _popcount64(bits[i])
@@ -125,7 +136,9 @@ def build_query_tables(qwords, masks, mask_start):
 
 
 @numba.njit(inline="always", cache=True)
-def _emit(out_q, out_r, out_d, n_out, q, r, d):
+def _emit(
+    out_q: Int64s, out_r: Int64s, out_d: Int64s, n_out: Int, q: Int, r: Int, d: Int
+) -> Int:
     """Write one hit if there is room; count it either way (the caller resumes on overflow)."""
     if n_out < out_q.shape[0]:
         out_q[n_out] = q
@@ -135,7 +148,21 @@ def _emit(out_q, out_r, out_d, n_out, q, r, d):
 
 
 @numba.njit(nogil=True, cache=True)
-def table_scan(words, lo, hi, qwords, rho, bits, rank, offs, post, radius, out_q, out_r, out_d):
+def table_scan(
+    words: Words,
+    lo: Int,
+    hi: Int,
+    qwords: Words,
+    rho: Int64s,
+    bits: NDArray[np.uint64],
+    rank: NDArray[np.uint32],
+    offs: NDArray[np.uint32],
+    post: NDArray[np.uint16],
+    radius: Int,
+    out_q: Int64s,
+    out_r: Int64s,
+    out_d: Int64s,
+) -> tuple[Int, Int]:
     """Range search of rows lo..hi against query tables: (hits written, row to resume from).
 
     When a block of rows would overflow the output, the hits before it are kept and the scan
@@ -146,7 +173,7 @@ def table_scan(words, lo, hi, qwords, rho, bits, rank, offs, post, radius, out_q
     separate loops let memory loads overlap instead of waiting on each other.
     """
     cap = out_q.shape[0]
-    n_out = 0
+    n_out: Int = 0
     hit_row = np.empty(_BLOCK * N_CHUNKS, dtype=np.int32)
     hit_key = np.empty(_BLOCK * N_CHUNKS, dtype=np.int32)
     hit_lo = np.empty(_BLOCK * N_CHUNKS, dtype=np.uint32)
@@ -154,7 +181,7 @@ def table_scan(words, lo, hi, qwords, rho, bits, rank, offs, post, radius, out_q
     for b0 in range(lo, hi, _BLOCK):
         b1 = min(b0 + _BLOCK, hi)
         block_start = n_out
-        n_hit = 0
+        n_hit = np.int64(0)
         for c in range(N_CHUNKS):
             if rho[c] < 0:
                 continue
@@ -168,9 +195,9 @@ def table_scan(words, lo, hi, qwords, rho, bits, rank, offs, post, radius, out_q
             hit_lo[i] = offs[e]
             hit_hi[i] = offs[e + 1]
         for i in range(n_hit):
-            r = b0 + np.int64(hit_row[i])
-            c = np.int64(hit_key[i] >> 16)
-            w0, w1, w2, w3 = words[r, 0], words[r, 1], words[r, 2], words[r, 3]
+            row = b0 + np.int64(hit_row[i])
+            chunk = np.int64(hit_key[i] >> 16)
+            w0, w1, w2, w3 = words[row, 0], words[row, 1], words[row, 2], words[row, 3]
             for p in range(np.int64(hit_lo[i]), np.int64(hit_hi[i])):
                 q = np.int64(post[p])
                 d = (
@@ -182,25 +209,34 @@ def table_scan(words, lo, hi, qwords, rho, bits, rank, offs, post, radius, out_q
                 if d > radius:
                     continue
                 first = True  # report the pair only through the first chunk that reaches it
-                for c2 in range(c):
+                for c2 in range(chunk):
                     if rho[c2] >= 0:
-                        x = (qwords[q, c2 >> 2] ^ words[r, c2 >> 2]) >> np.uint64(16 * (c2 & 3))
+                        x = (qwords[q, c2 >> 2] ^ words[row, c2 >> 2]) >> np.uint64(16 * (c2 & 3))
                         if _popcount64(x & np.uint64(0xFFFF)) <= rho[c2]:
                             first = False
                             break
                 if first:
-                    n_out = _emit(out_q, out_r, out_d, n_out, q, r, d)
+                    n_out = _emit(out_q, out_r, out_d, n_out, q, row, d)
         if n_out > cap:
             return block_start, b0
     return n_out, hi
 
 
 @numba.njit(nogil=True, cache=True)
-def flat_scan(words, lo, hi, qwords, radius, out_q, out_r, out_d):
+def flat_scan(
+    words: Words,
+    lo: Int,
+    hi: Int,
+    qwords: Words,
+    radius: Int,
+    out_q: Int64s,
+    out_r: Int64s,
+    out_d: Int64s,
+) -> tuple[Int, Int]:
     """Every (query, row) within radius for rows lo..hi, comparing all pairs: (hits written,
     row to resume from), stopping at the first block of rows that would overflow the output."""
     cap = out_q.shape[0]
-    n_out = 0
+    n_out: Int = 0
     for b0 in range(lo, hi, _BLOCK):
         block_start = n_out
         for r in range(b0, min(b0 + _BLOCK, hi)):
@@ -217,7 +253,7 @@ def flat_scan(words, lo, hi, qwords, radius, out_q, out_r, out_d):
     return n_out, hi
 
 
-def _run_part(kernel, args: tuple, cap: int) -> Hits:
+def _run_part(kernel: Kernel, args: tuple[Any, ...], cap: int) -> Hits:
     """Run a scan kernel over rows lo..hi with room for `cap` hits, resuming with twice the
     room where it stopped whenever the output filled (no row is scanned more than twice)."""
     words, lo, hi, *extra = args
@@ -232,9 +268,9 @@ def _run_part(kernel, args: tuple, cap: int) -> Hits:
 
 
 def scan_search(
-    words: np.ndarray,
+    words: Words,
     n_rows: int,
-    qwords: np.ndarray,
+    qwords: Words,
     radius: int,
     pool: Executor | None = None,
     method: str = "auto",
@@ -263,6 +299,8 @@ def scan_search(
         a = scan_search(words, n_rows, qwords[:half], radius, pool, method)
         b = scan_search(words, n_rows, qwords[half:], radius, pool, method)
         return Hits.concat([a, Hits(b.q + half, b.rows, b.dist)])
+    kernel: Kernel
+    extra: tuple[Any, ...]
     if rho is None:
         kernel, extra = flat_scan, (qwords, radius)
     else:

@@ -122,7 +122,7 @@ class TabledSegment(_SortedRows):
     def search(
         self, qcodes: NDArray[np.uint8], radius: int, pool: Executor | None = None
     ) -> Hits:
-        """Every (query, row, distance) within `radius` (exact), queries split over `pool` if given."""
+        """Every (query, row, distance) within `radius` (exact), queries split over `pool`."""
         n_q = qcodes.shape[0]
         if len(self) == 0 or n_q == 0:
             return Hits.concat([])

@@ -65,17 +65,18 @@ def _check_host(path: Path) -> None:
 def write_segment(path: Path, seg: Segment) -> None:
     """Write `seg` to `path` atomically: a temporary file in the same folder, fsync, rename."""
     _check_host(path)
-    empty = np.empty(0, np.uint8)
-    tabled = isinstance(seg, TabledSegment)
-    arrays = {
+    arrays: dict[str, NDArray[Any]] = {
         "ids": np.ascontiguousarray(seg.ids, dtype="<u8"),
         "codes": np.ascontiguousarray(seg.codes, dtype=np.uint8),
-        "widths": np.ascontiguousarray(seg.layout.widths, np.uint8) if tabled else empty,
-        "bitpos": np.ascontiguousarray(seg.layout.bitpos, "<u2") if tabled else empty,
-        "offsets": np.ascontiguousarray(seg.offsets, "<u4") if tabled else empty,
-        "positions": np.ascontiguousarray(seg.positions, "<u4") if tabled else empty,
+        **dict.fromkeys(_TABLE_SECTIONS, np.empty(0, np.uint8)),
     }
-    n_chunks = seg.layout.n_chunks if tabled else 0
+    n_chunks = 0
+    if isinstance(seg, TabledSegment):
+        n_chunks = seg.layout.n_chunks
+        arrays["widths"] = np.ascontiguousarray(seg.layout.widths, np.uint8)
+        arrays["bitpos"] = np.ascontiguousarray(seg.layout.bitpos, "<u2")
+        arrays["offsets"] = np.ascontiguousarray(seg.offsets, "<u4")
+        arrays["positions"] = np.ascontiguousarray(seg.positions, "<u4")
     header_bytes = _HEAD.size + _ENTRY.size * len(arrays) + 4
     pos = -(-header_bytes // _ALIGN) * _ALIGN
     entries, placed = [], []
@@ -181,7 +182,8 @@ def _check_sizes(path: Path, sections: Sections, expected: dict[str, int]) -> No
     """Every named section holds exactly the expected number of bytes."""
     for name, nbytes in expected.items():
         if sections[name].shape[0] != nbytes:
-            raise _fail(path, f"section {name} has {sections[name].shape[0]} bytes, expected {nbytes}")
+            got = sections[name].shape[0]
+            raise _fail(path, f"section {name} has {got} bytes, expected {nbytes}")
 
 
 def _sorted_ids(path: Path, sections: Sections, n: int) -> NDArray[np.uint64]:
@@ -216,7 +218,7 @@ def _chunk_widths(path: Path, sections: Sections, m: int) -> Bytes:
 
 
 def _tabled_segment(path: Path, sections: Sections, n: int, m: int) -> TabledSegment:
-    """A tabled segment, after checking the invariants the kernels rely on (they do not bounds-check)."""
+    """A tabled segment, once the invariants the kernels rely on (unchecked there) hold."""
     widths = _chunk_widths(path, sections, m)
     w_max = int(widths.max())
     _check_sizes(

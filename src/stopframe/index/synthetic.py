@@ -17,6 +17,7 @@ from functools import lru_cache
 from importlib import resources
 
 import numpy as np
+from numpy.typing import NDArray
 
 from stopframe.index.codes import as_codes
 
@@ -28,13 +29,15 @@ _BLOCK = 1 << 17
 class RealHashes:
     """The committed sample: originals with quality and transformed copies (image, variant)."""
 
-    codes: np.ndarray  # (n, 32) uint8
-    quality: np.ndarray  # (n,) int
-    image: np.ndarray  # (n,) str
-    variant: np.ndarray  # (n,) str
+    codes: NDArray[np.uint8]  # (n, 32)
+    quality: NDArray[np.int64]  # (n,)
+    image: NDArray[np.str_]  # (n,)
+    variant: NDArray[np.str_]  # (n,)
 
-    def originals(self) -> np.ndarray:
-        return self.codes[self.variant == "orig"]
+    def originals(self) -> NDArray[np.uint8]:
+        """Codes of the untransformed images."""
+        originals: NDArray[np.uint8] = self.codes[self.variant == "orig"]
+        return originals
 
 
 @lru_cache(maxsize=1)
@@ -69,9 +72,9 @@ def _pack_median(z: np.ndarray) -> np.ndarray:
 class HashModel:
     """Latent Gaussian fitted to real hashes: mean, principal directions and scales, residual."""
 
-    mean: np.ndarray  # (256,)
-    directions: np.ndarray  # (k, 256)
-    scales: np.ndarray  # (k,)
+    mean: NDArray[np.float32]  # (256,)
+    directions: NDArray[np.float32]  # (k, 256)
+    scales: NDArray[np.float32]  # (k,)
     residual: float
     low_quality: (
         np.ndarray
@@ -97,21 +100,24 @@ class HashModel:
             low,
         )
 
-    def latent(self, n: int, rng: np.random.Generator) -> np.ndarray:
+    def latent(self, n: int, rng: np.random.Generator) -> NDArray[np.float32]:
+        """n latent coefficient vectors (n, 256) drawn from the model."""
         g = (
             rng.standard_normal((n, self.scales.shape[0]), dtype=np.float32)
             * self.scales
         )
-        return (
+        z: NDArray[np.float32] = (
             self.mean
             + g @ self.directions
             + self.residual * rng.standard_normal((n, 256), dtype=np.float32)
         )
+        return z
 
 
-def noise_for_distance(d: np.ndarray) -> np.ndarray:
+def noise_for_distance(d: np.ndarray) -> NDArray[np.float32]:
     """Latent noise scale that flips about d of 256 median-thresholded bits (P(flip) = atan(s)/pi)."""
-    return np.tan(np.pi * np.clip(d, 0, 120) / 256.0).astype(np.float32)
+    scale: NDArray[np.float32] = np.tan(np.pi * np.clip(d, 0, 120) / 256.0).astype(np.float32)
+    return scale
 
 
 def realistic_codes(
@@ -136,7 +142,7 @@ def realistic_codes(
     out = np.empty((n, 32), dtype=np.uint8)
     n_collapse = round(collapse_fraction * n) if model.low_quality.shape[0] else 0
     n_main = n - n_collapse
-    sizes = np.minimum(rng.zipf(family_zipf, n_main), max_family)
+    sizes: NDArray[np.int64] = np.minimum(rng.zipf(family_zipf, n_main), max_family)
     sizes = sizes[: np.searchsorted(np.cumsum(sizes), n_main) + 1]
     sizes[-1] -= int(sizes.sum()) - n_main
     fam = np.repeat(np.arange(sizes.shape[0]), sizes)
@@ -147,8 +153,9 @@ def realistic_codes(
         rng.uniform(4, 40, n_main),
     )
     scale = np.where(first, 0, noise_for_distance(d_target)).astype(np.float32)
-    from_real = rng.random(sizes.shape[0]) < real_fraction
-    real_pick = rng.integers(0, real.shape[0], sizes.shape[0])
+    n_families = int(sizes.shape[0])
+    from_real = rng.random(n_families) < real_fraction
+    real_pick = rng.integers(0, real.shape[0], n_families)
     fam_end = np.cumsum(sizes)
     f_lo = 0
     while (
@@ -218,7 +225,7 @@ def realistic_queries(
     near = rng.random(n) < near_fraction
     src = np.where(near, rng.integers(0, listed.shape[0], n), -1)
     out = np.empty((n, 32), dtype=np.uint8)
-    k = np.count_nonzero(near)
+    k = int(np.count_nonzero(near))
     if k:
         out[near] = perturb(
             listed[src[near]], rng.integers(0, max_distance // 2 + 1, k), rng
