@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from stopframe.media.errors import CorruptMedia, LimitExceeded, MediaError, UnsupportedFormat
+from stopframe.errors import CorruptMedia, LimitExceeded, MediaError, UnsupportedFormat
+from stopframe.hashing.files import hash_file
 from stopframe.media.images import decode_image
 from stopframe.media.limits import MediaLimits
-from stopframe.hashing.files import hash_file
 from stopframe.signals.pdq_image import DecodePath, pdq_of_bytes
 
 

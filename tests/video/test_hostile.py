@@ -11,13 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from stopframe.media.video import (
-    NotAVideoError,
-    VideoDecodeError,
-    VideoError,
-    VideoLimitError,
-    VideoLimits,
-)
+from stopframe.errors import CorruptMedia, LimitExceeded, MediaError, UnsupportedFormat
+from stopframe.hashing.files import STATUS_ERROR, STATUS_OK, hash_file
+from stopframe.media.limits import VideoLimits
 from stopframe.signals.vpdq import VideoHash, hash_video
 
 av = pytest.importorskip("av")
@@ -26,13 +22,13 @@ MAX_SECONDS = 20.0
 MAX_GROWTH_MB = 400
 
 
-def _bounded(call, *args, **kwargs) -> VideoHash | VideoError:
-    """Run `call`, returning its result or its VideoError, and check time and peak-memory growth."""
+def _bounded(call, *args, **kwargs) -> VideoHash | MediaError:
+    """Run `call`, returning its result or its MediaError, and check time and peak-memory growth."""
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.monotonic()
     try:
         outcome = call(*args, **kwargs)
-    except VideoError as exc:
+    except MediaError as exc:
         outcome = exc
     assert time.monotonic() - started < MAX_SECONDS
     grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
@@ -58,12 +54,12 @@ def test_truncated_mp4_without_index_is_an_error(clip_index_at_end: Path, tmp_pa
     data = clip_index_at_end.read_bytes()
     (tmp_path / "cut.mp4").write_bytes(data[: len(data) // 2])
     outcome = _bounded(hash_video, tmp_path / "cut.mp4")
-    assert isinstance(outcome, VideoDecodeError) and "cut.mp4" in str(outcome)
+    assert isinstance(outcome, CorruptMedia) and "cut.mp4" in str(outcome)
 
 
 def test_zero_length_file(tmp_path: Path) -> None:
     (tmp_path / "empty.mp4").write_bytes(b"")
-    with pytest.raises(NotAVideoError, match="empty"):
+    with pytest.raises(UnsupportedFormat, match="empty"):
         hash_video(tmp_path / "empty.mp4")
 
 
@@ -80,7 +76,7 @@ def test_audio_only_file(tmp_path: Path) -> None:
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
-    with pytest.raises(NotAVideoError, match="no video stream"):
+    with pytest.raises(UnsupportedFormat, match="no video stream"):
         hash_video(path)
 
 
@@ -120,14 +116,14 @@ def _forged_avi(path: Path, width: int, height: int) -> Path:
 
 def test_absurd_resolution_header(tmp_path: Path) -> None:
     forged = _forged_avi(tmp_path / "huge.avi", 12000, 12000)
-    with pytest.raises(VideoLimitError, match="12000x12000"):
+    with pytest.raises(LimitExceeded, match="12000x12000"):
         hash_video(forged)
     # With the pixel limit lifted, the lie is still caught before any big allocation.
     outcome = _bounded(hash_video, forged, limits=VideoLimits(max_pixels=10**9))
-    assert isinstance(outcome, VideoDecodeError)
+    assert isinstance(outcome, CorruptMedia)
     # Beyond what FFmpeg itself accepts, the header is refused outright.
     outcome = _bounded(hash_video, _forged_avi(tmp_path / "absurd.avi", 60000, 60000))
-    assert isinstance(outcome, VideoDecodeError) and "frame size" in str(outcome)
+    assert isinstance(outcome, CorruptMedia) and "frame size" in str(outcome)
 
 
 @pytest.fixture(scope="module")
@@ -172,17 +168,52 @@ def test_ten_thousand_frame_webp(tmp_path: Path) -> None:
     if isinstance(outcome, VideoHash):  # decoders that support animated WebP
         assert outcome.frame_count <= 10_000
     else:
-        assert isinstance(outcome, VideoDecodeError) and "many.webp" in str(outcome)
+        assert isinstance(outcome, CorruptMedia) and "many.webp" in str(outcome)
 
 
 def test_limits_on_size_and_content(clip: Path, tmp_path: Path) -> None:
-    with pytest.raises(VideoLimitError, match="bytes"):
+    with pytest.raises(LimitExceeded, match="bytes"):
         hash_video(clip, limits=VideoLimits(max_file_bytes=1000))
     (tmp_path / "text.mp4").write_text("not a video at all")
-    with pytest.raises(NotAVideoError, match="not a known video container"):
+    with pytest.raises(UnsupportedFormat, match="not a known video container"):
         hash_video(tmp_path / "text.mp4")
-    with pytest.raises(VideoError, match="cannot read"):
+    with pytest.raises(MediaError, match="cannot read"):
         hash_video(tmp_path / "missing.mp4")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "named"),
+    [
+        ("STOPFRAME_MAX_PIXELS", "4000", "STOPFRAME_MAX_PIXELS"),
+        ("STOPFRAME_MAX_FRAME_PIXELS", "4000", "STOPFRAME_MAX_FRAME_PIXELS"),
+        ("STOPFRAME_MAX_SIDE", "64", "STOPFRAME_MAX_SIDE"),
+        ("STOPFRAME_MAX_VIDEO_BYTES", "1000", "STOPFRAME_MAX_VIDEO_BYTES"),
+    ],
+)
+def test_hash_file_applies_limits_from_the_environment(
+    clip: Path, monkeypatch: pytest.MonkeyPatch, variable: str, value: str, named: str
+) -> None:
+    """The 96 x 64 clip is refused by a per-frame image limit or the video size limit set in the
+    environment, with an error record naming the variable."""
+    monkeypatch.setenv(variable, value)
+    record = hash_file(clip)
+    assert record.status == STATUS_ERROR and named in (record.error or "")
+    with pytest.raises(LimitExceeded, match=named):
+        hash_video(clip, remove_bars=False)
+
+
+def test_frames_take_the_lower_of_the_video_and_image_pixel_limits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("STOPFRAME_MAX_PIXELS", "5000")
+    assert VideoLimits.from_env().max_pixels == 5000
+    monkeypatch.setenv("STOPFRAME_MAX_FRAME_PIXELS", "3000")
+    assert VideoLimits.from_env().max_pixels == 3000
+
+
+def test_hash_file_hashes_the_clip_within_the_limits(clip: Path) -> None:
+    record = hash_file(clip)
+    assert record.status == STATUS_OK and record.media_type == "video"
 
 
 def test_sparse_plan_decodes_only_what_targets_need() -> None:

@@ -15,7 +15,7 @@ from stopframe.media.images import decode_image
 def load_rgb(path: Path, max_side: int) -> Image.Image:
     """Decode `path` with stopframe.media and shrink it so the long side is at most `max_side`.
 
-    Raises `stopframe.media.errors.MediaError` (naming the file) for anything it cannot decode.
+    Raises `stopframe.errors.MediaError` (naming the file) for anything it cannot decode.
     """
     decoded = decode_image(Path(path).read_bytes(), str(path), draft_min_side=max_side * 2)
     rgb = decoded.image.convert("RGB")

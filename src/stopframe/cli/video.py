@@ -14,8 +14,8 @@ from typing import Annotated
 import typer
 
 from stopframe.matching.video import DEFAULT_COMPARED_THRESHOLD, DEFAULT_QUERY_THRESHOLD, match_vpdq
-from stopframe.media.video import SNIFF_BYTES, VideoError, sniff_animation, sniff_video
-from stopframe.errors import SignalValueError
+from stopframe.media.video import SNIFF_BYTES, sniff_animation, sniff_video
+from stopframe.errors import MediaError, SignalValueError
 from stopframe.signals.pdq import PDQ, PDQ_BITS
 from stopframe.signals.vpdq import (
     VideoHash,
@@ -108,7 +108,7 @@ def hash_video_command(
     for path in paths:
         try:
             result = hash_video(path, rate=rate, remove_bars=remove_bars, threads=threads)
-        except VideoError as exc:
+        except MediaError as exc:
             _err(str(exc))
             failed = True
             continue
@@ -172,7 +172,7 @@ def match_video_command(
     """Compare two videos by vPDQ and print both match percentages and the verdict."""
     try:
         frames = [_load(path, rate, remove_bars, threads) for path in (query, compared)]
-    except (VideoError, SignalValueError, OSError) as exc:
+    except (MediaError, SignalValueError, OSError) as exc:
         _err(str(exc))
         raise typer.Exit(2) from None
     result = match_vpdq(

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from stopframe.media.errors import CorruptMedia, LimitExceeded, MediaError, UnsupportedFormat
+from stopframe.config import load_settings
+from stopframe.errors import CorruptMedia, LimitExceeded, MediaError, UnsupportedFormat
 from stopframe.media.images import decode_image
-from stopframe.media.limits import MediaLimits
+from stopframe.media.limits import MediaLimits, VideoLimits
 from stopframe.media.sniff import SNIFF_BYTES, MediaType, Sniffed, sniff_bytes
-from stopframe.media.video import NotAVideoError, VideoError, VideoLimitError
 from stopframe.signals import MD5, PDQ, SHA256, SIGNAL_TYPES, VPDQ, Signal
 from stopframe.signals.exact import CHUNK_BYTES, DigestStream, ExactDigests
 from stopframe.signals.pdq_image import FAST_DRAFT_MIN_SIDE, DecodePath, pdq_of_bytes
@@ -44,14 +44,16 @@ def record_fields() -> tuple[str, ...]:
 @dataclass(frozen=True, slots=True)
 class HashOptions:
     """How to hash: PDQ decode path, whether to add the 8 dihedral PDQ hashes and the robust
-    registration set, decode limits (None: from the settings), whether content that is neither
-    image nor video gets status "skipped" rather than "error" (used for files found in folders),
-    and for videos the seconds between hashed frames (0 = every frame) and letterbox removal."""
+    registration set, image and video decode limits (None: from the settings), whether content
+    that is neither image nor video gets status "skipped" rather than "error" (used for files
+    found in folders), and for videos the seconds between hashed frames (0 = every frame) and
+    letterbox removal."""
 
     path: DecodePath = DecodePath.FAST
     dihedral: bool = False
     robust: bool = False
     limits: MediaLimits | None = None
+    video_limits: VideoLimits | None = None
     skip_unrecognised: bool = False
     video_rate: float = 1.0
     remove_bars: bool = True
@@ -130,19 +132,13 @@ def robust_query_of_file(path: str | Path, limits: MediaLimits | None = None) ->
 
 def _hash_video(data: bytes, record: HashRecord, options: HashOptions, limits: MediaLimits) -> None:
     digests = ExactDigests(record.value(MD5.name) or "", record.value(SHA256.name) or "")
-    try:
-        video = hash_video(
-            record.path,
-            rate=options.video_rate,
-            remove_bars=options.remove_bars,
-            digests=digests,
-        )
-    except VideoLimitError as exc:
-        raise LimitExceeded(record.path, str(exc)) from None
-    except NotAVideoError as exc:
-        raise UnsupportedFormat(record.path, str(exc)) from None
-    except VideoError as exc:
-        raise CorruptMedia(record.path, str(exc)) from None
+    video = hash_video(
+        record.path,
+        rate=options.video_rate,
+        remove_bars=options.remove_bars,
+        limits=options.video_limits,
+        digests=digests,
+    )
     record.width, record.height, record.duration_s = video.width, video.height, video.duration_s
     record.signals.insert(0, Signal(VPDQ.name, video.lines().rstrip("\n")))
     if video.partial:
@@ -178,12 +174,25 @@ def _read(path: str, limits: MediaLimits) -> tuple[Sniffed | None, bytes | None,
     return sniffed, (b"".join(parts) if keep else None), digests, kept
 
 
+def with_limits(options: HashOptions) -> HashOptions:
+    """`options` with both limits set, those not given built from one read of the settings."""
+    if options.limits is not None and options.video_limits is not None:
+        return options
+    settings = load_settings()
+    return replace(
+        options,
+        limits=options.limits or MediaLimits.from_settings(settings),
+        video_limits=options.video_limits or VideoLimits.from_settings(settings),
+    )
+
+
 def hash_file(path: str | Path, options: HashOptions | None = None) -> HashRecord:
     """Sniff, decode and hash the file at `path`; always returns a record (see module doc)."""
     options = options or HashOptions()
     record = HashRecord(path=str(path))
     try:
-        limits = options.limits or MediaLimits.from_env()
+        options = with_limits(options)
+        limits = options.limits
         sniffed, data, digests, size = _read(record.path, limits)
         exact = digests.result()
         record.signals = [Signal(MD5.name, exact.md5), Signal(SHA256.name, exact.sha256)]

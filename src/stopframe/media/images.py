@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps
 
+from stopframe.errors import CorruptMedia, LimitExceeded, MediaError, UnsupportedFormat
 from stopframe.media.colour import to_rgb_or_luma
-from stopframe.media.errors import CorruptMedia, LimitExceeded, MediaError, UnsupportedFormat
 from stopframe.media.limits import MediaLimits
 from stopframe.media.sniff import MediaType, sniff_bytes
 

@@ -4,7 +4,8 @@ Frames are numbered as upstream vPDQ numbers them: the count of frames the decod
 (presentation order), starting at 0, with timestamp `frame_number / fps` (fps = the stream's
 average frame rate). Sampling every `interval` seconds keeps frames whose number is a multiple of
 `int(interval * fps)`. Frames are never held: each is handed out as a view of its luma plane.
-Anything malformed becomes a `VideoError`, or a result marked partial when some frames were read.
+Anything malformed becomes a `MediaError` (`UnsupportedFormat`, `CorruptMedia`, `LimitExceeded`),
+or a result marked partial when some frames were read.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from typing import Self
 
 import numpy as np
 
+from stopframe.errors import CorruptMedia, LimitExceeded, MediaError, UnsupportedFormat
 from stopframe.media.borders import Box
+from stopframe.media.limits import VideoLimits
 from stopframe.media.sniff import SNIFF_BYTES, MediaType, sniff_bytes
 
 try:
@@ -28,35 +31,9 @@ except ImportError:  # pragma: no cover - exercised only without the `video` ext
     av = None  # type: ignore[assignment]
 
 
-class VideoError(ValueError):
-    """A file that cannot be hashed as a video; the message names the file and the reason."""
-
-
-class NotAVideoError(VideoError):
-    """The file's content is not a video container (or it holds no video stream)."""
-
-
-class VideoLimitError(VideoError):
-    """The file exceeds a configured limit (size, resolution, duration) before any frame is read."""
-
-
-class VideoDecodeError(VideoError):
-    """The container or stream is corrupt or truncated and no frame could be decoded."""
-
-
-class SparseSamplingError(VideoError):
-    """The sparse decode's frame numbering disagreed with the decoder; decode every frame instead."""
-
-
-@dataclass(frozen=True, slots=True)
-class VideoLimits:
-    """Bounds that keep one hostile file from stalling or exhausting a batch."""
-
-    max_file_bytes: int = 8 * 1024**3
-    max_pixels: int = 8192 * 8192  # per frame, width * height
-    max_frames: int = 2_000_000  # decoded frames; beyond it the result is partial
-    max_duration_s: float = 6 * 3600.0  # of decoded video; beyond it the result is partial
-    time_budget_s: float | None = None  # wall-clock decode budget; beyond it the result is partial
+class SparseSamplingError(Exception):
+    """Internal: the sparse decode's frame numbering disagreed with the decoder, so the caller
+    decodes every frame instead. Never reaches users."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,10 +180,12 @@ class VideoReader:
     def __init__(
         self, path: str | os.PathLike[str], limits: VideoLimits | None = None, threads: int = 0
     ) -> None:
-        if av is None:
-            raise VideoError("video support needs PyAV: pip install 'stopframe[video]'")
         self.path = Path(path)
-        self.limits = limits or VideoLimits()
+        if av is None:
+            raise UnsupportedFormat(
+                str(self.path), "video support needs PyAV: pip install 'stopframe[video]'"
+            )
+        self.limits = limits or VideoLimits.from_env()
         self.threads = threads
         self.partial_reason: str | None = None
         self.frame_count = 0
@@ -224,8 +203,8 @@ class VideoReader:
     def close(self) -> None:
         self._container.close()
 
-    def _fail(self, cls: type[VideoError], reason: str) -> VideoError:
-        return cls(f"{self.path}: {reason}")
+    def _fail(self, cls: type[MediaError], reason: str) -> MediaError:
+        return cls(str(self.path), reason)
 
     def _check_file(self) -> str:
         try:
@@ -233,46 +212,45 @@ class VideoReader:
             with self.path.open("rb") as handle:
                 head = handle.read(SNIFF_BYTES)
         except OSError as exc:
-            raise self._fail(VideoError, f"cannot read the file ({exc.strerror})") from None
+            raise self._fail(MediaError, f"cannot read the file ({exc.strerror})") from None
         if size == 0:
-            raise self._fail(NotAVideoError, "the file is empty")
+            raise self._fail(UnsupportedFormat, "the file is empty")
         if size > self.limits.max_file_bytes:
             raise self._fail(
-                VideoLimitError,
-                f"{size} bytes is over the limit of {self.limits.max_file_bytes}",
+                LimitExceeded,
+                f"{size} bytes is over the limit of {self.limits.max_file_bytes} "
+                "(STOPFRAME_MAX_VIDEO_BYTES)",
             )
         kind = sniff_video(head) or sniff_animation(head)
         if kind is None:
-            raise self._fail(NotAVideoError, "the content is not a known video container")
+            raise self._fail(UnsupportedFormat, "the content is not a known video container")
         return kind
 
     def _open(self) -> av.container.InputContainer:
         try:
             return av.open(str(self.path), mode="r", metadata_errors="ignore")
         except (av.FFmpegError, UnicodeDecodeError, ValueError, OSError) as exc:
-            raise self._fail(VideoDecodeError, f"cannot open the container ({exc})") from None
+            raise self._fail(CorruptMedia, f"cannot open the container ({exc})") from None
 
     def _probe(self) -> VideoInfo:
         streams = self._container.streams.video
         if not streams:
             self.close()
-            raise self._fail(NotAVideoError, "the container holds no video stream")
+            raise self._fail(UnsupportedFormat, "the container holds no video stream")
         stream = streams[0]
         width, height = stream.codec_context.width, stream.codec_context.height
         if width <= 0 or height <= 0:
             self.close()
-            raise self._fail(VideoDecodeError, "the video stream has no valid frame size")
-        if width * height > self.limits.max_pixels:
+            raise self._fail(CorruptMedia, "the video stream has no valid frame size")
+        reason = self._frame_over_limit(width, height)
+        if reason:
             self.close()
-            raise self._fail(
-                VideoLimitError,
-                f"{width}x{height} frames are over the limit of {self.limits.max_pixels} pixels",
-            )
+            raise self._fail(LimitExceeded, f"{width}x{height} frames are {reason}")
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
         fps = float(rate) if rate else 0.0
         if not fps > 0:
             self.close()
-            raise self._fail(VideoDecodeError, "the video stream declares no frame rate")
+            raise self._fail(CorruptMedia, "the video stream declares no frame rate")
         duration = None
         if stream.duration is not None and stream.time_base is not None:
             duration = float(stream.duration * stream.time_base)
@@ -281,9 +259,9 @@ class VideoReader:
         if duration is not None and duration > self.limits.max_duration_s * 2:
             self.close()
             raise self._fail(
-                VideoLimitError,
+                LimitExceeded,
                 f"declared duration {duration:.0f} s is far over the limit of "
-                f"{self.limits.max_duration_s:.0f} s",
+                f"{self.limits.max_duration_s:.0f} s (STOPFRAME_MAX_VIDEO_SECONDS)",
             )
         return VideoInfo(
             container=self.kind,
@@ -313,7 +291,7 @@ class VideoReader:
     ) -> Iterator[LumaFrame]:
         """Sampled frames, one per `interval` seconds (0 = every frame), cropped to
         `crop` when given. Stops early, setting `partial_reason`,
-        on a limit or a decode error after some frames; raises VideoDecodeError if none decoded.
+        on a limit or a decode error after some frames; raises CorruptMedia if none decoded.
 
         With `sparse`, an H.264/HEVC stream sampled sparsely decodes only what the sampled
         frames need (see `sparse_plan`); if the decoder then disagrees with the plan,
@@ -333,16 +311,15 @@ class VideoReader:
             self.frame_count = number + 1
             if number % step:
                 continue
-            if frame.width * frame.height > self.limits.max_pixels:
-                self.partial_reason = (
-                    f"frame {number} is {frame.width}x{frame.height}, over the pixel limit"
-                )
+            over = self._frame_over_limit(frame.width, frame.height)
+            if over:
+                self.partial_reason = f"frame {number} is {frame.width}x{frame.height}, {over}"
                 return
             yield self._luma(frame, number, crop)
         if number < 0 and self.partial_reason is None:
-            raise self._fail(VideoDecodeError, "no video frame could be decoded")
+            raise self._fail(CorruptMedia, "no video frame could be decoded")
         if number < 0:
-            raise self._fail(VideoDecodeError, f"no video frame decoded: {self.partial_reason}")
+            raise self._fail(CorruptMedia, f"no video frame decoded: {self.partial_reason}")
         if plan is not None and self.partial_reason is None:
             self.frame_count = len(plan.rank)
         # An MP4 index lists every sample, so fewer packets than listed means lost data. (Decoders
@@ -407,6 +384,18 @@ class VideoReader:
             yield number, frame
         if expected is not None and self.partial_reason is None:
             raise SparseSamplingError(f"{self.path}: the decoder never produced frame {expected}")
+
+    def _frame_over_limit(self, width: int, height: int) -> str | None:
+        """Why a frame of this size is refused (pixels or side over the limit), or None."""
+        limits = self.limits
+        if width * height > limits.max_pixels:
+            return (
+                f"over the limit of {limits.max_pixels} pixels per frame "
+                "(STOPFRAME_MAX_FRAME_PIXELS, STOPFRAME_MAX_PIXELS)"
+            )
+        if max(width, height) > limits.max_side:
+            return f"over the side limit of {limits.max_side} px (STOPFRAME_MAX_SIDE)"
+        return None
 
     def _over_limit(self, number: int, started: float) -> str | None:
         limits = self.limits

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from stopframe.media.borders import Box, detect_content_box
-from stopframe.media.video import SparseSamplingError, VideoLimits, VideoReader
+from stopframe.media.limits import VideoLimits
+from stopframe.media.video import SparseSamplingError, VideoReader
 from stopframe.errors import SignalValueError
 from stopframe.signals.base import ContentType, IndexKind, Signal, SignalType
 from stopframe.signals.exact import MD5, SHA256, ExactDigests, digests_of_file
@@ -174,10 +175,10 @@ def hash_video(
 
     `remove_bars` crops fixed letterbox/pillarbox bars first (declared in `content_box`).
     `threads` is the decoder's thread count (0 = automatic). `digests` saves a second read when
-    the caller already has the file's MD5/SHA-256. Raises `VideoError` for files that cannot be
+    the caller already has the file's MD5/SHA-256. Raises `MediaError` for files that cannot be
     hashed; a file that breaks off midway gives `partial=True` with the reason.
     """
-    limits = limits or VideoLimits()
+    limits = limits or VideoLimits.from_env()
     box = detect_bars(path, limits) if remove_bars else None
     digests = digests or digests_of_file(path)
     md5, sha256 = digests.md5, digests.sha256
