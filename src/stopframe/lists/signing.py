@@ -74,6 +74,8 @@ def verify_envelope(envelope: dict[str, Any], pinned: Mapping[str, Ed25519Public
         key = pinned[payload["key_id"]]
     except (KeyError, TypeError, ValueError) as exc:
         raise TamperedListError(f"envelope unusable or signed by an unpinned key: {exc!r}") from None
+    if not isinstance(payload, dict):
+        raise TamperedListError("envelope payload is not an object")
     try:
         key.verify(signature, canonical_json(payload))
     except (InvalidSignature, TypeError) as exc:

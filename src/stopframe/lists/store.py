@@ -121,7 +121,7 @@ class ListStore:
     def count(self, kind: str | None = None, bank: str | None = None) -> int:
         """How many active entries there are, optionally of one kind and/or bank."""
         where, args = _filter(kind, bank)
-        return self._db.execute(f"SELECT count(*) FROM entries{where}", args).fetchone()[0]
+        return int(self._db.execute(f"SELECT count(*) FROM entries{where}", args).fetchone()[0])
 
     def apply_snapshot(self, snapshot: Snapshot, registry: str) -> None:
         """Replace the content with a checked snapshot from `registry`, in one transaction."""

@@ -6,11 +6,51 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from stopframe.signals.base import SignalKind, SignalValueError, parse_signal_value
+from stopframe.errors import SignalValueError
+from stopframe.signals import SIGNAL_TYPES, parse_signal_value
 
 MAX_VALUE_CHARS = 400_000  # a vPDQ of about 80 minutes at one frame per second
+
+
+def _registered_kind(name: str) -> str:
+    """Accept the name of a type registered now (so types added at runtime need no schema change)."""
+    return SIGNAL_TYPES[name].name  # UnknownSignalType is a ValueError: a validation error
+
+
+def _describe_kinds(schema: dict[str, Any]) -> None:
+    """OpenAPI text for a kind: the types registered when the document is generated."""
+    lines = (f"`{t.name}`: {t.description}" for t in SIGNAL_TYPES.values())
+    schema["description"] = "A registered signal type. " + "; ".join(lines) + "."
+    schema["examples"] = list(SIGNAL_TYPES)
+
+
+def _at_most_every_kind(kinds: object) -> object:
+    """Refuse a kind list longer than the number of registered types before checking each."""
+    if isinstance(kinds, list) and len(kinds) > len(SIGNAL_TYPES):
+        raise ValueError(f"at most {len(SIGNAL_TYPES)} kinds (one of each registered type)")
+    return kinds
+
+
+def _describe_kind_list(schema: dict[str, Any]) -> None:
+    schema["maxItems"] = len(SIGNAL_TYPES)
+
+
+def _describe_threshold(schema: dict[str, Any]) -> None:
+    """OpenAPI text for a bank's threshold: each registered type's default and largest value."""
+    scaled = [t for t in SIGNAL_TYPES.values() if t.max_threshold > 0]
+    limits = "; ".join(f"`{t.name}` default {t.default_threshold}, at most {t.max_threshold}"
+                       for t in scaled)
+    schema["description"] = (
+        "Distance at or under which a consumer counts a match, for the bank's kinds that have a "
+        "distance (exact digests match only when equal). It may not exceed the smallest maximum "
+        "of the bank's kinds; left out, it is the largest default of the bank's kinds. "
+        f"Registered: {limits}.")
+
+
+SignalKindName = Annotated[str, Field(min_length=1, max_length=32, json_schema_extra=_describe_kinds),
+                           AfterValidator(_registered_kind)]
 
 
 class Scope(StrEnum):
@@ -48,7 +88,7 @@ class Strict(BaseModel):
 class SignalIn(Strict):
     """One hash to register, validated by `stopframe.signals.parse_signal_value`."""
 
-    kind: SignalKind
+    kind: SignalKindName
     value: Annotated[str, Field(min_length=1, max_length=MAX_VALUE_CHARS)]
     quality: Annotated[int | None, Field(ge=0, le=100)] = None
 
@@ -73,7 +113,7 @@ class EntryOut(BaseModel):
 
     id: int
     bank: str
-    kind: SignalKind
+    kind: str
     value: str
     quality: int | None
     created_at: datetime
@@ -108,8 +148,10 @@ class BankIn(Strict):
     """A new bank and the defaults consumers apply to its matches."""
 
     name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
-    kinds: Annotated[list[SignalKind], Field(min_length=1, max_length=4)]
-    distance_threshold: Annotated[int, Field(ge=0, le=128)] = 31
+    kinds: Annotated[list[SignalKindName], Field(min_length=1, json_schema_extra=_describe_kind_list),
+                     BeforeValidator(_at_most_every_kind)]
+    distance_threshold: Annotated[int | None, Field(ge=0, le=2**31 - 1,
+                                                    json_schema_extra=_describe_threshold)] = None
     verified: bool = False
     action: SuggestedAction = SuggestedAction.REVIEW
 
@@ -118,7 +160,7 @@ class BankOut(BaseModel):
     """A bank's definition."""
 
     name: str
-    kinds: list[SignalKind]
+    kinds: list[str]
     distance_threshold: int
     verified: bool
     action: SuggestedAction

@@ -30,7 +30,8 @@ class Exported:
 
 @dataclass(frozen=True)
 class ListFormat:
-    """One partner format: how to read it, write it, and which signal types it can carry."""
+    """One partner format: how to read it, write it (`write` refuses kinds it cannot carry),
+    and which signal types it can carry."""
 
     name: str
     media_type: str

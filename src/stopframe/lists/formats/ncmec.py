@@ -65,14 +65,17 @@ def carries(signal_type: SignalType) -> bool:
     return signal_type.single_line and name_in(ELEMENTS, signal_type) is not None
 
 
-def write(signals: Sequence[Signal]) -> bytes:
-    """Write each signal as one image record with its NCMEC fingerprint element."""
+def dump(signals: Sequence[Signal]) -> bytes:
+    """Write each signal as one image record with its NCMEC fingerprint element; FormatError
+    for a type NCMEC has no element for."""
     root = Element("queryResult", {"xmlns": NAMESPACE})
     images = SubElement(root, "images", {"count": str(len(signals))})
     for s in signals:
         element = name_in(ELEMENTS, s.type)
-        SubElement(SubElement(SubElement(images, "image"), "fingerprints"), str(element)).text = s.value
+        if element is None or not carries(s.type):
+            raise FormatError(f"ncmec-xml has no fingerprint element for {s.kind}")
+        SubElement(SubElement(SubElement(images, "image"), "fingerprints"), element).text = s.value
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + tostring(root, encoding="unicode").encode()
 
 
-FORMAT = ListFormat("ncmec-xml", "application/xml", parse, write, carries)
+FORMAT = ListFormat("ncmec-xml", "application/xml", parse, dump, carries)

@@ -13,7 +13,14 @@ import json
 from collections.abc import Sequence
 
 from stopframe.errors import FormatError
-from stopframe.lists.formats.base import ListFormat, ParsedList, load_json, name_in, resolve, signal_at
+from stopframe.lists.formats.base import (
+    ListFormat,
+    ParsedList,
+    load_json,
+    name_in,
+    resolve,
+    signal_at,
+)
 from stopframe.signals import Signal, SignalType
 
 METADATA = "http://github.com/ICMEC/ProjectVic/DataModels/1.3.xml#Media"
@@ -62,10 +69,16 @@ def carries(signal_type: SignalType) -> bool:
     return signal_type.single_line and name_in(FIELDS, signal_type) is not None
 
 
-def write(signals: Sequence[Signal]) -> bytes:
-    """Write each signal as one Media object holding it in its Project VIC field."""
-    value = [{"MediaID": number, str(name_in(FIELDS, s.type)): s.value} for number, s in enumerate(signals, 1)]
+def dump(signals: Sequence[Signal]) -> bytes:
+    """Write each signal as one Media object holding it in its Project VIC field; FormatError
+    for a type Project VIC has no field for."""
+    value = []
+    for number, s in enumerate(signals, 1):
+        field = name_in(FIELDS, s.type)
+        if field is None or not carries(s.type):
+            raise FormatError(f"projectvic-json has no hash field for {s.kind}")
+        value.append({"MediaID": number, field: s.value})
     return json.dumps({"odata.metadata": METADATA, "value": value}, indent=1).encode()
 
 
-FORMAT = ListFormat("projectvic-json", "application/json", parse, write, carries)
+FORMAT = ListFormat("projectvic-json", "application/json", parse, dump, carries)

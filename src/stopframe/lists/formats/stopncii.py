@@ -39,7 +39,7 @@ def parse(data: bytes) -> ParsedList:
     return out
 
 
-def write(signals: Sequence[Signal]) -> bytes:
+def dump(signals: Sequence[Signal]) -> bytes:
     """Write signals as a StopNCII JSON hash list."""
     items = []
     for s in signals:
@@ -54,4 +54,4 @@ def _every_type(_signal_type: SignalType) -> bool:
     return True
 
 
-FORMAT = ListFormat("stopncii-json", "application/json", parse, write, _every_type)
+FORMAT = ListFormat("stopncii-json", "application/json", parse, dump, _every_type)

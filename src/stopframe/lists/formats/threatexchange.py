@@ -62,8 +62,8 @@ def parse_text(data: bytes) -> ParsedList:
     return out
 
 
-def write_csv(signals: Sequence[Signal]) -> bytes:
-    """Write signals as a ThreatExchange/HMA CSV list."""
+def dump_csv(signals: Sequence[Signal]) -> bytes:
+    """Write signals as a ThreatExchange/HMA CSV list (every type fits)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["signal_type", "signal", "quality"])
@@ -72,8 +72,11 @@ def write_csv(signals: Sequence[Signal]) -> bytes:
     return buffer.getvalue().encode()
 
 
-def write_text(signals: Sequence[Signal]) -> bytes:
-    """Write `signal_type signal` lines (only single-line types reach here)."""
+def dump_text(signals: Sequence[Signal]) -> bytes:
+    """Write `signal_type signal` lines; FormatError for a type whose values span lines."""
+    for s in signals:
+        if not _one_line(s.type):
+            raise FormatError(f"threatexchange-text cannot carry {s.kind}: values span lines")
     return "".join(f"{s.kind} {s.value}\n" for s in signals).encode()
 
 
@@ -85,5 +88,5 @@ def _one_line(signal_type: SignalType) -> bool:
     return signal_type.single_line
 
 
-CSV = ListFormat("threatexchange-csv", "text/csv", parse_csv, write_csv, _every_type)
-TEXT = ListFormat("threatexchange-text", "text/plain", parse_text, write_text, _one_line)
+CSV = ListFormat("threatexchange-csv", "text/csv", parse_csv, dump_csv, _every_type)
+TEXT = ListFormat("threatexchange-text", "text/plain", parse_text, dump_text, _one_line)
