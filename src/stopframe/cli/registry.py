@@ -5,6 +5,7 @@ Exit codes: 0 success, 1 audit chain broken or backup failed, 2 bad arguments.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Annotated
@@ -59,6 +60,7 @@ def create_key(scope: Annotated[list[str], typer.Option("--scope", help="submit,
                name: Annotated[str, typer.Option(help="Label for the operator")] = "cli",
                data_dir: DataDir = None, database_url: DbUrl = None) -> None:
     """Create an API key (e.g. the first admin key) and print it once."""
+    from stopframe.apps.registry.routes.api_keys import key_created
     from stopframe.apps.registry.schemas import Scope
     from stopframe.apps.registry.services import keys
     from stopframe.apps.registry.state import open_registry
@@ -72,7 +74,7 @@ def create_key(scope: Annotated[list[str], typer.Option("--scope", help="submit,
     with reg.db.write() as session:
         created = keys.create_key(session, name, scopes, "cli")
     reg.db.dispose()
-    typer.echo(json.dumps(created.model_dump(mode="json"), indent=1))
+    typer.echo(json.dumps(key_created(created).model_dump(mode="json"), indent=1))
 
 
 @registry_app.command("rotate-signing-key")
@@ -129,9 +131,9 @@ def import_list(bank: str, file: Path,
                     "threatexchange-text, stopncii-json, ncmec-xml, projectvic-json")],
                 data_dir: DataDir = None, database_url: DbUrl = None) -> None:
     """Import a partner list FILE into BANK (the bank must exist)."""
-    from stopframe.apps.registry.problems import Problem
     from stopframe.apps.registry.services import banks, transfer
     from stopframe.apps.registry.state import open_registry
+    from stopframe.errors import ServiceError
 
     settings = _settings(data_dir, database_url)
     reg = open_registry(settings)
@@ -139,9 +141,9 @@ def import_list(bank: str, file: Path,
         with reg.db.write() as session:
             result = transfer.import_file(session, banks.get_bank(session, bank), format,
                                           file.read_bytes(), settings.max_import_entries, "cli")
-    except Problem as exc:
+    except ServiceError as exc:
         typer.echo(f"import failed, nothing written: {exc.detail}", err=True)
         raise typer.Exit(2) from None
     finally:
         reg.db.dispose()
-    typer.echo(json.dumps(result.model_dump(), indent=1))
+    typer.echo(json.dumps(dataclasses.asdict(result), indent=1))

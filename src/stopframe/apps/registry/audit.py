@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from stopframe.lists.canonical import canonical_json, iso, utcnow
 from stopframe.apps.registry.models import AuditRecord
+from stopframe.lists.canonical import canonical_json, iso, utcnow
 
 GENESIS = "0" * 64
 

@@ -9,10 +9,11 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from stopframe.apps.registry.models import ApiKey
-from stopframe.apps.registry.problems import Problem
+from stopframe.apps.registry.ratelimit import take_or_refuse
 from stopframe.apps.registry.schemas import Scope
 from stopframe.apps.registry.services import keys
 from stopframe.apps.registry.state import Registry
+from stopframe.errors import Forbidden, Unauthorized
 
 bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer sfk_...`")
 
@@ -42,19 +43,16 @@ def require(scope: Scope) -> Callable[..., Caller]:
     def dependency(credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
                    reg: Registry = Depends(registry)) -> Caller:
         if credentials is None or credentials.scheme.lower() != "bearer":
-            raise Problem(401, "an API key is required: Authorization: Bearer <key>",
-                          {"WWW-Authenticate": "Bearer"})
+            raise Unauthorized("an API key is required: Authorization: Bearer <key>",
+                               challenge="Bearer")
         with reg.db.read() as session:
             row: ApiKey | None = keys.find_key(session, credentials.credentials)
             if row is None:
-                raise Problem(401, "API key unknown or revoked", {"WWW-Authenticate": "Bearer"})
+                raise Unauthorized("API key unknown or revoked", challenge="Bearer")
             caller = Caller(row.id, row.key_id, frozenset(row.scopes.split(",")))
         if scope.value not in caller.scopes and Scope.ADMIN.value not in caller.scopes:
-            raise Problem(403, f"this API key lacks the {scope.value!r} scope")
-        wait = reg.key_limits.take(caller.key_id)
-        if wait:
-            raise Problem(429, "rate limit for this API key reached",
-                          {"Retry-After": str(max(1, round(wait)))})
+            raise Forbidden(f"this API key lacks the {scope.value!r} scope")
+        take_or_refuse(reg.key_limits, caller.key_id, "API key")
         return caller
 
     dependency.__name__ = f"require_{scope.value}"
@@ -68,8 +66,5 @@ def case_pin(x_case_pin: str | None = Header(None, max_length=64,
 
 
 def limit_case(reg: Registry, number: str) -> None:
-    """Spend one token of the case's bucket (also bounds PIN guessing); 429 when empty."""
-    wait = reg.case_limits.take(number)
-    if wait:
-        raise Problem(429, "rate limit for this case reached",
-                      {"Retry-After": str(max(1, round(wait)))})
+    """Spend one token of the case's bucket (also bounds PIN guessing); RateLimited when empty."""
+    take_or_refuse(reg.case_limits, number, "case")

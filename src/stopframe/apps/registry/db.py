@@ -7,9 +7,9 @@ what keeps feed sequence numbers gap-free and ordered and the audit chain linear
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 

@@ -1,4 +1,9 @@
-"""RFC 9457 problem details: every error the API returns is `application/problem+json`."""
+"""RFC 9457 problem details: every error the API returns is `application/problem+json`.
+
+Services raise `stopframe.errors.ServiceError`s; this edge answers each with its `.status` and
+detail. Extra fields become body members, except those `HEADERS` names, which become headers
+(the challenge of a 401, the wait of a 429).
+"""
 
 from __future__ import annotations
 
@@ -11,20 +16,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from stopframe.errors import ServiceError
+
 PROBLEM_JSON = "application/problem+json"
+HEADERS = {"challenge": "WWW-Authenticate", "retry_after": "Retry-After"}
 log = logging.getLogger("stopframe.apps.registry")
-
-
-class Problem(Exception):
-    """An error to return as problem+json: status, a title-worthy detail, optional extra fields."""
-
-    def __init__(self, status: int, detail: str, headers: dict[str, str] | None = None,
-                 **extra: Any) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-        self.headers = headers
-        self.extra = extra
 
 
 def problem_response(status: int, detail: str, headers: dict[str, str] | None = None,
@@ -35,6 +31,13 @@ def problem_response(status: int, detail: str, headers: dict[str, str] | None = 
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
 
 
+def service_problem(exc: ServiceError) -> JSONResponse:
+    """The problem+json answer to a service's refusal."""
+    headers = {HEADERS[k]: str(v) for k, v in exc.extra.items() if k in HEADERS}
+    extra = {k: v for k, v in exc.extra.items() if k not in HEADERS}
+    return problem_response(exc.status, exc.detail, headers or None, **extra)
+
+
 def _jsonable_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")),
              "type": str(e.get("type", ""))} for e in errors]
@@ -43,9 +46,9 @@ def _jsonable_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def install(app: FastAPI) -> None:
     """Register handlers so validation, HTTP and unexpected errors all come out as problems."""
 
-    @app.exception_handler(Problem)
-    async def _problem(_request: Request, exc: Problem) -> JSONResponse:
-        return problem_response(exc.status, exc.detail, exc.headers, **exc.extra)
+    @app.exception_handler(ServiceError)
+    async def _refused(_request: Request, exc: ServiceError) -> JSONResponse:
+        return service_problem(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -9,6 +9,14 @@ from __future__ import annotations
 import threading
 import time
 
+from stopframe.errors import ServiceError
+
+
+class RateLimited(ServiceError):
+    """A bucket is empty; `retry_after` (in `extra`) says how many seconds to wait."""
+
+    status = 429
+
 
 class TokenBuckets:
     """A token bucket per name: `rate` tokens per second refill up to `burst`."""
@@ -33,3 +41,10 @@ class TokenBuckets:
                 return 0.0
             self._state[name] = (tokens, now)
             return (1 - tokens) / self.rate
+
+
+def take_or_refuse(buckets: TokenBuckets, name: str, what: str) -> None:
+    """Spend one token of `name`'s bucket, or RateLimited naming `what` and the wait."""
+    wait = buckets.take(name)
+    if wait:
+        raise RateLimited(f"rate limit for this {what} reached", retry_after=max(1, round(wait)))

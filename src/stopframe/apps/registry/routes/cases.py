@@ -5,15 +5,20 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Response
-from sqlalchemy import select
 
-from stopframe.apps.registry import audit
 from stopframe.apps.registry.auth import Caller, case_pin, limit_case, registry, require
-from stopframe.apps.registry.models import Entry
-from stopframe.apps.registry.schemas import CaseCreated, CaseSummary, EntryOut, Scope, SubmitIn, SubmitOut
+from stopframe.apps.registry.models import Case, Entry
+from stopframe.apps.registry.schemas import (
+    CaseCreated,
+    CaseSummary,
+    EntryOut,
+    Scope,
+    SubmitIn,
+    SubmitOut,
+)
 from stopframe.apps.registry.services import banks, cases, entries
 from stopframe.apps.registry.state import Registry
-from stopframe.signals.base import Signal
+from stopframe.signals import Signal
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 CaseNumber = Annotated[str, Path(pattern=r"^SF-[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}$")]
@@ -28,32 +33,40 @@ def entry_out(entry: Entry) -> EntryOut:
                     withdrawn_at=entry.withdrawn_at)
 
 
+def _case(reg: Registry, number: str, pin: str | None) -> Case:
+    """The case acting, after its rate limit and PIN check."""
+    limit_case(reg, number)
+    with reg.db.read() as session:
+        return cases.authenticate(session, number, pin, reg.settings.pin_scrypt_n, reg.pin_cache)
+
+
 @router.post("", response_model=CaseCreated, status_code=201)
 def create_case(caller: Caller = Depends(submit), reg: Registry = Depends(registry)) -> CaseCreated:
     """Open an anonymous case. Keep the number and PIN: they are shown only this once."""
     with reg.db.write() as session:
-        return cases.create_case(session, reg.settings.pin_scrypt_n, caller.actor)
+        new = cases.create_case(session, reg.settings.pin_scrypt_n, caller.actor)
+    return CaseCreated(case_number=new.number, pin=new.pin)
 
 
 @router.get("/{case_number}", response_model=CaseSummary)
 def case_summary(case_number: CaseNumber, pin: str | None = Depends(case_pin),
                  caller: Caller = Depends(submit), reg: Registry = Depends(registry)) -> CaseSummary:
     """How many of the case's hashes are listed, and how often they were matched and acted on."""
-    limit_case(reg, case_number)
+    case = _case(reg, case_number, pin)
     with reg.db.read() as session:
-        case = cases.authenticate(session, case_number, pin, reg.settings.pin_scrypt_n, reg.pin_cache)
-        return cases.summary(session, case)
+        counts = cases.summary(session, case)
+    return CaseSummary(case_number=counts.number, entries_active=counts.entries_active,
+                       entries_withdrawn=counts.entries_withdrawn, matched=counts.matched,
+                       acted_on=counts.acted_on)
 
 
 @router.get("/{case_number}/entries", response_model=list[EntryOut])
 def case_entries(case_number: CaseNumber, pin: str | None = Depends(case_pin),
                  caller: Caller = Depends(submit), reg: Registry = Depends(registry)) -> list[EntryOut]:
     """The case's entries, withdrawn ones included."""
-    limit_case(reg, case_number)
+    case = _case(reg, case_number, pin)
     with reg.db.read() as session:
-        case = cases.authenticate(session, case_number, pin, reg.settings.pin_scrypt_n, reg.pin_cache)
-        rows = session.execute(select(Entry).where(Entry.case_id == case.id).order_by(Entry.id))
-        return [entry_out(e) for e in rows.scalars()]
+        return [entry_out(e) for e in cases.entries_of(session, case)]
 
 
 @router.post("/{case_number}/entries", response_model=SubmitOut)
@@ -61,30 +74,20 @@ def add_entries(case_number: CaseNumber, body: SubmitIn, response: Response,
                 pin: str | None = Depends(case_pin), caller: Caller = Depends(submit),
                 reg: Registry = Depends(registry)) -> SubmitOut:
     """Add hashes (never media) to the case: all or none; duplicates are returned, not repeated."""
-    limit_case(reg, case_number)
-    with reg.db.read() as session:
-        case = cases.authenticate(session, case_number, pin, reg.settings.pin_scrypt_n, reg.pin_cache)
+    case = _case(reg, case_number, pin)
     signals = [Signal(s.kind, s.value, s.quality) for s in body.signals]
     with reg.db.write() as session:
         bank = banks.case_bank(session, reg.settings.case_bank, caller.actor)
-        ids, added = entries.add_signals(session, bank, f"case:{case.id}", case.id, signals)
-        if added:
-            audit.record(session, f"case:{case.id}", "entry.add", f"case:{case.id}",
-                         bank=bank.name, entries=ids, added=added)
-        rows = {e.id: e for e in session.execute(select(Entry).where(Entry.id.in_(ids))).scalars()}
-        response.status_code = 201 if added else 200
-        return SubmitOut(added=added, entries=[entry_out(rows[i]) for i in ids])
+        result = cases.submit(session, case, bank, signals)
+        rows = entries.entries_by_id(session, result.ids)
+        response.status_code = 201 if result.added else 200
+        return SubmitOut(added=result.added, entries=[entry_out(e) for e in rows])
 
 
 @router.delete("/{case_number}/entries/{entry_id}", response_model=EntryOut)
 def withdraw_entry(case_number: CaseNumber, entry_id: EntryId, pin: str | None = Depends(case_pin),
                    caller: Caller = Depends(submit), reg: Registry = Depends(registry)) -> EntryOut:
     """Withdraw one of the case's hashes; consumers drop it on their next sync."""
-    limit_case(reg, case_number)
-    with reg.db.read() as session:
-        case = cases.authenticate(session, case_number, pin, reg.settings.pin_scrypt_n, reg.pin_cache)
+    case = _case(reg, case_number, pin)
     with reg.db.write() as session:
-        entry = cases.case_entry(session, case, entry_id)
-        if entries.withdraw(session, entry):
-            audit.record(session, f"case:{case.id}", "entry.withdraw", f"entry:{entry.id}")
-        return entry_out(entry)
+        return entry_out(cases.withdraw_entry(session, case, entry_id))

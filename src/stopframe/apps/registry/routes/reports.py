@@ -19,4 +19,5 @@ def add_report(body: ReportIn, caller: Caller = Depends(require(Scope.REPORT)),
     """Record that the caller matched an entry and what it did (entry, action, time; never media)."""
     with reg.db.write() as session:
         key = session.get(ApiKey, caller.id)
-        return ReportOut(id=reports.add_report(session, key, body).id)
+        report = reports.add_report(session, key, body.entry_id, body.action, body.matched_at)
+        return ReportOut(id=report.id)

@@ -1,34 +1,60 @@
-"""Banks: create, look up, describe."""
+"""Banks: create (with a threshold checked against the kinds' own bounds), look up, count."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from stopframe.apps.registry import audit
-from stopframe.lists.canonical import utcnow
 from stopframe.apps.registry.models import Bank
-from stopframe.apps.registry.problems import Problem
-from stopframe.apps.registry.schemas import BankIn, BankOut, SuggestedAction
-from stopframe.apps.registry.services.feed import active_count
-from stopframe.signals.base import SignalKind
+from stopframe.apps.registry.schemas import SuggestedAction
+from stopframe.errors import Conflict, Invalid, NotFound, UnknownSignalType
+from stopframe.lists.canonical import utcnow
+from stopframe.signals import SIGNAL_TYPES
 
 
 def get_bank(session: Session, name: str) -> Bank:
-    """The bank called `name`, or a 404 problem."""
+    """The bank called `name`, or NotFound."""
     bank = session.execute(select(Bank).where(Bank.name == name)).scalar_one_or_none()
     if bank is None:
-        raise Problem(404, f"no bank named {name!r}")
+        raise NotFound(f"no bank named {name!r}")
     return bank
 
 
-def create_bank(session: Session, spec: BankIn, actor: str) -> Bank:
-    """Create a bank; 409 if the name is taken."""
-    if session.execute(select(Bank.id).where(Bank.name == spec.name)).first():
-        raise Problem(409, f"bank {spec.name!r} already exists")
-    bank = Bank(name=spec.name, kinds=",".join(sorted({k.value for k in spec.kinds})),
-                distance_threshold=spec.distance_threshold, verified=spec.verified,
-                action=spec.action.value, created_at=utcnow())
+def kinds_of(bank: Bank) -> list[str]:
+    """The names of the signal types a bank takes."""
+    return bank.kinds.split(",")
+
+
+def threshold_for(kinds: Sequence[str], threshold: int | None) -> int:
+    """The bank's distance threshold: at most the smallest maximum among its kinds that have a
+    distance scale, by default the largest of their defaults (0 for exact digests only)."""
+    scaled = [SIGNAL_TYPES[k] for k in kinds if SIGNAL_TYPES[k].max_threshold > 0]
+    bound = min((t.max_threshold for t in scaled), default=0)
+    if threshold is None:
+        return min(bound, max((t.default_threshold for t in scaled), default=0))
+    if threshold > bound:
+        which = ", ".join(t.name for t in scaled) or "exact digests only"
+        raise Invalid(f"distance_threshold {threshold} is over {bound}, the most the bank's "
+                      f"kinds allow ({which})")
+    return threshold
+
+
+def create_bank(session: Session, name: str, kinds: Sequence[str], actor: str, *,
+                distance_threshold: int | None = None, verified: bool = False,
+                action: SuggestedAction = SuggestedAction.REVIEW) -> Bank:
+    """Create a bank and audit it; Conflict if the name is taken, Invalid for a bad threshold."""
+    try:
+        kinds = [SIGNAL_TYPES[kind].name for kind in kinds]
+    except UnknownSignalType as exc:
+        raise Invalid(str(exc)) from None
+    if session.execute(select(Bank.id).where(Bank.name == name)).first():
+        raise Conflict(f"bank {name!r} already exists")
+    bank = Bank(name=name, kinds=",".join(sorted(set(kinds))),
+                distance_threshold=threshold_for(kinds, distance_threshold), verified=verified,
+                action=action.value, created_at=utcnow())
     session.add(bank)
     session.flush()
     audit.record(session, actor, "bank.create", f"bank:{bank.name}", kinds=bank.kinds,
@@ -38,16 +64,8 @@ def create_bank(session: Session, spec: BankIn, actor: str) -> Bank:
 
 
 def case_bank(session: Session, name: str, actor: str) -> Bank:
-    """The bank case submissions go to, created (self-reported, review) on first use."""
+    """The bank case submissions go to, created (every registered kind, review) on first use."""
     bank = session.execute(select(Bank).where(Bank.name == name)).scalar_one_or_none()
     if bank is None:
-        bank = create_bank(session, BankIn(name=name, kinds=list(SignalKind), verified=False,
-                                           action=SuggestedAction.REVIEW), actor)
+        bank = create_bank(session, name, list(SIGNAL_TYPES), actor)
     return bank
-
-
-def describe(session: Session, bank: Bank) -> BankOut:
-    """A bank's public definition with its active entry count."""
-    return BankOut(name=bank.name, kinds=[SignalKind(k) for k in bank.kinds.split(",")],
-                   distance_threshold=bank.distance_threshold, verified=bank.verified,
-                   action=SuggestedAction(bank.action), entries_active=active_count(session, bank.id))

@@ -2,33 +2,70 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from stopframe.apps.registry import audit
-from stopframe.lists.canonical import utcnow
 from stopframe.apps.registry.credentials import check_pin, hash_pin, new_case_number, new_pin
-from stopframe.apps.registry.models import Case, Entry, Report
+from stopframe.apps.registry.models import Bank, Case, Entry, Report
 from stopframe.apps.registry.pincache import PinCache
-from stopframe.apps.registry.problems import Problem
-from stopframe.apps.registry.schemas import CaseCreated, CaseSummary, ReportedAction
+from stopframe.apps.registry.schemas import ReportedAction
+from stopframe.apps.registry.services.entries import add_signals, withdraw
+from stopframe.errors import NotFound, Unauthorized
+from stopframe.lists.canonical import utcnow
+from stopframe.signals import Signal
 
 ACTED = (ReportedAction.BLOCK.value, ReportedAction.REVIEW.value)
 
 
-def create_case(session: Session, scrypt_n: int, actor: str) -> CaseCreated:
+@dataclass(frozen=True)
+class NewCase:
+    """A created case: its number and the PIN, which is shown only this once."""
+
+    number: str
+    pin: str
+
+
+@dataclass(frozen=True)
+class Submission:
+    """Entry ids of a submission in input order, and how many were new or restored."""
+
+    ids: list[int]
+    added: int
+
+
+@dataclass(frozen=True)
+class CaseCounts:
+    """What a case holder may see: counts only."""
+
+    number: str
+    entries_active: int
+    entries_withdrawn: int
+    matched: int
+    acted_on: int
+
+
+def actor_of(case: Case) -> str:
+    """How the audit log names a case acting for itself."""
+    return f"case:{case.id}"
+
+
+def create_case(session: Session, scrypt_n: int, actor: str) -> NewCase:
     """Create a case; the PIN is returned here and never again."""
     pin = new_pin()
     case = Case(number=new_case_number(), pin_hash=hash_pin(pin, scrypt_n), created_at=utcnow())
     session.add(case)
     session.flush()
     audit.record(session, actor, "case.create", f"case:{case.id}")
-    return CaseCreated(case_number=case.number, pin=pin)
+    return NewCase(case.number, pin)
 
 
 def authenticate(session: Session, number: str, pin: str | None, scrypt_n: int,
                  cache: PinCache | None = None) -> Case:
-    """The case for `number` if `pin` is right; one 401 for unknown number and wrong PIN alike."""
+    """The case for `number` if `pin` is right; one Unauthorized for unknown number and wrong PIN."""
     case = session.execute(select(Case).where(Case.number == number)).scalar_one_or_none()
     pin = pin or ""
     if case is not None and cache is not None and cache.hit(number, pin):
@@ -36,21 +73,43 @@ def authenticate(session: Session, number: str, pin: str | None, scrypt_n: int,
     stored = case.pin_hash if case else f"scrypt${scrypt_n}$8$1$AAAAAAAAAAAAAAAAAAAAAA==$"
     ok = check_pin(pin, stored)  # hash even for unknown cases: same timing either way
     if case is None or not ok:
-        raise Problem(401, "case number or PIN is wrong", {"WWW-Authenticate": "CasePIN"})
+        raise Unauthorized("case number or PIN is wrong", challenge="CasePIN")
     if cache is not None:
         cache.remember(number, pin)
     return case
 
 
+def submit(session: Session, case: Case, bank: Bank, signals: Sequence[Signal]) -> Submission:
+    """Add the case's signals to `bank` (all or none) and audit what was new."""
+    ids, added = add_signals(session, bank, actor_of(case), case.id, signals)
+    if added:
+        audit.record(session, actor_of(case), "entry.add", f"case:{case.id}",
+                     bank=bank.name, entries=ids, added=added)
+    return Submission(ids, added)
+
+
 def case_entry(session: Session, case: Case, entry_id: int) -> Entry:
-    """An entry of this case, or 404 (entries of other cases are invisible)."""
+    """An entry of this case, or NotFound (entries of other cases are invisible)."""
     entry = session.get(Entry, entry_id)
     if entry is None or entry.case_id != case.id:
-        raise Problem(404, f"case has no entry {entry_id}")
+        raise NotFound(f"case has no entry {entry_id}")
     return entry
 
 
-def summary(session: Session, case: Case) -> CaseSummary:
+def withdraw_entry(session: Session, case: Case, entry_id: int) -> Entry:
+    """Withdraw one of the case's entries (idempotent), feeding and auditing the change."""
+    entry = case_entry(session, case, entry_id)
+    withdraw(session, entry, actor_of(case))
+    return entry
+
+
+def entries_of(session: Session, case: Case) -> list[Entry]:
+    """The case's entries, withdrawn ones included, in id order."""
+    return list(session.execute(select(Entry).where(Entry.case_id == case.id)
+                                .order_by(Entry.id)).scalars())
+
+
+def summary(session: Session, case: Case) -> CaseCounts:
     """Counts only: entries, matches reported against them, and how many were acted on."""
     active = session.execute(select(func.count()).select_from(Entry).where(
         Entry.case_id == case.id, Entry.withdrawn_at.is_(None))).scalar_one()
@@ -60,5 +119,4 @@ def summary(session: Session, case: Case) -> CaseSummary:
         Entry.case_id == case.id)
     matched = session.execute(reports).scalar_one()
     acted = session.execute(reports.where(Report.action.in_(ACTED))).scalar_one()
-    return CaseSummary(case_number=case.number, entries_active=active,
-                       entries_withdrawn=total - active, matched=matched, acted_on=acted)
+    return CaseCounts(case.number, active, total - active, matched, acted)

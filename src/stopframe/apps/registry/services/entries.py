@@ -1,4 +1,8 @@
-"""Adding and withdrawing entries: idempotent on duplicates, each change appended to the feed."""
+"""Adding and withdrawing entries: idempotent on duplicates, each change appended to the feed.
+
+`add_signals` is the shared step of `cases.submit` and `transfer.import_signals`, which write
+the audit row that goes with it; `withdraw` writes its own.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,13 @@ from collections.abc import Iterable
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from stopframe.lists.canonical import utcnow
+from stopframe.apps.registry import audit
 from stopframe.apps.registry.models import Bank, Entry
-from stopframe.apps.registry.problems import Problem
 from stopframe.apps.registry.services.feed import append_changes
-from stopframe.signals.base import Signal
+from stopframe.errors import Invalid, NotFound
+from stopframe.lists.canonical import utcnow
+from stopframe.lists.documents import ADD, WITHDRAW
+from stopframe.signals import Signal
 
 CHUNK = 5000
 
@@ -31,9 +37,9 @@ def add_signals(session: Session, bank: Bank, owner: str, case_id: int | None,
     allowed = set(bank.kinds.split(","))
     wanted: dict[tuple[str, str], Signal] = {}
     for signal in signals:
-        if signal.kind.value not in allowed:
-            raise Problem(422, f"bank {bank.name!r} does not take {signal.kind.value} signals")
-        wanted.setdefault((signal.kind.value, digest(signal.value)), signal)
+        if signal.kind not in allowed:
+            raise Invalid(f"bank {bank.name!r} does not take {signal.kind} signals")
+        wanted.setdefault((signal.kind, digest(signal.value)), signal)
     ids: dict[tuple[str, str], int] = {}
     withdrawn: set[int] = set()
     _lookup(session, bank.id, owner, wanted, ids, withdrawn)
@@ -49,7 +55,7 @@ def add_signals(session: Session, bank: Bank, owner: str, case_id: int | None,
     if new_rows:
         _lookup(session, bank.id, owner, {(r["kind"], r["digest"]): None for r in new_rows}, ids, set())
     new_ids = sorted(ids[(r["kind"], r["digest"])] for r in new_rows)
-    append_changes(session, new_ids + restored, "add")
+    append_changes(session, new_ids + restored, ADD)
     return [ids[key] for key in wanted], len(new_ids) + len(restored)
 
 
@@ -73,19 +79,33 @@ def _lookup(session: Session, bank_id: int, owner: str, keys: dict[tuple[str, st
                     withdrawn.add(eid)
 
 
-def withdraw(session: Session, entry: Entry) -> bool:
-    """Withdraw an entry; False if it already was (idempotent)."""
+def withdraw(session: Session, entry: Entry, actor: str) -> bool:
+    """Withdraw an entry, feed and audit it; False if it already was (idempotent, no new rows)."""
     if entry.withdrawn_at is not None:
         return False
     entry.withdrawn_at = utcnow()
     session.flush()
-    append_changes(session, [entry.id], "withdraw")
+    append_changes(session, [entry.id], WITHDRAW)
+    audit.record(session, actor, "entry.withdraw", f"entry:{entry.id}")
     return True
 
 
 def get_entry(session: Session, entry_id: int) -> Entry:
-    """The entry with `entry_id`, or a 404 problem."""
+    """The entry with `entry_id`, or NotFound."""
     entry = session.get(Entry, entry_id)
     if entry is None:
-        raise Problem(404, f"no entry {entry_id}")
+        raise NotFound(f"no entry {entry_id}")
     return entry
+
+
+def withdraw_entry(session: Session, entry_id: int, actor: str) -> Entry:
+    """Withdraw any entry as an operator (e.g. a wrong import); NotFound if there is none."""
+    entry = get_entry(session, entry_id)
+    withdraw(session, entry, actor)
+    return entry
+
+
+def entries_by_id(session: Session, ids: list[int]) -> list[Entry]:
+    """The entries with `ids`, in that order."""
+    rows = {e.id: e for e in session.execute(select(Entry).where(Entry.id.in_(ids))).scalars()}
+    return [rows[i] for i in ids]

@@ -1,7 +1,7 @@
-"""Feed sequence numbers and the signed lists: snapshot and change feed.
+"""Feed sequence numbers and the list payloads: snapshot and change pages.
 
 Sequences come from the `feed` counter row, which the write transaction already holds locked,
-so they are gap-free and in commit order.
+so they are gap-free and in commit order. The document shape is `stopframe.lists.documents`'.
 """
 
 from __future__ import annotations
@@ -11,11 +11,17 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from stopframe.lists.canonical import iso, utcnow
 from stopframe.apps.registry.db import FEED_COUNTER
 from stopframe.apps.registry.models import Bank, Change, Counter, Entry
-
-FORMAT_VERSION = 1
+from stopframe.errors import Conflict
+from stopframe.lists.canonical import utcnow
+from stopframe.lists.documents import (
+    bank_document,
+    change_document,
+    changes_document,
+    entry_document,
+    snapshot_document,
+)
 
 
 def append_changes(session: Session, entry_ids: list[int], op: str) -> None:
@@ -40,12 +46,8 @@ def current_sequence(session: Session) -> int:
 
 def _banks(session: Session) -> list[dict[str, Any]]:
     rows = session.execute(select(Bank).order_by(Bank.name)).scalars().all()
-    return [{"name": b.name, "kinds": b.kinds.split(","), "distance_threshold": b.distance_threshold,
-             "verified": b.verified, "action": b.action} for b in rows]
-
-
-def _entry_dict(entry_id: int, bank: str, kind: str, value: str, quality: int | None) -> dict[str, Any]:
-    return {"id": entry_id, "bank": bank, "kind": kind, "value": value, "quality": quality}
+    return [bank_document(b.name, b.kinds.split(","), b.distance_threshold, b.verified, b.action)
+            for b in rows]
 
 
 def snapshot_payload(session: Session) -> dict[str, Any]:
@@ -56,26 +58,25 @@ def snapshot_payload(session: Session) -> dict[str, Any]:
         .join(Bank, Bank.id == Entry.bank_id)
         .where(Entry.withdrawn_at.is_(None)).order_by(Entry.id)
     )
-    return {"type": "snapshot", "version": FORMAT_VERSION, "sequence": sequence,
-            "generated_at": iso(utcnow()), "banks": _banks(session),
-            "entries": [_entry_dict(*row) for row in rows]}
+    return snapshot_document(sequence, _banks(session), (entry_document(*row) for row in rows))
 
 
 def changes_payload(session: Session, after: int, limit: int) -> dict[str, Any]:
-    """Changes with sequence > `after`, in order, at most `limit`; `more` says whether to page on."""
+    """Changes with sequence > `after`, in order, at most `limit`; `more` says whether to page on.
+    Conflict when `after` is beyond the latest sequence (the consumer must start again)."""
     last = current_sequence(session)
+    if after > last:
+        raise Conflict(f"after={after} is beyond the latest sequence {last}; "
+                       "start again from a snapshot")
     rows = session.execute(
         select(Change.sequence, Change.op, Entry.id, Bank.name, Entry.kind, Entry.value, Entry.quality)
         .join(Entry, Entry.id == Change.entry_id).join(Bank, Bank.id == Entry.bank_id)
         .where(Change.sequence > after, Change.sequence <= last)
         .order_by(Change.sequence).limit(limit)
     ).all()
-    changes = [{"sequence": seq, "op": op, "entry": _entry_dict(eid, bank, kind, value, quality)}
+    changes = [change_document(seq, op, entry_document(eid, bank, kind, value, quality))
                for seq, op, eid, bank, kind, value, quality in rows]
-    upto = changes[-1]["sequence"] if changes else after
-    return {"type": "changes", "version": FORMAT_VERSION, "after": after, "sequence": upto,
-            "latest": last, "more": upto < last, "generated_at": iso(utcnow()),
-            "banks": _banks(session), "changes": changes}
+    return changes_document(after, last, _banks(session), changes)
 
 
 def active_count(session: Session, bank_id: int) -> int:

@@ -2,54 +2,75 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from stopframe.apps.registry import audit
-from stopframe.lists.formats import FormatError, registry_of_formats
 from stopframe.apps.registry.models import Bank, Entry
-from stopframe.apps.registry.problems import Problem
-from stopframe.apps.registry.schemas import ImportOut
 from stopframe.apps.registry.services.entries import add_signals
-from stopframe.signals.base import Signal, SignalKind
+from stopframe.errors import FormatError, Invalid, TooLarge
+from stopframe.lists.formats import Exported, ListFormat, get_format
+from stopframe.signals import Signal
 
 IMPORT_OWNER = "import"
 
 
-def formats() -> list[str]:
-    """Names of the supported partner formats."""
-    return sorted(registry_of_formats())
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import read, added (new or restored) and skipped (records of unsupported hashes)."""
+
+    bank: str
+    format: str
+    read: int
+    added: int
+    skipped: int
+
+
+def _format(name: str) -> ListFormat:
+    try:
+        return get_format(name)
+    except FormatError as exc:
+        raise Invalid(str(exc)) from None
+
+
+def import_signals(session: Session, bank: Bank, signals: Sequence[Signal], actor: str,
+                   source: str, skipped: int = 0) -> ImportResult:
+    """Add `signals` to `bank` as an import from `source` and audit it: all of them or none."""
+    _ids, added = add_signals(session, bank, IMPORT_OWNER, None, signals)
+    audit.record(session, actor, "bank.import", f"bank:{bank.name}", format=source,
+                 read=len(signals), added=added, skipped=skipped)
+    return ImportResult(bank.name, source, len(signals), added, skipped)
 
 
 def import_file(session: Session, bank: Bank, fmt: str, data: bytes, max_entries: int,
-                actor: str) -> ImportOut:
+                actor: str) -> ImportResult:
     """Parse `data` as `fmt` and add every signal to `bank`: all of them or, on any error, none."""
-    try:
-        parse = registry_of_formats()[fmt][0]
-    except KeyError:
-        raise Problem(422, f"unknown format {fmt!r}; use one of {', '.join(formats())}") from None
+    parse = _format(fmt).parse
     try:
         parsed = parse(data)
     except FormatError as exc:
-        raise Problem(422, f"{fmt}: {exc}") from None
+        raise Invalid(f"{fmt}: {exc}") from None
     except UnicodeDecodeError:
-        raise Problem(422, f"{fmt}: file is not UTF-8 text") from None
+        raise Invalid(f"{fmt}: file is not UTF-8 text") from None
     if len(parsed.signals) > max_entries:
-        raise Problem(413, f"import holds {len(parsed.signals)} entries; the limit is {max_entries}")
-    ids, added = add_signals(session, bank, IMPORT_OWNER, None, parsed.signals)
-    audit.record(session, actor, "bank.import", f"bank:{bank.name}", format=fmt,
-                 read=len(parsed.signals), added=added, skipped=parsed.skipped)
-    return ImportOut(bank=bank.name, format=fmt, read=len(parsed.signals), added=added,
-                     skipped=parsed.skipped)
+        raise TooLarge(f"import holds {len(parsed.signals)} entries; the limit is {max_entries}")
+    return import_signals(session, bank, parsed.signals, actor, fmt, parsed.skipped)
 
 
-def export_bank(session: Session, bank: Bank, fmt: str) -> tuple[bytes, str]:
-    """The bank's active entries written in `fmt`, with the media type to send them as."""
-    try:
-        _parse, dump, media_type = registry_of_formats()[fmt]
-    except KeyError:
-        raise Problem(422, f"unknown format {fmt!r}; use one of {', '.join(formats())}") from None
+def export_bank(session: Session, bank: Bank, fmt: str, partial: bool = False) -> tuple[Exported, str]:
+    """The bank's active entries written in `fmt`, with the media type to send them as.
+
+    Entries of kinds the format cannot carry are refused (Invalid), or left out and counted in
+    the result when `partial` is set.
+    """
+    list_format = _format(fmt)
     rows = session.execute(select(Entry.kind, Entry.value, Entry.quality).where(
         Entry.bank_id == bank.id, Entry.withdrawn_at.is_(None)).order_by(Entry.id))
-    signals = [Signal(SignalKind(k), v, q) for k, v, q in rows]
-    return dump(signals), media_type
+    signals = [Signal(kind, value, quality) for kind, value, quality in rows]
+    try:
+        return list_format.dump(signals, partial), list_format.media_type
+    except FormatError as exc:
+        raise Invalid(str(exc)) from None
