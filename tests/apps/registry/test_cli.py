@@ -12,9 +12,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
-from stopframe.cli import app
 from stopframe.apps.registry.backup import search_path_schemas
 from stopframe.apps.registry.db import open_database
+from stopframe.cli import app
 
 runner = CliRunner()
 

@@ -10,15 +10,17 @@ import pytest
 from sqlalchemy import text
 
 from stopframe.apps.registry import audit
-from stopframe.lists.client import (
-    LocalStore,
-    RegistryClient,
-    RegistryError,
-    TamperedListError,
-    apply_changes,
-    verify,
+from stopframe.errors import ListStoreError, RegistryError, TamperedListError
+from stopframe.lists.client import RegistryClient
+from stopframe.lists.documents import (
+    CHANGES,
+    SNAPSHOT,
+    read_changes,
+    read_snapshot,
+    verify_document,
 )
 from stopframe.lists.signing import load_public_key, rotate
+from stopframe.lists.store import ListStore
 
 
 def pdq(n: int) -> str:
@@ -36,7 +38,7 @@ def consumer(client, admin_headers) -> RegistryClient:  # type: ignore[no-untype
     return RegistryClient("http://testserver", key, pinned, http=client)
 
 
-def test_case_to_consumer_and_back(client, headers, new_case, registry) -> None:  # type: ignore[no-untyped-def]
+def test_case_to_consumer_and_back(client, headers, new_case, registry, tmp_path) -> None:  # type: ignore[no-untyped-def]
     number, case = new_case()
     values = [pdq(i) for i in range(3)]
     md5 = hashlib.md5(b"benign file bytes").hexdigest()
@@ -49,16 +51,23 @@ def test_case_to_consumer_and_back(client, headers, new_case, registry) -> None:
     assert submitted.json()["entries"][0]["value"] == values[0]  # canonical lowercase
 
     rc = consumer(client, headers["admin"])
-    store = LocalStore()
-    rc.sync(store)
-    assert {e.value for e in store.entries.values()} == {*values, md5}
-    assert store.banks["self-reported"]["action"] == "review"
+    store = ListStore.open(tmp_path / "lists.sqlite")
+    assert rc.sync(store) == 4
+    assert {e.value for e in store.entries()} == {*values, md5}
+    assert store.banks()["self-reported"]["action"] == "review"
+    assert store.registry == "http://testserver" and store.key_id
 
     withdrawn = client.delete(f"/v1/cases/{number}/entries/{ids[1]}", headers=case)
     assert withdrawn.status_code == 200 and withdrawn.json()["withdrawn_at"]
     assert rc.sync(store) == 1
-    assert ids[1] not in store.entries and values[1] not in {e.value for e in store.entries.values()}
+    assert store.get(ids[1]) is None and values[1] not in {e.value for e in store.entries()}
     assert rc.sync(store) == 0
+    store.close()
+    with ListStore.open(tmp_path / "lists.sqlite") as reopened:  # resumes where it stopped
+        assert rc.sync(reopened) == 0 and reopened.count() == 3
+        other = RegistryClient("http://elsewhere", "sfk_x", {}, http=client)
+        with pytest.raises(ListStoreError, match="holds the lists of http://testserver"):
+            other.sync(reopened)
 
     assert rc.report(ids[0], "block", "2026-11-22T12:00:00Z") >= 1
     assert rc.report(ids[2], "log", "2026-11-22T12:01:00Z") >= 1
@@ -80,37 +89,40 @@ def test_case_to_consumer_and_back(client, headers, new_case, registry) -> None:
     assert not result.ok and result.first_bad_id == 3
 
 
-def test_tampered_lists_are_refused(client, headers, new_case) -> None:  # type: ignore[no-untyped-def]
+def test_tampered_lists_are_refused(client, headers, new_case, tmp_path) -> None:  # type: ignore[no-untyped-def]
     number, case = new_case()
     client.post(f"/v1/cases/{number}/entries", headers=case,
                 json={"signals": [{"kind": "pdq", "value": pdq(1), "quality": 80}]})
     rc = consumer(client, headers["admin"])
     snapshot = client.get("/v1/lists/snapshot", headers=headers["read"]).json()
-    verify(snapshot, rc.pinned, "snapshot")
+    verify_document(snapshot, rc.pinned, SNAPSHOT)
 
     forged = copy.deepcopy(snapshot)
     forged["payload"]["entries"][0]["value"] = pdq(2)
     with pytest.raises(TamperedListError, match="signature"):
-        verify(forged, rc.pinned, "snapshot")
+        verify_document(forged, rc.pinned, "snapshot")
     dropped = copy.deepcopy(snapshot)
     dropped["payload"]["entries"] = []
     with pytest.raises(TamperedListError):
-        verify(dropped, rc.pinned, "snapshot")
+        verify_document(dropped, rc.pinned, "snapshot")
     with pytest.raises(TamperedListError, match="unpinned"):
-        verify(snapshot, {}, "snapshot")
+        verify_document(snapshot, {}, "snapshot")
     with pytest.raises(TamperedListError, match="changes document"):
-        verify(snapshot, rc.pinned, "changes")
+        verify_document(snapshot, rc.pinned, "changes")
 
-    store = LocalStore(sequence=0)
-    changes = verify(client.get("/v1/lists/changes?after=0", headers=headers["read"]).json(),
-                     rc.pinned, "changes")
-    skipped = copy.deepcopy(changes)
-    skipped["after"] = 1  # a replayed or skipped page does not line up with the store
-    with pytest.raises(TamperedListError):
-        apply_changes(store, skipped)
-    assert store.entries == {} and store.sequence == 0
-    apply_changes(store, changes)
-    assert len(store.entries) == 1
+    store = ListStore.open(tmp_path / "lists.sqlite")
+    empty = read_snapshot({**verify_document(snapshot, rc.pinned, SNAPSHOT), "sequence": 0, "entries": []})
+    store.apply_snapshot(empty, "http://testserver")
+    changes = verify_document(client.get("/v1/lists/changes?after=0", headers=headers["read"]).json(),
+                     rc.pinned, CHANGES)
+    skipped = read_changes({**changes, "after": 1, "changes": [{**changes["changes"][0], "sequence": 2}],
+                            "sequence": 2, "latest": 2})
+    with pytest.raises(TamperedListError, match="starts after 1, store is at 0"):
+        store.apply_changes(skipped)  # a replayed or skipped page does not line up with the store
+    assert store.count() == 0 and store.sequence == 0
+    assert store.apply_changes(read_changes(changes)) == 1
+    assert store.count() == 1
+    store.close()
 
 
 def test_signing_key_rotation_keeps_old_lists_verifiable(client, headers, registry) -> None:  # type: ignore[no-untyped-def]
@@ -121,13 +133,13 @@ def test_signing_key_rotation_keeps_old_lists_verifiable(client, headers, regist
     pinned = {k["key_id"]: load_public_key(k["public_key"]) for k in published}
     new = client.get("/v1/lists/snapshot", headers=headers["read"]).json()
     assert new["payload"]["key_id"] != old["payload"]["key_id"]
-    verify(old, pinned, "snapshot")
-    verify(new, pinned, "snapshot")
+    verify_document(old, pinned, "snapshot")
+    verify_document(new, pinned, "snapshot")
     for pem in registry.settings.signing_dir.glob("*.pem"):
         assert pem.stat().st_mode & 0o777 == 0o600
 
 
-def test_client_refuses_an_http_error(client, headers) -> None:  # type: ignore[no-untyped-def]
+def test_client_refuses_an_http_error(client, headers, tmp_path) -> None:  # type: ignore[no-untyped-def]
     rc = RegistryClient("http://testserver", "sfk_bad", {}, http=client)
-    with pytest.raises(RegistryError, match="401"):
-        rc.sync(LocalStore())
+    with ListStore.open(tmp_path / "lists.sqlite") as store, pytest.raises(RegistryError, match="401"):
+        rc.sync(store)
