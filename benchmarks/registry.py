@@ -26,13 +26,15 @@ from pathlib import Path
 import httpx
 from sqlalchemy import func, select
 
-from stopframe.lists.client import LocalStore, RegistryClient, apply_snapshot, verify
 from stopframe.apps.registry.models import Entry
-from stopframe.apps.registry.schemas import BankIn, Scope
+from stopframe.apps.registry.schemas import Scope
 from stopframe.apps.registry.services import banks, keys
-from stopframe.apps.registry.services.entries import add_signals
+from stopframe.apps.registry.services.transfer import import_signals
 from stopframe.apps.registry.settings import Settings
 from stopframe.apps.registry.state import open_registry
+from stopframe.lists.client import RegistryClient
+from stopframe.lists.documents import SNAPSHOT, read_snapshot, verify_document
+from stopframe.lists.store import ListStore
 from stopframe.signals import PDQ, Signal
 
 GOAL_FEED_LATENCY_S = 10.0
@@ -82,9 +84,9 @@ def bench_submissions(base: str, submit: dict[str, str], count: int, threads: in
 
 
 def bench_feed_latency(base: str, submit: dict[str, str], read_key: str, pinned: dict[str, str],
-                       poll_s: float, rounds: int) -> list[float]:
+                       poll_s: float, rounds: int, store_path: Path) -> list[float]:
     """Seconds from a submission's acknowledgement to a consumer, polling every `poll_s`, holding it."""
-    store = LocalStore()
+    store = ListStore.open(store_path)
     seen: dict[str, float] = {}
     stop = threading.Event()
     client = RegistryClient(base, read_key, pinned)
@@ -94,7 +96,7 @@ def bench_feed_latency(base: str, submit: dict[str, str], read_key: str, pinned:
         while not stop.is_set():
             client.sync(store)
             now = time.perf_counter()
-            for entry in store.entries.values():
+            for entry in store.entries(kind="sha256"):
                 seen.setdefault(entry.value, now)
             stop.wait(poll_s)
 
@@ -117,6 +119,7 @@ def bench_feed_latency(base: str, submit: dict[str, str], read_key: str, pinned:
     stop.set()
     poller.join()
     client.close()
+    store.close()
     return latencies
 
 
@@ -154,7 +157,8 @@ def main() -> None:
             batched = bench_submissions(base, submit, args.submissions * 50, args.threads, 100)
             print(f"submissions, 100 hashes per request, {args.threads} threads: {batched:,.0f} hashes/s")
 
-            latencies = bench_feed_latency(base, submit, read_key, pinned, args.poll, 20)
+            latencies = bench_feed_latency(base, submit, read_key, pinned, args.poll, 20,
+                                           Path(tmp) / "latency.sqlite")
             worst = max(latencies)
             print(f"feed latency (poll every {args.poll:g} s), 20 rounds: median "
                   f"{statistics.median(latencies):.2f} s, max {worst:.2f} s; goal {GOAL_FEED_LATENCY_S:g} s "
@@ -165,12 +169,12 @@ def main() -> None:
             missing = max(0, args.entries - present)  # top up to --entries in all
             started = time.perf_counter()
             with reg.db.write() as session:
-                bank = banks.create_bank(session, BankIn(name="bulk", kinds=[PDQ.name]), "bench")
+                bank = banks.create_bank(session, "bulk", [PDQ.name], "bench")
                 step = 100_000
                 for start in range(0, missing, step):
                     signals = [Signal(PDQ.name, sha(f"bulk-{i}"), 90)
                                for i in range(start, min(missing, start + step))]
-                    add_signals(session, bank, "import", None, signals)
+                    import_signals(session, bank, signals, "bench", "benchmark")
             print(f"bulk load of {missing:,} entries (one transaction): {time.perf_counter() - started:.1f} s")
 
             with httpx.Client(base_url=base, timeout=600,
@@ -181,14 +185,16 @@ def main() -> None:
                 assert response.status_code == 200
                 size = len(response.content)
                 started = time.perf_counter()
-                store = LocalStore()
                 client = RegistryClient(base, read_key, pinned)
-                apply_snapshot(store, verify(response.json(), client.pinned, "snapshot"))
+                with ListStore.open(Path(tmp) / "snapshot.sqlite") as store:
+                    snapshot = read_snapshot(verify_document(response.json(), client.pinned, SNAPSHOT))
+                    store.apply_snapshot(snapshot, base)
+                    held = store.count()
                 checked = time.perf_counter() - started
                 client.close()
-            print(f"signed snapshot of {len(store.entries):,} entries: export+transfer {fetched:.1f} s, "
-                  f"{size / 1e6:.0f} MB ({size / len(store.entries):.0f} B/entry); "
-                  f"consumer verify+apply {checked:.1f} s")
+            print(f"signed snapshot of {held:,} entries: export+transfer {fetched:.1f} s, "
+                  f"{size / 1e6:.0f} MB ({size / max(1, held):.0f} B/entry); "
+                  f"consumer verify+store {checked:.1f} s")
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=60)
