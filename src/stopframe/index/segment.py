@@ -22,12 +22,12 @@ from numpy.typing import NDArray
 from stopframe.index import kernels
 from stopframe.index.backend import Hits
 from stopframe.index.codes import as_words
+from stopframe.index.kernels import Int64s
 from stopframe.index.layout import ChunkLayout, probe_plan
 from stopframe.index.scan import scan_search
 
 _SLICE_MIN = 64  # queries per parallel task on a tabled segment
 
-Int64s: TypeAlias = NDArray[np.int64]
 # run(select, cap, out_rows, out_dist, out_count): a kernel over the selected queries, cap hits each
 Run: TypeAlias = Callable[[Int64s, int, Int64s, Int64s, Int64s], None]
 
@@ -129,9 +129,9 @@ class TabledSegment(_SortedRows):
         if pool is None or n_q < 2 * _SLICE_MIN:
             return self._probe(qcodes, radius)
         bounds = np.linspace(0, n_q, min(8, n_q // _SLICE_MIN) + 1).astype(int).tolist()
-        spans = list(zip(bounds, bounds[1:]))
+        spans = list(zip(bounds[:-1], bounds[1:], strict=True))
         parts = list(pool.map(lambda ab: self._probe(qcodes[ab[0] : ab[1]], radius), spans))
-        return Hits.concat([Hits(h.q + a, h.rows, h.dist) for h, (a, _) in zip(parts, spans)])
+        return Hits.concat([Hits(h.q + a, h.rows, h.dist) for h, (a, _) in zip(parts, spans, strict=True)])
 
     def _probe(self, qcodes: NDArray[np.uint8], radius: int) -> Hits:
         """Multi-index probing of this segment's tables (a flat scan when probing costs more)."""
