@@ -1,15 +1,23 @@
 """Hash many files: expand folders (recursively, safe against symlink loops and unreadable
 folders) and run `hash_file` over them, in worker processes if asked, yielding records in
-input order so output is stable whatever the number of workers."""
+input order so output is stable whatever the number of workers.
+
+Each worker limits the native thread pools (BLAS, OpenMP, numba) to one thread: a worker per core
+is the parallelism, and N workers each starting a thread per core made `--jobs 2` slower than
+`--jobs 1` on two cores.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
+
+from threadpoolctl import threadpool_limits
 
 from stopframe.hashing.files import STATUS_ERROR, HashOptions, HashRecord, hash_file
 
@@ -19,6 +27,22 @@ class FoundFile:
     """A file met while walking a folder (not named by the user): non-media is skipped."""
 
     path: str
+
+
+_THREAD_VARIABLES = (
+    "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
+)
+_worker_limits: list[threadpool_limits] = []  # kept alive for the worker's lifetime
+
+
+def _one_thread_per_worker() -> None:
+    """Worker initializer: one thread for the thread pools already loaded (threadpoolctl, numba)
+    and, through the environment, for libraries the worker loads later."""
+    os.environ.update(dict.fromkeys(_THREAD_VARIABLES, "1"))
+    _worker_limits.append(threadpool_limits(limits=1))
+    numba = sys.modules.get("numba")
+    if numba is not None:
+        numba.set_num_threads(1)
 
 
 def iter_files(paths: Iterable[str | Path | FoundFile]) -> Iterator[str | FoundFile | HashRecord]:
@@ -82,7 +106,7 @@ def hash_paths(
         return
     window = jobs * 4
     pending: deque[HashRecord | Future[HashRecord]] = deque()
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_one_thread_per_worker) as pool:
         for item in items:
             if isinstance(item, HashRecord):
                 pending.append(item)
