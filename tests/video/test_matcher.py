@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stopframe.matcher import vpdq as vpdq_matcher
+from stopframe.matching import video as vpdq_matcher
 from stopframe.matching.video import frame_codes, frame_pairs_within, match_one_to_many, match_vpdq
 from stopframe.signals.vpdq import VpdqFrame, read_vpdq_file
 
