@@ -119,6 +119,12 @@ class TooLarge(ServiceError):
     status = 413
 
 
+class RateLimited(ServiceError):
+    """Too many requests from one caller; `retry_after` (in `extra`) says how many seconds to wait."""
+
+    status = 429
+
+
 class Unauthorized(ServiceError):
     """The credentials are missing or wrong."""
 

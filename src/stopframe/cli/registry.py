@@ -77,6 +77,42 @@ def create_key(scope: Annotated[list[str], typer.Option("--scope", help="submit,
     typer.echo(json.dumps(key_created(created).model_dump(mode="json"), indent=1))
 
 
+@registry_app.command("create-bank")
+def create_bank(
+    name: Annotated[str, typer.Argument(help="Bank name: lowercase letters, digits, . _ -")],
+    kind: Annotated[list[str], typer.Option("--kind", help="A signal type it holds (repeat); "
+                                            "see `stopframe signals`.")],
+    threshold: Annotated[int | None, typer.Option(help="Match distance (default: the kinds' "
+                                                  "own).")] = None,
+    action: Annotated[str, typer.Option(help="Suggested action: block, review or log.")] = "review",
+    verified: Annotated[bool, typer.Option(help="Entries were verified by the operator.")] = False,
+    data_dir: DataDir = None, database_url: DbUrl = None,
+) -> None:
+    """Create a bank; the change is audited like one made over the API."""
+    from stopframe.apps.registry.schemas import SuggestedAction
+    from stopframe.apps.registry.services import banks
+    from stopframe.apps.registry.state import open_registry
+    from stopframe.errors import ServiceError
+
+    try:
+        suggested = SuggestedAction(action)
+    except ValueError:
+        raise typer.BadParameter(f"action must be block, review or log, not {action!r}") from None
+    reg = open_registry(_settings(data_dir, database_url))
+    try:
+        with reg.db.write() as session:
+            bank = banks.create_bank(session, name, kind, "cli", distance_threshold=threshold,
+                                     verified=verified, action=suggested)
+            created = {"name": bank.name, "kinds": banks.kinds_of(bank),
+                       "distance_threshold": bank.distance_threshold, "action": bank.action}
+    except ServiceError as exc:
+        typer.echo(f"bank not created: {exc.detail}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        reg.db.dispose()
+    typer.echo(json.dumps(created, indent=1))
+
+
 @registry_app.command("rotate-signing-key")
 def rotate_signing_key(data_dir: DataDir = None) -> None:
     """Add a new list-signing key; it signs from the next start on, old keys stay published."""

@@ -166,6 +166,9 @@ class SignalTypes(Mapping[str, SignalType]):
                 f"unknown signal type {name!r}; expected one of {known}"
             ) from None
 
+    def __contains__(self, name: object) -> bool:
+        return name in self._types
+
     def __iter__(self) -> Iterator[str]:
         return iter(list(self._types))
 

@@ -9,13 +9,7 @@ from __future__ import annotations
 import threading
 import time
 
-from stopframe.errors import ServiceError
-
-
-class RateLimited(ServiceError):
-    """A bucket is empty; `retry_after` (in `extra`) says how many seconds to wait."""
-
-    status = 429
+from stopframe.errors import RateLimited
 
 
 class TokenBuckets:
