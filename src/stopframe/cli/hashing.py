@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import Annotated, Any, TextIO
 
 import typer
 from rich.console import Console
@@ -17,7 +17,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from stopframe.cli.record_writers import OutputFormat, RecordWriter
-from stopframe.media.limits import MediaLimits
+from stopframe.config import Settings, load_settings
+from stopframe.errors import ConfigError
+from stopframe.media.limits import MediaLimits, VideoLimits
 from stopframe.samples import sample_images
 from stopframe.hashing.batch import hash_paths, iter_files
 from stopframe.hashing.files import (
@@ -36,20 +38,18 @@ EXIT_SOME_FAILED = 1
 EXIT_USAGE = 2
 
 
-def _limits() -> MediaLimits:
+def _settings() -> Settings:
+    """The settings, read once for this command; a bad STOPFRAME_* value is a usage error."""
     try:
-        return MediaLimits.from_env()
-    except ValueError as exc:
+        return load_settings()
+    except ConfigError as exc:
         raise typer.BadParameter(str(exc)) from None
 
 
-def _default_jobs() -> int:
-    text = os.environ.get("STOPFRAME_JOBS", "").strip()
-    if not text:
-        return 1
-    if not text.isdigit() or int(text) < 1:
-        raise typer.BadParameter(f"STOPFRAME_JOBS must be a positive integer, got {text!r}")
-    return int(text)
+def _options(settings: Settings, **chosen: Any) -> HashOptions:
+    """Hash options with the decode limits of `settings`."""
+    limits = MediaLimits.from_settings(settings)
+    return HashOptions(limits=limits, video_limits=VideoLimits.from_settings(settings), **chosen)
 
 
 def _with_progress(
@@ -130,11 +130,12 @@ def hash_command(
 ) -> None:
     """Hash images (PDQ) and videos (vPDQ) with MD5 and SHA-256: a record per file, in order.
     Only hashes are written; the media never leaves this machine."""
-    options = HashOptions(
+    settings = _settings()
+    options = _options(
+        settings,
         path=decode_path,
         dihedral=dihedral,
         robust=robust,
-        limits=_limits(),
         video_rate=rate,
         remove_bars=not keep_bars,
     )
@@ -145,7 +146,7 @@ def hash_command(
                 out = stack.enter_context(open(output, "w", encoding="utf-8", newline=""))
             except OSError as exc:
                 raise typer.BadParameter(f"cannot write {output}: {exc.strerror}") from None
-        _, code = run_batch(paths, options, jobs or _default_jobs(), out, fmt)
+        _, code = run_batch(paths, options, jobs or settings.hashing.jobs, out, fmt)
     raise typer.Exit(code)
 
 
@@ -182,6 +183,7 @@ def quickstart_command(
     """Hash the shipped sample images (or FOLDER) and show the results as a table."""
     if folder is not None and not folder.is_dir():
         raise typer.BadParameter(f"{folder} is not a folder")
+    settings = _settings()
     paths: list[Path] = [folder] if folder is not None else sample_images()
     target = output or _data_dir() / "quickstart-hashes.jsonl"
     try:
@@ -192,8 +194,8 @@ def quickstart_command(
     with handle:
         records, code = run_batch(
             paths,
-            HashOptions(limits=_limits()),
-            jobs or _default_jobs(),
+            _options(settings),
+            jobs or settings.hashing.jobs,
             handle,
             OutputFormat.JSONL,
         )
