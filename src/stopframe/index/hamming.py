@@ -32,8 +32,9 @@ from stopframe.index.codes import (
 )
 from stopframe.index.scan import scan_search
 from stopframe.index.segment import Segment, TabledSegment, build_segment
+from stopframe.signals.pdq import PDQ
 
-DEFAULT_RADIUS = 31
+DEFAULT_RADIUS = PDQ.default_threshold  # the PDQ type's match distance
 MAX_RADIUS = 64
 DELTA_LIMIT = 32_768  # rows kept in the flat-scanned delta before they become a segment
 DEAD_LIMIT = 0.25  # a segment is rebuilt once this share of its rows is removed
