@@ -1,13 +1,14 @@
 """Wall-clock time of `stopframe hash` over benign corpus JPEGs with 1 and with 2 worker processes.
 
-    python benchmarks/hash_jobs.py [--corpus DIR] [--count 240] [--repeat 3] [--jobs 1 2]
+    python benchmarks/hash_jobs.py [--corpus DIR] [--count 500] [--repeat 3] [--jobs 1 2]
 
 Corpus: DIR, else $STOPFRAME_CORPUS, else ~/.cache/stopframe/corpus (benign photos under
 DIR/images; fetch them with scripts/get-test-corpus.sh). `count` JPEGs evenly spaced over the
 corpus in path order (every source folder, from small icons to 12 MP photos) are hashed by the real
 command in a fresh process per run (start-up included), output discarded.
 Each setting runs `repeat` times, interleaved so that drifting machine load hits both alike; the
-median is reported, with the 1-minute load average before and after (other load distorts it).
+median is reported, with the start-up time of the command (a run over one file, which no number
+of workers shortens) and the 1-minute load average before and after (other load distorts it).
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def main() -> None:
     """Time each jobs setting, print the medians and their ratio to the first setting."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path)
-    parser.add_argument("--count", type=int, default=240)
+    parser.add_argument("--count", type=int, default=500)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args()
@@ -62,7 +63,8 @@ def main() -> None:
     print(f"{len(files)} JPEGs ({size_mb:.0f} MB), {os.cpu_count()} CPUs, {platform.machine()}, "
           f"Python {platform.python_version()}")
     load_before = os.getloadavg()[0]
-    run_once(files[:8], 1)  # warm the page cache and the import caches
+    run_once(files, 1)  # warm the page cache and the import caches
+    startup = statistics.median(run_once(files[:1], 1) for _ in range(args.repeat))
     times: dict[int, list[float]] = {jobs: [] for jobs in args.jobs}
     for _ in range(args.repeat):
         for jobs in args.jobs:
@@ -73,7 +75,9 @@ def main() -> None:
         median = statistics.median(runs)
         listed = ", ".join(f"{value:.2f}" for value in runs)
         print(f"jobs {jobs}: median {median:.2f} s  ({listed})  "
-              f"{len(files) / median:.1f} images/s  speed-up {base / median:.2f}x")
+              f"{len(files) / median:.1f} images/s  speed-up {base / median:.2f}x  "
+              f"(after start-up: {(base - startup) / (median - startup):.2f}x)")
+    print(f"start-up (one file, jobs 1): {startup:.2f} s")
     print(f"load average (1 min): {load_before:.2f} before, {load_after:.2f} after")
 
 
