@@ -3,10 +3,11 @@
 - `reference`: decode every pixel, convert to RGB, run the full-resolution Jarosz filter; this is
   what Meta's pdqhash computes on the same pixels (bit-exact).
 - `fast` (default): let the JPEG decoder downscale in the DCT domain and decode luma only, shrink
-  with Pillow's C box filter to at most `FAST_WORK_SIDE` per side (`media.resize.clamp_sides`), then apply the full-size
-  Jarosz filter carried onto that reduced grid (`block64_from_reduced_luma`), so the filter
-  support and sample positions stay those of the reference. Stays within 10 bits of `reference`
-  for benign photos (measured in benchmarks/hash_images.py, figures in docs/benchmarks.md).
+  with Pillow's C box filter to at most `FAST_WORK_SIDE` per side (`media.resize.clamp_sides`),
+  then apply the full-size Jarosz filter carried onto that reduced grid
+  (`block64_from_reduced_luma`), so the filter support and sample positions stay those of the
+  reference. Stays within 10 bits of `reference` for benign photos (measured in
+  benchmarks/hash_images.py, figures in docs/benchmarks.md).
 """
 
 from __future__ import annotations
