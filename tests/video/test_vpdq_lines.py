@@ -48,6 +48,6 @@ def test_video_hash_signals_pass_the_validation_gate(clip: Path) -> None:
     from stopframe.signals.vpdq import hash_video
 
     signals = hash_video(clip).signals()
-    assert [s.kind.value for s in signals] == ["vpdq", "md5", "sha256"]
+    assert [s.kind for s in signals] == ["vpdq", "md5", "sha256"]
     for signal in signals:
         assert parse_signal_value(signal.kind, signal.value) == signal
