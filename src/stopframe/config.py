@@ -4,18 +4,17 @@ Variable names stay flat: the field `max_pixels` of any section is `STOPFRAME_MA
 section prefix), so the names users already set keep working. `load_settings()` reads the
 environment once and raises `ConfigError` naming the variable whose value is not valid.
 
-The registry service keeps its own settings class (`stopframe.apps.registry.settings`, same flat
-STOPFRAME_* names). This module sits below every other layer and never imports it: the service
-puts its section in `Settings.registry` itself, `settings.model_copy(update={"registry": ...})`,
-so hashing never needs (or validates) the service's variables.
+The registry service's section is here too, so every STOPFRAME_* variable is documented and
+validated in one place; a section's fields must not share names with another section's.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, PositiveFloat, PositiveInt, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -54,10 +53,48 @@ class HashingSettings(BaseModel):
     jobs: PositiveInt = 1
 
 
+class RegistrySettings(BaseModel):
+    """The registry service: where its data lives, its address, request and rate limits."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    data_dir: Path = Field(Path("data"), description="Database file (SQLite), signing keys, outputs.")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default a SQLite file in data_dir.")
+    host: str = "127.0.0.1"
+    port: int = Field(8750, ge=1, le=65535)
+    signing_key: str | None = Field(
+        None, description="Ed25519 private key (PEM) from the environment instead of the data dir."
+    )
+    max_body_bytes: PositiveInt = Field(1 << 20, description="Largest request body, except imports.")
+    max_import_bytes: PositiveInt = Field(64 << 20, description="Largest bulk import file accepted.")
+    max_import_entries: PositiveInt = Field(1_000_000, description="Most entries one import may hold.")
+    feed_page_size: PositiveInt = Field(10_000, description="Most changes in one change-feed page.")
+    key_rate: PositiveFloat = Field(50.0, description="Requests per second per API key (refill).")
+    key_burst: PositiveInt = Field(200, description="Token bucket size per API key.")
+    case_rate: PositiveFloat = Field(2.0, description="Requests per second per case (bounds PIN guessing).")
+    case_burst: PositiveInt = Field(30, description="Token bucket size per case.")
+    pin_scrypt_n: PositiveInt = Field(1 << 15, description="scrypt cost N for case PINs (power of two).")
+    pin_cache_seconds: float = Field(600.0, ge=0, description="How long a verified PIN is remembered.")
+    case_bank: str = Field("self-reported", description="Bank that case submissions go to.")
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL in use: the configured one, or a SQLite file in the data dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'registry.sqlite').resolve()}"
+
+    @property
+    def signing_dir(self) -> Path:
+        """Folder holding the Ed25519 private keys (files mode 0600)."""
+        return self.data_dir / "signing"
+
+
 _SECTIONS: dict[str, type[BaseModel]] = {
     "media": MediaSettings,
     "video": VideoSettings,
     "hashing": HashingSettings,
+    "registry": RegistrySettings,
 }
 
 
@@ -89,7 +126,7 @@ class Settings(BaseSettings):
     media: MediaSettings = MediaSettings()
     video: VideoSettings = VideoSettings()
     hashing: HashingSettings = HashingSettings()
-    registry: BaseSettings | None = None  # the registry service's section, set by the service
+    registry: RegistrySettings = RegistrySettings()
 
     @classmethod
     def settings_customise_sources(

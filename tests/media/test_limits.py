@@ -48,11 +48,19 @@ def test_a_bad_value_names_its_variable(
         load_settings()
 
 
-def test_registry_section_is_left_to_the_service(monkeypatch: pytest.MonkeyPatch) -> None:
-    from stopframe.apps.registry.settings import Settings as RegistrySettings
-
+def test_the_registry_reads_its_section_from_the_same_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("STOPFRAME_PORT", "9100")
+    monkeypatch.setenv("STOPFRAME_MAX_PIXELS", "1000")
     settings = load_settings()
-    assert settings.registry is None
-    filled = settings.model_copy(update={"registry": RegistrySettings()})
-    assert filled.registry.port == 9100 and filled.media == settings.media
+    assert settings.registry.port == 9100 and settings.media.max_pixels == 1000
+    monkeypatch.setenv("STOPFRAME_PORT", "0")
+    with pytest.raises(ConfigError, match="STOPFRAME_PORT"):
+        load_settings()
+
+
+def test_no_two_sections_read_the_same_variable() -> None:
+    names = [name for section in ("media", "video", "hashing", "registry")
+             for name in type(getattr(load_settings(), section)).model_fields]
+    assert len(names) == len(set(names))

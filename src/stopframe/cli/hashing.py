@@ -4,7 +4,6 @@ says why), 2 usage error."""
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
@@ -150,10 +149,6 @@ def hash_command(
     raise typer.Exit(code)
 
 
-def _data_dir() -> Path:
-    return Path(os.environ.get("STOPFRAME_DATA_DIR", "data"))
-
-
 def _summary_table(records: list[HashRecord]) -> Table:
     table = Table(title="stopframe: image hashes", title_justify="left")
     for column in ("file", "type", "size", "quality", "pdq / reason"):
@@ -185,7 +180,7 @@ def quickstart_command(
         raise typer.BadParameter(f"{folder} is not a folder")
     settings = _settings()
     paths: list[Path] = [folder] if folder is not None else sample_images()
-    target = output or _data_dir() / "quickstart-hashes.jsonl"
+    target = output or settings.registry.data_dir / "quickstart-hashes.jsonl"
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         handle = open(target, "w", encoding="utf-8")

@@ -12,15 +12,21 @@ from typing import Annotated
 
 import typer
 
+from stopframe.config import RegistrySettings, load_settings
+from stopframe.errors import ConfigError
+
 registry_app = typer.Typer(help="Operate the hash registry: migrations, keys, audit, backups, imports.",
                            no_args_is_help=True)
 
 
-def _settings(data_dir: Path | None, database_url: str | None):  # type: ignore[no-untyped-def]
-    from stopframe.apps.registry.settings import Settings
-
+def _settings(data_dir: Path | None, database_url: str | None) -> RegistrySettings:
+    """The registry section of the settings, with what the command line gave in place."""
+    try:
+        settings = load_settings().registry
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc)) from None
     overrides = {k: v for k, v in (("data_dir", data_dir), ("database_url", database_url)) if v}
-    return Settings(**overrides)
+    return settings.model_copy(update=overrides)
 
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Default: $STOPFRAME_DATA_DIR or ./data")]

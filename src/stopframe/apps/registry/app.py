@@ -7,15 +7,15 @@ from fastapi import FastAPI
 from stopframe.apps.registry import problems
 from stopframe.apps.registry.guards import RequestGuard
 from stopframe.apps.registry.routes import api_keys, banks, cases, health, lists, reports
-from stopframe.apps.registry.settings import Settings
+from stopframe.config import RegistrySettings, load_settings
 from stopframe.apps.registry.state import Registry, open_registry
 
 API_PREFIX = "/v1"
 
 
-def create_app(settings: Settings | None = None, registry: Registry | None = None) -> FastAPI:
+def create_app(settings: RegistrySettings | None = None, registry: Registry | None = None) -> FastAPI:
     """Build the app around an opened registry (opening, and migrating, one from settings if needed)."""
-    registry = registry or open_registry(settings or Settings())
+    registry = registry or open_registry(settings or load_settings().registry)
     app = FastAPI(
         title="stopframe registry",
         version="1",

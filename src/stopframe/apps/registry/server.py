@@ -5,10 +5,10 @@ from __future__ import annotations
 import uvicorn
 
 from stopframe.apps.registry.app import create_app
-from stopframe.apps.registry.settings import Settings
+from stopframe.config import RegistrySettings
 
 
-def serve(settings: Settings) -> None:
+def serve(settings: RegistrySettings) -> None:
     """Open (and migrate) the registry, then serve HTTP until interrupted."""
     app = create_app(settings)
     # No access log: request lines carry case numbers, which are nobody's business downstream.

@@ -8,7 +8,7 @@ from stopframe.apps.registry.db import Database, open_database
 from stopframe.apps.registry.migrate import upgrade
 from stopframe.apps.registry.pincache import PinCache
 from stopframe.apps.registry.ratelimit import TokenBuckets
-from stopframe.apps.registry.settings import Settings
+from stopframe.config import RegistrySettings as Settings
 from stopframe.lists.signing import Keyring, load_keyring
 
 
