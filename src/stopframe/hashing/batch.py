@@ -39,10 +39,10 @@ def _one_thread_per_worker() -> None:
     """Worker initializer: one thread for the thread pools already loaded (threadpoolctl, numba)
     and, through the environment, for libraries the worker loads later."""
     os.environ.update(dict.fromkeys(_THREAD_VARIABLES, "1"))
-    _worker_limits.append(threadpool_limits(limits=1))
     numba = sys.modules.get("numba")
-    if numba is not None:
+    if numba is not None:  # first: starting numba's threading layer may load an OpenMP runtime
         numba.set_num_threads(1)
+    _worker_limits.append(threadpool_limits(limits=1))
 
 
 def iter_files(paths: Iterable[str | Path | FoundFile]) -> Iterator[str | FoundFile | HashRecord]:
