@@ -32,12 +32,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np  # noqa: E402
-from PIL import Image, ImageOps  # noqa: E402
+import numpy as np
+from PIL import Image, ImageOps
 
-from stopframe.media.sniff import MediaType, sniff_bytes  # noqa: E402
-from stopframe.signals.pdq import hamming_distance  # noqa: E402
-from stopframe.signals.pdq_image import DecodePath, pdq_of_bytes  # noqa: E402
+from stopframe.media.sniff import MediaType, sniff_bytes
+from stopframe.signals.pdq import hamming_distance
+from stopframe.signals.pdq_image import DecodePath, pdq_of_bytes
 
 Method = Callable[[bytes], tuple[bytes, int] | None]
 

@@ -30,11 +30,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-import numpy as np
+import numpy as np  # noqa: E402  (after the path set-up above)
 
-from stopframe.matching.video import match_one_to_many, match_vpdq
-from stopframe.media.video import VideoReader
-from stopframe.signals.vpdq import VpdqFrame, hash_video
+from stopframe.matching.video import match_one_to_many, match_vpdq  # noqa: E402
+from stopframe.media.video import VideoReader  # noqa: E402
+from stopframe.signals.vpdq import VpdqFrame, hash_video  # noqa: E402
 
 SAMPLES = ROOT.parent / "shared" / "vectors" / "vpdq" / "sample-videos"
 # the benign corpus with its videos: bash ../shared/corpus/get-corpus.sh DIR (without --no-video)

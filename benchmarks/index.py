@@ -171,10 +171,10 @@ def bench_size(n: int, args, model: HashModel, workdir: Path) -> dict:
 
     # -- recall against the flat scan, and stopframe against multi-hash on every query ------
     want = sum(len(s) for s in truth)
-    row["sf_recall"] = sum(len(a & b) for a, b in zip(sf_sets, truth)) / max(want, 1)
+    row["sf_recall"] = sum(len(a & b) for a, b in zip(sf_sets, truth, strict=False)) / max(want, 1)
     row["sf_exact_vs_flat"] = sf_sets[: len(truth)] == truth
     if "multihash" not in args.without:
-        row["mh_recall"] = sum(len(a & b) for a, b in zip(mh_sets, truth)) / max(want, 1)
+        row["mh_recall"] = sum(len(a & b) for a, b in zip(mh_sets, truth, strict=False)) / max(want, 1)
         row["sf_equals_mh_all_queries"] = sf_sets == mh_sets
     row["truth_hits"] = want
     return row

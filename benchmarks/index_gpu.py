@@ -168,7 +168,7 @@ KNOBS = ("_BLOCK_ROWS", "_BLOCK_QUERIES", "_NUM_WARPS", "_NUM_STAGES")
 
 
 def use_config(config: tuple[int, ...]) -> None:
-    for knob, value in zip(KNOBS, config):
+    for knob, value in zip(KNOBS, config, strict=False):
         setattr(gpu, knob, value)
 
 

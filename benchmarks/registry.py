@@ -30,8 +30,8 @@ from stopframe.apps.registry.models import Entry
 from stopframe.apps.registry.schemas import Scope
 from stopframe.apps.registry.services import banks, keys
 from stopframe.apps.registry.services.transfer import import_signals
-from stopframe.config import RegistrySettings as Settings
 from stopframe.apps.registry.state import open_registry
+from stopframe.config import RegistrySettings as Settings
 from stopframe.lists.client import RegistryClient
 from stopframe.lists.documents import SNAPSHOT, read_snapshot, verify_document
 from stopframe.lists.store import ListStore

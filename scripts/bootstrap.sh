@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Create .venv and install stopframe with every optional part and the test tools.
+# Create .venv and install stopframe with every optional part, the test tools and the checkers.
 # Idempotent: a second run only re-checks the install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,4 +12,4 @@ if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
 fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e '.[all,test]'
+.venv/bin/python -m pip install -q -e '.[all,dev]'

@@ -49,7 +49,30 @@ _EXPORTS = {
     # matching
     "match_vpdq": "stopframe.matching.video",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "SIGNAL_TYPES",
+    "HammingIndex",
+    "HashOptions",
+    "HashRecord",
+    "IndexFileError",
+    "ListError",
+    "ListStore",
+    "MediaError",
+    "RegistryClient",
+    "ServiceError",
+    "Settings",
+    "Signal",
+    "SignalType",
+    "SignalValueError",
+    "StopframeError",
+    "TamperedListError",
+    "hash_file",
+    "hash_paths",
+    "hash_video",
+    "load_settings",
+    "match_vpdq",
+    "parse_signal_value",
+]
 
 if TYPE_CHECKING:
     from stopframe.config import Settings, load_settings

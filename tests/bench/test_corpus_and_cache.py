@@ -8,8 +8,12 @@ import numpy as np
 import pytest
 
 from stopframe.bench import cache
-from stopframe.bench.corpus import (CorpusMissingError, find_corpus, near_duplicates,
-                                    same_scene_drops)
+from stopframe.bench.corpus import (
+    CorpusMissingError,
+    find_corpus,
+    near_duplicates,
+    same_scene_drops,
+)
 
 
 def test_near_duplicates_keep_the_first_of_each_group() -> None:

@@ -15,8 +15,8 @@ import pytest
 from stopframe.bench.cache import default_cache_dir
 from stopframe.bench.corpus import default_corpus_dir, list_images
 from stopframe.bench.false_matches import measure
-from stopframe.signals.pdq_robust import MIN_QUALITY
 from stopframe.matching.robust import MATCH_DISTANCE
+from stopframe.signals.pdq_robust import MIN_QUALITY
 
 pytestmark = pytest.mark.slow
 

@@ -7,9 +7,9 @@ import shutil
 
 import pytest
 
+from stopframe.hashing.files import HashOptions, hash_file, record_fields
 from stopframe.media.limits import MediaLimits
 from stopframe.samples import sample_images
-from stopframe.hashing.files import HashOptions, hash_file, record_fields
 from stopframe.signals import SIGNAL_TYPES
 from stopframe.signals.pdq import Dihedral
 from stopframe.signals.pdq_image import DecodePath

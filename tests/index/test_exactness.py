@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stopframe.index import HammingIndex
-from stopframe.signals.pdq import hamming_matrix
 from stopframe.index.synthetic import perturb, realistic_codes, realistic_queries
+from stopframe.signals.pdq import hamming_matrix
 
 SETTINGS = settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -129,7 +129,7 @@ def test_interleaved_adds_removes_and_reload_match_brute_force(
                 centre[rng.integers(0, 4, ids.size)], rng.integers(0, 20, ids.size), rng
             )
             index.add(ids, codes)
-            model.update({int(i): c for i, c in zip(ids, codes)})
+            model.update({int(i): c for i, c in zip(ids, codes, strict=False)})
         elif op == "remove":
             ids = rng.integers(0, 300, int(rng.integers(1, 80))).astype(np.uint64)
             removed = index.remove(ids)
@@ -194,10 +194,10 @@ def test_self_join_matches_brute_force(seed: int, n: int, radius: int, tables: b
     d = hamming_matrix(codes, codes) if n else np.empty((0, 0), np.int64)
     want = sorted(
         (min(int(ids[a]), int(ids[b])), max(int(ids[a]), int(ids[b])), int(d[a, b]))
-        for a, b in zip(*np.triu_indices(n, 1))
+        for a, b in zip(*np.triu_indices(n, 1), strict=False)
         if d[a, b] <= radius
     )
-    got = list(zip(pairs.id_a.tolist(), pairs.id_b.tolist(), pairs.distances.tolist()))
+    got = list(zip(pairs.id_a.tolist(), pairs.id_b.tolist(), pairs.distances.tolist(), strict=False))
     assert got == want
 
 

@@ -32,8 +32,8 @@ def test_each_method_equals_brute_force_and_reports_pairs_once(
     queries, _ = realistic_queries(codes, n_queries, seed=seed + 1)
     hits = scan_search(as_words(codes), 4000, as_words(queries), radius, POOL, method)
     d = hamming_matrix(queries, codes)
-    want = set(zip(*np.nonzero(d <= radius)))
-    got = list(zip(hits.q.tolist(), hits.rows.tolist()))
+    want = set(zip(*np.nonzero(d <= radius), strict=False))
+    got = list(zip(hits.q.tolist(), hits.rows.tolist(), strict=False))
     assert len(got) == len(set(got))  # a pair reached through several chunks is reported once
     assert set(got) == want
     assert np.array_equal(hits.dist, d[hits.q, hits.rows])
@@ -45,7 +45,7 @@ def test_rows_split_over_threads_give_the_same_hits(monkeypatch) -> None:
     queries, _ = realistic_queries(codes, 200, seed=3)
     one = scan_search(as_words(codes), 5000, as_words(queries), 31, None, "tables")
     split = scan_search(as_words(codes), 5000, as_words(queries), 31, POOL, "tables")
-    assert sorted(zip(one.q, one.rows)) == sorted(zip(split.q, split.rows))
+    assert sorted(zip(one.q, one.rows, strict=False)) == sorted(zip(split.q, split.rows, strict=False))
 
 
 @pytest.mark.parametrize("limit", ["_MAX_TABLE_QUERIES", "_MAX_ENTRIES"])
@@ -60,8 +60,8 @@ def test_batches_over_the_table_limits_are_split_exactly(monkeypatch, limit: str
     queries, _ = realistic_queries(codes, 50, seed=5)
     hits = scan_search(as_words(codes), 3000, as_words(queries), 31, None, "tables")
     d = hamming_matrix(queries, codes)
-    assert sorted(zip(hits.q.tolist(), hits.rows.tolist())) == sorted(
-        zip(*(a.tolist() for a in np.nonzero(d <= 31)))
+    assert sorted(zip(hits.q.tolist(), hits.rows.tolist(), strict=False)) == sorted(
+        zip(*(a.tolist() for a in np.nonzero(d <= 31)), strict=False)
     )
     assert np.array_equal(hits.dist, d[hits.q, hits.rows])
     assert sum(sizes) == 50 and max(sizes) <= (7 if "QUERIES" in limit else 3000 // 272)
@@ -77,9 +77,9 @@ def test_a_full_output_buffer_resumes_without_losing_or_repeating_hits(
     queries, _ = realistic_queries(codes, 40, seed=7)
     hits = scan_search(as_words(codes), 3000, as_words(queries), 31, None, method)
     d = hamming_matrix(queries, codes)
-    got = list(zip(hits.q.tolist(), hits.rows.tolist()))
+    got = list(zip(hits.q.tolist(), hits.rows.tolist(), strict=False))
     assert len(got) == len(set(got)) > 1  # buffers of 1, 2, 4 ... hits, each resumed
-    assert set(got) == set(zip(*(a.tolist() for a in np.nonzero(d <= 31))))
+    assert set(got) == set(zip(*(a.tolist() for a in np.nonzero(d <= 31)), strict=False))
     assert np.array_equal(hits.dist, d[hits.q, hits.rows])
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from stopframe.index.codes import as_codes
-from stopframe.signals.pdq import hamming_matrix
 from stopframe.index.synthetic import (
     load_real_hashes,
     perturb,
     realistic_codes,
     realistic_queries,
 )
+from stopframe.signals.pdq import hamming_matrix
 
 
 def pair_distances(codes: np.ndarray) -> np.ndarray:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from stopframe.signals.pdq_robust import MIN_QUALITY, register_hashes, query_hashes
 from stopframe.matching.robust import MATCH_DISTANCE, NO_MATCH, is_match, match_score
+from stopframe.signals.pdq_robust import MIN_QUALITY, query_hashes, register_hashes
 
 
 def _load(path: Path) -> np.ndarray:

@@ -44,10 +44,10 @@ def test_frame_numbers_timestamps_and_hashes(every_frame, vpdq_dir: Path) -> Non
         assert [f"{f.timestamp:.3f}" for f in result.frames] == [
             f"{f.timestamp:.3f}" for f in reference
         ]
-        distances = [_distance(a.digest, b.digest) for a, b in zip(result.frames, reference)]
+        distances = [_distance(a.digest, b.digest) for a, b in zip(result.frames, reference, strict=False)]
         close += sum(d <= 10 for d in distances)
         total += len(distances)
-        good = [d for d, f in zip(distances, reference) if f.quality >= 80]
+        good = [d for d, f in zip(distances, reference, strict=False) if f.quality >= 80]
         assert max(good) <= 10, name  # upstream's own tolerance for good frames
     assert total == 2272
     assert close / total >= 0.95
@@ -72,7 +72,7 @@ def test_one_per_second_picks_frames_thirty_apart(every_frame, vpdq_dir: Path) -
     with (vpdq_dir / "pytx-expected-chair-20-sd-bar-1s.csv").open() as handle:
         expected = [bytes.fromhex(r["pdq_hex"]) for r in csv.DictReader(handle)]
     assert len(expected) == len(sparse.frames)
-    assert max(_distance(f.digest, e) for f, e in zip(sparse.frames, expected)) <= 10
+    assert max(_distance(f.digest, e) for f, e in zip(sparse.frames, expected, strict=False)) <= 10
 
 
 def test_md5_and_metadata(every_frame, vpdq_dir: Path) -> None:

@@ -56,7 +56,7 @@ def _brute_force(query: np.ndarray, corpus: np.ndarray, distance: int) -> set[tu
     out = set()
     for i, a in enumerate(query):
         for j, b in enumerate(corpus):
-            if sum(int(x ^ y).bit_count() for x, y in zip(a, b)) <= distance:
+            if sum(int(x ^ y).bit_count() for x, y in zip(a, b, strict=False)) <= distance:
                 out.add((i, j))
     return out
 
@@ -80,7 +80,7 @@ def test_frame_search_matches_brute_force(monkeypatch, through_index: bool) -> N
         pairs = {
             (int(q), int(c))
             for qs, cs in frame_pairs_within(query, corpus, distance)
-            for q, c in zip(qs, cs)
+            for q, c in zip(qs, cs, strict=False)
         }
         assert pairs == _brute_force(query, corpus, distance)
 

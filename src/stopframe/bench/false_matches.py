@@ -14,11 +14,10 @@ from stopframe.bench.corpus import find_corpus, near_duplicates, same_scene_drop
 from stopframe.bench.images import as_array, load_rgb
 from stopframe.bench.metrics import score_matrix
 from stopframe.bench.runner import pool_map
+from stopframe.matching.robust import MATCH_DISTANCE, NO_MATCH
 from stopframe.signals import pdq_robust as robust
 from stopframe.signals.pdq import hamming_matrix, pdq_from_block64, pdq_from_rgb
-from stopframe.matching.robust import MATCH_DISTANCE, NO_MATCH
 from stopframe.signals.pdq_robust import digest_matrix
-
 
 _FORMAT = 2  # bump when the arrays cached by _hash_corpus change
 
@@ -44,7 +43,7 @@ def _task(args: tuple[str, int]) -> dict | None:
     path, max_side = args
     try:
         rgb = as_array(load_rgb(Path(path), max_side))
-    except Exception:  # noqa: BLE001  unreadable files are skipped, never fatal
+    except Exception:
         return None
     plain = pdq_from_rgb(rgb)  # for near-duplicate removal, as in the benchmark
     # the picture's main robust hash before the quality gate, to show what the gate keeps out

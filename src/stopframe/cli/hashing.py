@@ -18,8 +18,6 @@ from rich.table import Table
 from stopframe.cli.record_writers import OutputFormat, RecordWriter
 from stopframe.config import Settings, load_settings
 from stopframe.errors import ConfigError
-from stopframe.media.limits import MediaLimits, VideoLimits
-from stopframe.samples import sample_images
 from stopframe.hashing.batch import hash_paths, iter_files
 from stopframe.hashing.files import (
     STATUS_ERROR,
@@ -29,6 +27,8 @@ from stopframe.hashing.files import (
     HashOptions,
     HashRecord,
 )
+from stopframe.media.limits import MediaLimits, VideoLimits
+from stopframe.samples import sample_images
 from stopframe.signals import PDQ
 from stopframe.signals.pdq_image import DecodePath
 

@@ -216,7 +216,7 @@ def hash_file(path: str | Path, options: HashOptions | None = None) -> HashRecor
         record.status, record.error = STATUS_ERROR, f"cannot read file: {exc.strerror or exc}"
     except ValueError as exc:  # a bad STOPFRAME_* setting
         record.status, record.error = STATUS_ERROR, str(exc)
-    except Exception as exc:  # noqa: BLE001 - one file's failure must never stop a batch
+    except Exception as exc:
         record.status = STATUS_ERROR
         record.error = f"internal error while hashing: {type(exc).__name__}: {exc}"
     return record

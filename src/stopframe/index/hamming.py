@@ -51,7 +51,7 @@ class Matches:
         return int(self.ids.shape[0])
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
-        return iter(zip(self.ids.tolist(), self.distances.tolist()))
+        return iter(zip(self.ids.tolist(), self.distances.tolist(), strict=False))
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ class _Snapshot:
         """(where, row) of each id among live entries: where = segment number, -2 delta, -1 absent."""
         where = np.full(ids.shape[0], -1, dtype=np.int64)
         rows = np.full(ids.shape[0], -1, dtype=np.int64)
-        for s, (seg, dead) in enumerate(zip(self.segments, self.dead)):
+        for s, (seg, dead) in enumerate(zip(self.segments, self.dead, strict=False)):
             r = seg.rows_of(ids)
             live = (r >= 0) & ~np.isin(r, dead)
             where[live], rows[live] = s, r[live]
@@ -128,7 +128,7 @@ class _Snapshot:
     def export(self) -> tuple[np.ndarray, np.ndarray]:
         """Ids and codes of every live entry."""
         ids, codes = [], []
-        for seg, dead in zip(self.segments, self.dead):
+        for seg, dead in zip(self.segments, self.dead, strict=False):
             keep = np.ones(len(seg), dtype=bool)
             keep[dead] = False
             ids.append(np.asarray(seg.ids)[keep])
@@ -148,7 +148,7 @@ class _Snapshot:
         id_parts: list[NDArray[np.uint64]] = []
         d_parts: list[NDArray[np.int64]] = []
         backends: tuple[SearchBackend, ...] = self.segments
-        for backend, dead in zip(backends, self.dead):
+        for backend, dead in zip(backends, self.dead, strict=False):
             hits = backend.search(qcodes, radius, pool)
             _gather(hits, dead, backend.ids, q_parts, id_parts, d_parts)
         if self.delta_n:
@@ -357,7 +357,7 @@ class HammingIndex:
     def _compact_dead(snap: _Snapshot, tables: bool) -> _Snapshot:
         """Rebuild segments that lost more than DEAD_LIMIT of their rows."""
         segs, dead = list(snap.segments), list(snap.dead)
-        for s, (seg, d) in enumerate(zip(segs, dead)):
+        for s, (seg, d) in enumerate(zip(segs, dead, strict=False)):
             if d.size and d.size > DEAD_LIMIT * len(seg):
                 ids, codes = _Snapshot((seg,), (d,)).export()
                 segs[s], dead[s] = build_segment(ids, codes, tables), np.empty(0, np.int64)

@@ -96,7 +96,7 @@ def plan_cost(
     return float(
         sum(
             ball_size(int(w), int(r)) * (probe_cost + n_rows / 2.0 ** int(w))
-            for w, r in zip(widths, rho)
+            for w, r in zip(widths, rho, strict=False)
             if r >= 0
         )
     )
@@ -119,7 +119,7 @@ def probe_masks(widths: np.ndarray, rho: np.ndarray) -> tuple[np.ndarray, np.nda
     """Concatenated flip masks for a plan and the start of each chunk's run (m + 1 entries)."""
     parts = [
         flip_masks(int(w), int(r)) if r >= 0 else np.empty(0, np.int64)
-        for w, r in zip(widths, rho)
+        for w, r in zip(widths, rho, strict=False)
     ]
     start = np.zeros(len(parts) + 1, dtype=np.int64)
     start[1:] = np.cumsum([len(p) for p in parts])

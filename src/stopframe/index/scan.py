@@ -312,7 +312,7 @@ def scan_search(
     n_parts = 1 if pool is None else max(1, min(workers, n_rows // _ROWS_PER_TASK))
     bounds = np.linspace(0, n_rows, n_parts + 1).astype(np.int64)
     cap = max(1 << 16, 64 * n_q)  # untouched room is free; a full buffer resumes with more
-    jobs = [(kernel, (words, int(lo), int(hi), *extra), cap) for lo, hi in zip(bounds, bounds[1:])]
+    jobs = [(kernel, (words, int(lo), int(hi), *extra), cap) for lo, hi in zip(bounds, bounds[1:], strict=False)]
     if n_parts == 1:
         return _run_part(*jobs[0])
     assert pool is not None

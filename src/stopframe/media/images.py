@@ -122,7 +122,7 @@ def decode_image(
         raise LimitExceeded(name, "not enough memory to decode this image") from None
     except Image.UnidentifiedImageError:
         raise CorruptMedia(name, f"{fmt} signature found but the decoder cannot read it") from None
-    except Exception as exc:  # noqa: BLE001 - any decoder failure on untrusted bytes
+    except Exception as exc:
         raise CorruptMedia(name, f"cannot decode {fmt}: {exc or type(exc).__name__}") from None
     width, height = full_size
     if _swaps_sides(image):
@@ -134,7 +134,7 @@ def _swaps_sides(image: Image.Image) -> bool:
     """Whether EXIF orientation turns the image on its side (orientations 5 to 8)."""
     try:
         return image.getexif().get(0x0112) in (5, 6, 7, 8)
-    except Exception:  # noqa: BLE001 - unreadable EXIF means no orientation applied
+    except Exception:
         return False
 
 
@@ -142,5 +142,5 @@ def _orient(image: Image.Image) -> Image.Image:
     """Apply the EXIF orientation; a malformed EXIF block leaves the image as stored."""
     try:
         return ImageOps.exif_transpose(image)
-    except Exception:  # noqa: BLE001 - broken metadata must not make pixels unusable
+    except Exception:
         return image

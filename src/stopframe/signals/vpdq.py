@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
+from stopframe.errors import SignalValueError
 from stopframe.media.borders import Box, detect_content_box
 from stopframe.media.limits import VideoLimits
 from stopframe.media.video import SparseSamplingError, VideoReader
-from stopframe.errors import SignalValueError
 from stopframe.signals.base import ContentType, IndexKind, Signal, SignalType
 from stopframe.signals.exact import MD5, SHA256, ExactDigests, digests_of_file
 from stopframe.signals.pdq import PDQ, PDQ_BYTES, hamming_matrix

@@ -17,8 +17,8 @@ from sqlalchemy.engine import make_url
 from stopframe.apps.registry.app import create_app
 from stopframe.apps.registry.schemas import Scope
 from stopframe.apps.registry.services import keys
-from stopframe.config import RegistrySettings as Settings
 from stopframe.apps.registry.state import Registry, open_registry
+from stopframe.config import RegistrySettings as Settings
 
 POSTGRES_URL = os.environ.get("STOPFRAME_TEST_POSTGRES_URL")
 

@@ -30,7 +30,8 @@ def test_no_operation_answers_5xx(registry, headers) -> None:  # type: ignore[no
             response = case.call()
             seen[response.status_code] = seen.get(response.status_code, 0) + 1
             if response.status_code >= 500:
-                failures.append(f"{operation.label}: {response.status_code} for {case.as_curl_command()}")
+                failures.append(f"{case.operation.label}: {response.status_code} for "
+                                f"{case.as_curl_command()}")
 
         fuzz()
     assert not failures, "\n".join(failures[:10])

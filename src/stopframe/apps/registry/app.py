@@ -7,8 +7,8 @@ from fastapi import FastAPI
 from stopframe.apps.registry import problems
 from stopframe.apps.registry.guards import RequestGuard
 from stopframe.apps.registry.routes import api_keys, banks, cases, health, lists, reports
-from stopframe.config import RegistrySettings, load_settings
 from stopframe.apps.registry.state import Registry, open_registry
+from stopframe.config import RegistrySettings, load_settings
 
 API_PREFIX = "/v1"
 

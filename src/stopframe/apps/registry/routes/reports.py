@@ -11,10 +11,11 @@ from stopframe.apps.registry.services import reports
 from stopframe.apps.registry.state import Registry
 
 router = APIRouter(tags=["reports"])
+reporter = require(Scope.REPORT)
 
 
 @router.post("/reports", response_model=ReportOut, status_code=201)
-def add_report(body: ReportIn, caller: Caller = Depends(require(Scope.REPORT)),
+def add_report(body: ReportIn, caller: Caller = Depends(reporter),
                reg: Registry = Depends(registry)) -> ReportOut:
     """Record that the caller matched an entry and what it did (entry, action, time; never media)."""
     with reg.db.write() as session:
