@@ -34,7 +34,8 @@ def corpus_dir(given: Path | None) -> Path:
 def jpegs(corpus: Path, count: int) -> list[Path]:
     """`count` JPEG files under corpus/images, evenly spaced over them in path order."""
     found = sorted(
-        path for path in (corpus / "images").rglob("*")
+        path
+        for path in (corpus / "images").rglob("*")
         if path.is_file() and path.suffix.lower() in (".jpg", ".jpeg")
     )
     if len(found) < count:
@@ -60,8 +61,10 @@ def main() -> None:
     args = parser.parse_args()
     files = jpegs(corpus_dir(args.corpus), args.count)
     size_mb = sum(path.stat().st_size for path in files) / 1e6
-    print(f"{len(files)} JPEGs ({size_mb:.0f} MB), {os.cpu_count()} CPUs, {platform.machine()}, "
-          f"Python {platform.python_version()}")
+    print(
+        f"{len(files)} JPEGs ({size_mb:.0f} MB), {os.cpu_count()} CPUs, {platform.machine()}, "
+        f"Python {platform.python_version()}"
+    )
     load_before = os.getloadavg()[0]
     run_once(files, 1)  # warm the page cache and the import caches
     startup = statistics.median(run_once(files[:1], 1) for _ in range(args.repeat))
@@ -74,9 +77,11 @@ def main() -> None:
     for jobs, runs in times.items():
         median = statistics.median(runs)
         listed = ", ".join(f"{value:.2f}" for value in runs)
-        print(f"jobs {jobs}: median {median:.2f} s  ({listed})  "
-              f"{len(files) / median:.1f} images/s  speed-up {base / median:.2f}x  "
-              f"(after start-up: {(base - startup) / (median - startup):.2f}x)")
+        print(
+            f"jobs {jobs}: median {median:.2f} s  ({listed})  "
+            f"{len(files) / median:.1f} images/s  speed-up {base / median:.2f}x  "
+            f"(after start-up: {(base - startup) / (median - startup):.2f}x)"
+        )
     print(f"start-up (one file, jobs 1): {startup:.2f} s")
     print(f"load average (1 min): {load_before:.2f} before, {load_after:.2f} after")
 

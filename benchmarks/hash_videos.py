@@ -38,9 +38,10 @@ from stopframe.signals.vpdq import VpdqFrame, hash_video  # noqa: E402
 
 SAMPLES = ROOT.parent / "shared" / "vectors" / "vpdq" / "sample-videos"
 # the benign corpus with its videos: bash ../shared/corpus/get-corpus.sh DIR (without --no-video)
-CORPUS = Path(
-    os.environ.get("STOPFRAME_CORPUS", Path.home() / ".cache" / "stopframe" / "corpus")
-) / "videos"
+CORPUS = (
+    Path(os.environ.get("STOPFRAME_CORPUS", Path.home() / ".cache" / "stopframe" / "corpus"))
+    / "videos"
+)
 CORPUS_CLIPS = (
     "forensics-samples/VID_20191220_170832.mp4",  # 1920x1080 phone clip
     "imageio/cockatoo.mp4",  # 1280x720

@@ -33,9 +33,7 @@ def rss_bytes() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def cached_codes(
-    n: int, seed: int, cache: Path, model: HashModel
-) -> tuple[np.ndarray, float]:
+def cached_codes(n: int, seed: int, cache: Path, model: HashModel) -> tuple[np.ndarray, float]:
     path = cache / f"realistic-{n}-{seed}.npy"
     if path.exists():
         return np.load(path), float("nan")
@@ -48,9 +46,7 @@ def cached_codes(
 
 
 def as_sets(lims: np.ndarray, ids: np.ndarray) -> list[frozenset[int]]:
-    return [
-        frozenset(ids[lims[i] : lims[i + 1]].tolist()) for i in range(len(lims) - 1)
-    ]
+    return [frozenset(ids[lims[i] : lims[i + 1]].tolist()) for i in range(len(lims) - 1)]
 
 
 def timed(fn, *args):
@@ -69,8 +65,9 @@ def faiss_open_seconds(index, path: Path) -> float:
     return took
 
 
-def bench_stopframe(row: dict, prefix: str, tables: bool, ids, codes, queries, args,
-                    workdir: Path) -> None:
+def bench_stopframe(
+    row: dict, prefix: str, tables: bool, ids, codes, queries, args, workdir: Path
+) -> None:
     """Build, query (batched and one at a time), save and reopen one stopframe index."""
     n = codes.shape[0]
     gc.collect()
@@ -129,9 +126,7 @@ def bench_size(n: int, args, model: HashModel, workdir: Path) -> dict:
     _, row["flat_build_s"] = timed(flat.add, codes)
     row["flat_rss_per_hash"] = (rss_bytes() - before) / n
     flat.range_search(fq[:2], RADIUS + 1)
-    (lims, _, fids), t = timed(
-        flat.range_search, fq, RADIUS + 1
-    )  # FAISS keeps distance < radius
+    (lims, _, fids), t = timed(flat.range_search, fq, RADIUS + 1)  # FAISS keeps distance < radius
     row["flat_batch_qps"] = len(fq) / t
     t = time.perf_counter()
     n_flat_single = min(len(fq), max(args.flat_queries // 5, 5))
@@ -139,13 +134,9 @@ def bench_size(n: int, args, model: HashModel, workdir: Path) -> dict:
         flat.range_search(fq[i : i + 1], RADIUS + 1)
     row["flat_single_qps"] = n_flat_single / (time.perf_counter() - t)
     truth = as_sets(lims, fids)
-    d = hamming_matrix(
-        fq[:3], codes[: min(n, 200_000)]
-    )  # sanity: FAISS radius convention
+    d = hamming_matrix(fq[:3], codes[: min(n, 200_000)])  # sanity: FAISS radius convention
     for i in range(3):
-        assert set(np.flatnonzero(d[i] <= RADIUS).tolist()) == {
-            x for x in truth[i] if x < 200_000
-        }
+        assert set(np.flatnonzero(d[i] <= RADIUS).tolist()) == {x for x in truth[i] if x < 200_000}
     row["flat_open_s"] = faiss_open_seconds(flat, workdir / f"flat-{n}.faiss")
     del flat
     gc.collect()
@@ -174,7 +165,9 @@ def bench_size(n: int, args, model: HashModel, workdir: Path) -> dict:
     row["sf_recall"] = sum(len(a & b) for a, b in zip(sf_sets, truth, strict=False)) / max(want, 1)
     row["sf_exact_vs_flat"] = sf_sets[: len(truth)] == truth
     if "multihash" not in args.without:
-        row["mh_recall"] = sum(len(a & b) for a, b in zip(mh_sets, truth, strict=False)) / max(want, 1)
+        row["mh_recall"] = sum(len(a & b) for a, b in zip(mh_sets, truth, strict=False)) / max(
+            want, 1
+        )
         row["sf_equals_mh_all_queries"] = sf_sets == mh_sets
     row["truth_hits"] = want
     return row
@@ -251,9 +244,7 @@ def histogram(model: HashModel, shared: Path) -> str:
     head = "| distance | " + " | ".join(columns) + " |"
     lines = [head, "|---" * (len(columns) + 1) + "|"]
     for lo, hi in pairwise(edges):
-        cells = [
-            f"{100 * np.mean((d >= lo) & (d < hi)):.3f} %" for d in columns.values()
-        ]
+        cells = [f"{100 * np.mean((d >= lo) & (d < hi)):.3f} %" for d in columns.values()]
         lines.append(f"| {lo}-{hi - 1} | " + " | ".join(cells) + " |")
     lines.append(
         "| mean / std | "
@@ -267,22 +258,12 @@ def main() -> None:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument(
-        "--sizes", default="1e6,1e7", help="comma-separated list sizes, e.g. 1e6,1e7"
-    )
-    p.add_argument(
-        "--queries", type=int, default=2000, help="queries for stopframe and multi-hash"
-    )
-    p.add_argument(
-        "--single-queries", type=int, default=1000, help="queries timed one at a time"
-    )
-    p.add_argument(
-        "--flat-queries", type=int, default=100, help="queries for the (slow) flat scan"
-    )
+    p.add_argument("--sizes", default="1e6,1e7", help="comma-separated list sizes, e.g. 1e6,1e7")
+    p.add_argument("--queries", type=int, default=2000, help="queries for stopframe and multi-hash")
+    p.add_argument("--single-queries", type=int, default=1000, help="queries timed one at a time")
+    p.add_argument("--flat-queries", type=int, default=100, help="queries for the (slow) flat scan")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument(
-        "--cache", default=os.path.join(tempfile.gettempdir(), "stopframe-index-bench")
-    )
+    p.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "stopframe-index-bench"))
     p.add_argument("--json", help="also write the raw figures here")
     p.add_argument(
         "--without",
@@ -294,9 +275,7 @@ def main() -> None:
         action="store_true",
         help="only print the distance histogram table",
     )
-    p.add_argument(
-        "--shared", default=str(Path(__file__).resolve().parents[1].parent / "shared")
-    )
+    p.add_argument("--shared", default=str(Path(__file__).resolve().parents[1].parent / "shared"))
     args = p.parse_args()
     args.without = set(filter(None, args.without.split(",")))
     model = HashModel.fit()
@@ -304,9 +283,7 @@ def main() -> None:
         print(histogram(model, Path(args.shared)))
         return
     rows = []
-    with tempfile.TemporaryDirectory(
-        dir=args.cache if os.path.isdir(args.cache) else None
-    ) as work:
+    with tempfile.TemporaryDirectory(dir=args.cache if os.path.isdir(args.cache) else None) as work:
         for size in args.sizes.split(","):
             rows.append(bench_size(int(float(size)), args, model, Path(work)))
             print(json.dumps(rows[-1]), flush=True)

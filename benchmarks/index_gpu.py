@@ -43,9 +43,7 @@ def signs_of(codes: np.ndarray, device: torch.device) -> torch.Tensor:
     return gpu.unpack_bits(words.to(device)).float() * 2 - 1
 
 
-def realistic_words(
-    n: int, seed: int, model: HashModel, device: torch.device
-) -> torch.Tensor:
+def realistic_words(n: int, seed: int, model: HashModel, device: torch.device) -> torch.Tensor:
     """n PDQ-like codes as int32 (n, 8) on the device, by the model `realistic_codes` uses."""
     gen = torch.Generator(device=device).manual_seed(seed)
     torch.manual_seed(seed)  # the gamma sampler draws from torch's global generator
@@ -120,9 +118,7 @@ def near_duplicates(
     return pack(bits ^ flip)
 
 
-def realistic_queries(
-    words: torch.Tensor, n: int, seed: int, model: HashModel
-) -> np.ndarray:
+def realistic_queries(words: torch.Tensor, n: int, seed: int, model: HashModel) -> np.ndarray:
     """Half near-duplicates of listed codes (even distances 0-30), half unrelated: uint8 (n, 32)."""
     device = words.device
     gen = torch.Generator(device=device).manual_seed(seed)

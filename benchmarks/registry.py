@@ -47,8 +47,12 @@ def free_port() -> int:
 
 
 def start_server(env: dict[str, str], port: int) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-m", "stopframe", "serve"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "stopframe", "serve"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     for _ in range(600):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/v1/health", timeout=1).status_code == 200:
@@ -63,9 +67,13 @@ def sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def bench_submissions(base: str, submit: dict[str, str], count: int, threads: int, batch: int) -> float:
+def bench_submissions(
+    base: str, submit: dict[str, str], count: int, threads: int, batch: int
+) -> float:
     """Hashes acknowledged per second, `batch` hashes per request from `threads` threads."""
-    with httpx.Client(base_url=base, timeout=60, limits=httpx.Limits(max_connections=threads)) as http:
+    with httpx.Client(
+        base_url=base, timeout=60, limits=httpx.Limits(max_connections=threads)
+    ) as http:
         cases = []
         for _ in range(threads):
             body = http.post("/v1/cases", headers=submit).json()
@@ -73,8 +81,12 @@ def bench_submissions(base: str, submit: dict[str, str], count: int, threads: in
 
         def one(i: int) -> None:
             number, case = cases[i % threads]
-            signals = [{"kind": "sha256", "value": sha(f"sub-{batch}-{i}-{j}")} for j in range(batch)]
-            response = http.post(f"/v1/cases/{number}/entries", headers=case, json={"signals": signals})
+            signals = [
+                {"kind": "sha256", "value": sha(f"sub-{batch}-{i}-{j}")} for j in range(batch)
+            ]
+            response = http.post(
+                f"/v1/cases/{number}/entries", headers=case, json={"signals": signals}
+            )
             assert response.status_code == 201, response.text
 
         started = time.perf_counter()
@@ -83,8 +95,15 @@ def bench_submissions(base: str, submit: dict[str, str], count: int, threads: in
         return count / (time.perf_counter() - started)
 
 
-def bench_feed_latency(base: str, submit: dict[str, str], read_key: str, pinned: dict[str, str],
-                       poll_s: float, rounds: int, store_path: Path) -> list[float]:
+def bench_feed_latency(
+    base: str,
+    submit: dict[str, str],
+    read_key: str,
+    pinned: dict[str, str],
+    poll_s: float,
+    rounds: int,
+    store_path: Path,
+) -> list[float]:
     """Seconds from a submission's acknowledgement to a consumer, polling every `poll_s`, holding it."""
     store = ListStore.open(store_path)
     seen: dict[str, float] = {}
@@ -108,8 +127,11 @@ def bench_feed_latency(base: str, submit: dict[str, str], read_key: str, pinned:
         number, case = body["case_number"], {**submit, "X-Case-PIN": body["pin"]}
         for i in range(rounds):
             value = sha(f"latency-{i}-{time.time()}")
-            response = http.post(f"/v1/cases/{number}/entries", headers=case,
-                                 json={"signals": [{"kind": "sha256", "value": value}]})
+            response = http.post(
+                f"/v1/cases/{number}/entries",
+                headers=case,
+                json={"signals": [{"kind": "sha256", "value": value}]},
+            )
             acked = time.perf_counter()
             assert response.status_code == 201
             while value not in seen:
@@ -135,17 +157,30 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "data"
         url = args.database_url or f"sqlite:///{data_dir / 'registry.sqlite'}"
-        settings = Settings(data_dir=data_dir, database_url=url, key_rate=1e6, key_burst=10**6,
-                            case_rate=1e6, case_burst=10**6)
+        settings = Settings(
+            data_dir=data_dir,
+            database_url=url,
+            key_rate=1e6,
+            key_burst=10**6,
+            case_rate=1e6,
+            case_burst=10**6,
+        )
         reg = open_registry(settings)
         with reg.db.write() as session:
             submit_key = keys.create_key(session, "bench", [Scope.SUBMIT], "bench").key
             read_key = keys.create_key(session, "bench", [Scope.READ], "bench").key
         pinned = {k["key_id"]: k["public_key"] for k in reg.keyring.published()}
         port = free_port()
-        env = {**os.environ, "STOPFRAME_DATA_DIR": str(data_dir), "STOPFRAME_DATABASE_URL": url,
-               "STOPFRAME_PORT": str(port), "STOPFRAME_KEY_RATE": "1000000", "STOPFRAME_KEY_BURST": "1000000",
-               "STOPFRAME_CASE_RATE": "1000000", "STOPFRAME_CASE_BURST": "1000000"}
+        env = {
+            **os.environ,
+            "STOPFRAME_DATA_DIR": str(data_dir),
+            "STOPFRAME_DATABASE_URL": url,
+            "STOPFRAME_PORT": str(port),
+            "STOPFRAME_KEY_RATE": "1000000",
+            "STOPFRAME_KEY_BURST": "1000000",
+            "STOPFRAME_CASE_RATE": "1000000",
+            "STOPFRAME_CASE_BURST": "1000000",
+        }
         server = start_server(env, port)
         base = f"http://127.0.0.1:{port}"
         submit = {"Authorization": f"Bearer {submit_key}"}
@@ -153,16 +188,23 @@ def main() -> None:
         print(f"registry benchmark on {backend}, {os.cpu_count()} CPUs")
         try:
             single = bench_submissions(base, submit, args.submissions, args.threads, 1)
-            print(f"submissions, 1 hash per request, {args.threads} threads: {single:,.0f} hashes/s")
+            print(
+                f"submissions, 1 hash per request, {args.threads} threads: {single:,.0f} hashes/s"
+            )
             batched = bench_submissions(base, submit, args.submissions * 50, args.threads, 100)
-            print(f"submissions, 100 hashes per request, {args.threads} threads: {batched:,.0f} hashes/s")
+            print(
+                f"submissions, 100 hashes per request, {args.threads} threads: {batched:,.0f} hashes/s"
+            )
 
-            latencies = bench_feed_latency(base, submit, read_key, pinned, args.poll, 20,
-                                           Path(tmp) / "latency.sqlite")
+            latencies = bench_feed_latency(
+                base, submit, read_key, pinned, args.poll, 20, Path(tmp) / "latency.sqlite"
+            )
             worst = max(latencies)
-            print(f"feed latency (poll every {args.poll:g} s), 20 rounds: median "
-                  f"{statistics.median(latencies):.2f} s, max {worst:.2f} s; goal {GOAL_FEED_LATENCY_S:g} s "
-                  f"-> max/goal = {worst / GOAL_FEED_LATENCY_S:.2f} ({'met' if worst <= GOAL_FEED_LATENCY_S else 'NOT met'})")
+            print(
+                f"feed latency (poll every {args.poll:g} s), 20 rounds: median "
+                f"{statistics.median(latencies):.2f} s, max {worst:.2f} s; goal {GOAL_FEED_LATENCY_S:g} s "
+                f"-> max/goal = {worst / GOAL_FEED_LATENCY_S:.2f} ({'met' if worst <= GOAL_FEED_LATENCY_S else 'NOT met'})"
+            )
 
             with reg.db.read() as session:
                 present = session.execute(select(func.count()).select_from(Entry)).scalar_one()
@@ -172,13 +214,18 @@ def main() -> None:
                 bank = banks.create_bank(session, "bulk", [PDQ.name], "bench")
                 step = 100_000
                 for start in range(0, missing, step):
-                    signals = [Signal(PDQ.name, sha(f"bulk-{i}"), 90)
-                               for i in range(start, min(missing, start + step))]
+                    signals = [
+                        Signal(PDQ.name, sha(f"bulk-{i}"), 90)
+                        for i in range(start, min(missing, start + step))
+                    ]
                     import_signals(session, bank, signals, "bench", "benchmark")
-            print(f"bulk load of {missing:,} entries (one transaction): {time.perf_counter() - started:.1f} s")
+            print(
+                f"bulk load of {missing:,} entries (one transaction): {time.perf_counter() - started:.1f} s"
+            )
 
-            with httpx.Client(base_url=base, timeout=600,
-                              headers={"Authorization": f"Bearer {read_key}"}) as http:
+            with httpx.Client(
+                base_url=base, timeout=600, headers={"Authorization": f"Bearer {read_key}"}
+            ) as http:
                 started = time.perf_counter()
                 response = http.get("/v1/lists/snapshot")
                 fetched = time.perf_counter() - started
@@ -187,14 +234,18 @@ def main() -> None:
                 started = time.perf_counter()
                 client = RegistryClient(base, read_key, pinned)
                 with ListStore.open(Path(tmp) / "snapshot.sqlite") as store:
-                    snapshot = read_snapshot(verify_document(response.json(), client.pinned, SNAPSHOT))
+                    snapshot = read_snapshot(
+                        verify_document(response.json(), client.pinned, SNAPSHOT)
+                    )
                     store.apply_snapshot(snapshot, base)
                     held = store.count()
                 checked = time.perf_counter() - started
                 client.close()
-            print(f"signed snapshot of {held:,} entries: export+transfer {fetched:.1f} s, "
-                  f"{size / 1e6:.0f} MB ({size / max(1, held):.0f} B/entry); "
-                  f"consumer verify+store {checked:.1f} s")
+            print(
+                f"signed snapshot of {held:,} entries: export+transfer {fetched:.1f} s, "
+                f"{size / 1e6:.0f} MB ({size / max(1, held):.0f} B/entry); "
+                f"consumer verify+store {checked:.1f} s"
+            )
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=60)

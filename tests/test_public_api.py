@@ -18,7 +18,9 @@ def test_every_public_name_resolves() -> None:
 
 
 def test_importing_the_package_loads_no_heavy_part() -> None:
-    code = ("import sys, stopframe; "
-            "print(sorted(m for m in ('numpy', 'numba', 'httpx', 'fastapi') if m in sys.modules))")
+    code = (
+        "import sys, stopframe; "
+        "print(sorted(m for m in ('numpy', 'numba', 'httpx', 'fastapi') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

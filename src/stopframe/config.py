@@ -58,23 +58,39 @@ class RegistrySettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-    data_dir: Path = Field(Path("data"), description="Database file (SQLite), signing keys, outputs.")
-    database_url: str | None = Field(None, description="SQLAlchemy URL; default a SQLite file in data_dir.")
+    data_dir: Path = Field(
+        Path("data"), description="Database file (SQLite), signing keys, outputs."
+    )
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default a SQLite file in data_dir."
+    )
     host: str = "127.0.0.1"
     port: int = Field(8750, ge=1, le=65535)
     signing_key: str | None = Field(
         None, description="Ed25519 private key (PEM) from the environment instead of the data dir."
     )
-    max_body_bytes: PositiveInt = Field(1 << 20, description="Largest request body, except imports.")
-    max_import_bytes: PositiveInt = Field(64 << 20, description="Largest bulk import file accepted.")
-    max_import_entries: PositiveInt = Field(1_000_000, description="Most entries one import may hold.")
+    max_body_bytes: PositiveInt = Field(
+        1 << 20, description="Largest request body, except imports."
+    )
+    max_import_bytes: PositiveInt = Field(
+        64 << 20, description="Largest bulk import file accepted."
+    )
+    max_import_entries: PositiveInt = Field(
+        1_000_000, description="Most entries one import may hold."
+    )
     feed_page_size: PositiveInt = Field(10_000, description="Most changes in one change-feed page.")
     key_rate: PositiveFloat = Field(50.0, description="Requests per second per API key (refill).")
     key_burst: PositiveInt = Field(200, description="Token bucket size per API key.")
-    case_rate: PositiveFloat = Field(2.0, description="Requests per second per case (bounds PIN guessing).")
+    case_rate: PositiveFloat = Field(
+        2.0, description="Requests per second per case (bounds PIN guessing)."
+    )
     case_burst: PositiveInt = Field(30, description="Token bucket size per case.")
-    pin_scrypt_n: PositiveInt = Field(1 << 15, description="scrypt cost N for case PINs (power of two).")
-    pin_cache_seconds: float = Field(600.0, ge=0, description="How long a verified PIN is remembered.")
+    pin_scrypt_n: PositiveInt = Field(
+        1 << 15, description="scrypt cost N for case PINs (power of two)."
+    )
+    pin_cache_seconds: float = Field(
+        600.0, ge=0, description="How long a verified PIN is remembered."
+    )
     case_bank: str = Field("self-reported", description="Bank that case submissions go to.")
 
     @property

@@ -34,8 +34,10 @@ def test_dihedral_variants_count_as_the_same_picture() -> None:
 
 
 def test_same_scene_pair_drops_the_listed_file_only_when_both_exist(tmp_path: Path) -> None:
-    paths = [tmp_path / "images_astro/nasa/helix-nebula.jpg",
-             tmp_path / "images_astro/stellarium-dso/n7293.png"]
+    paths = [
+        tmp_path / "images_astro/nasa/helix-nebula.jpg",
+        tmp_path / "images_astro/stellarium-dso/n7293.png",
+    ]
     assert same_scene_drops(paths, tmp_path) == {1}
     assert same_scene_drops(paths[1:], tmp_path) == set()
 

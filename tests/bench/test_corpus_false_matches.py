@@ -25,11 +25,15 @@ pytestmark = pytest.mark.slow
 def report():
     corpus = default_corpus_dir()
     if not list_images(corpus / "images"):
-        pytest.skip(f"benign corpus not found at {corpus}: run scripts/get-test-corpus.sh "
-                    "or set STOPFRAME_CORPUS")
+        pytest.skip(
+            f"benign corpus not found at {corpus}: run scripts/get-test-corpus.sh "
+            "or set STOPFRAME_CORPUS"
+        )
     if not list_images(corpus / "images_astro"):
-        pytest.skip(f"corpus at {corpus} lacks images_astro/: fetch it with --astro "
-                    "(scripts/get-test-corpus.sh does)")
+        pytest.skip(
+            f"corpus at {corpus} lacks images_astro/: fetch it with --astro "
+            "(scripts/get-test-corpus.sh does)"
+        )
     return measure(corpus, default_cache_dir(), max_side=256, workers=min(2, os.cpu_count() or 1))
 
 

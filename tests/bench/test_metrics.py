@@ -60,6 +60,11 @@ def test_hamming_matrix_matches_python_bit_count() -> None:
     rng = np.random.default_rng(4)
     a = rng.integers(0, 256, (3, 32), dtype=np.uint8)
     b = rng.integers(0, 256, (2, 32), dtype=np.uint8)
-    expected = [[(int.from_bytes(x.tobytes(), "big") ^ int.from_bytes(y.tobytes(), "big"))
-                 .bit_count() for y in b] for x in a]
+    expected = [
+        [
+            (int.from_bytes(x.tobytes(), "big") ^ int.from_bytes(y.tobytes(), "big")).bit_count()
+            for y in b
+        ]
+        for x in a
+    ]
     assert hamming_matrix(a, b).tolist() == expected

@@ -25,11 +25,22 @@ def _corpus(root: Path) -> Path:
 
 
 def test_small_run_writes_the_report_and_uses_the_cache(tmp_path: Path) -> None:
-    config = Config(_corpus(tmp_path / "corpus"), tmp_path / "cache", seed=1, per_transform=4,
-                    max_side=160, workers=1, transforms=["jpeg_q50", "mirror"])
+    config = Config(
+        _corpus(tmp_path / "corpus"),
+        tmp_path / "cache",
+        seed=1,
+        per_transform=4,
+        max_side=160,
+        workers=1,
+        transforms=["jpeg_q50", "mirror"],
+    )
     summary = run_and_report(config, tmp_path / "out")
-    for name in ("robustness.json", "robustness.md", "robustness-roc.png",
-                 "robustness-families.png"):
+    for name in (
+        "robustness.json",
+        "robustness.md",
+        "robustness-roc.png",
+        "robustness-families.png",
+    ):
         assert (tmp_path / "out" / name).stat().st_size > 0
     assert set(summary["overall"]) == {"pdqhash", "phash8", "phash16", "pdq", "robust"}
     assert summary["corpus"]["natural_kept"] == 6 and summary["corpus"]["astro_kept"] == 2
@@ -40,5 +51,6 @@ def test_small_run_writes_the_report_and_uses_the_cache(tmp_path: Path) -> None:
     again = run_and_report(config, tmp_path / "out2")
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == cached
     strip = ("seconds", "methods")
-    assert {k: v for k, v in again.items() if k not in strip} == \
-        json.loads(json.dumps({k: v for k, v in summary.items() if k not in strip}))
+    assert {k: v for k, v in again.items() if k not in strip} == json.loads(
+        json.dumps({k: v for k, v in summary.items() if k not in strip})
+    )

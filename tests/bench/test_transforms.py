@@ -32,8 +32,22 @@ def test_suite_names_are_unique_and_cover_the_families() -> None:
     names = [t.name for t in SUITE]
     assert len(names) == len(set(names))
     families = {t.family for t in SUITE}
-    assert {"jpeg", "resize", "blur", "noise", "colour", "overlay", "border", "crop", "pad",
-            "rotate_small", "dihedral", "aspect", "screenshot", "combination"} <= families
+    assert {
+        "jpeg",
+        "resize",
+        "blur",
+        "noise",
+        "colour",
+        "overlay",
+        "border",
+        "crop",
+        "pad",
+        "rotate_small",
+        "dihedral",
+        "aspect",
+        "screenshot",
+        "combination",
+    } <= families
 
 
 def test_seed_changes_random_transforms() -> None:

@@ -22,8 +22,16 @@ def test_register_then_match(vectors_dir: Path, tmp_path: Path) -> None:
     listing = tmp_path / "registered.jsonl"
     listing.write_text(result.stdout)
     unrelated = vectors_dir / "pdq/data/reg-test-input/labelme-subset/q0122.jpg"
-    result = runner.invoke(app, ["match-images", "--registered", str(listing),
-                                 str(dih / "bridge-2-rotate-90.jpg"), str(unrelated)])
+    result = runner.invoke(
+        app,
+        [
+            "match-images",
+            "--registered",
+            str(listing),
+            str(dih / "bridge-2-rotate-90.jpg"),
+            str(unrelated),
+        ],
+    )
     assert result.exit_code == 0, result.output
     found = [json.loads(line) for line in result.stdout.splitlines()]
     assert [m["registered"] for m in found[0]["matches"]] == [record["path"]]
@@ -36,14 +44,17 @@ def test_plain_hash_has_no_robust_set(vectors_dir: Path) -> None:
     assert json.loads(result.stdout)["pdq_robust"] is None
 
 
-def test_bad_pictures_are_named_and_do_not_stop_the_batch(vectors_dir: Path, tmp_path: Path) -> None:
+def test_bad_pictures_are_named_and_do_not_stop_the_batch(
+    vectors_dir: Path, tmp_path: Path
+) -> None:
     good = vectors_dir / "pdq/data/reg-test-input/dih/bridge-1-original.jpg"
     listing = tmp_path / "registered.jsonl"
     listing.write_text(CliRunner().invoke(app, ["hash", "--robust", str(good)]).stdout)
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"\xff\xd8\xff not really a jpeg")
-    result = CliRunner().invoke(app, ["match-images", "--registered", str(listing), str(broken),
-                                      str(good)])
+    result = CliRunner().invoke(
+        app, ["match-images", "--registered", str(listing), str(broken), str(good)]
+    )
     assert result.exit_code == 1
     assert "broken.jpg" in result.stderr
     assert len(result.stdout.splitlines()) == 1
@@ -59,9 +70,19 @@ def test_bad_registered_line_is_reported(tmp_path: Path, vectors_dir: Path) -> N
 
 
 def test_benchmark_without_corpus_says_how_to_get_it(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["bench", "robustness", "--corpus", str(tmp_path / "none"),
-                                      "--out", str(tmp_path / "out"), "--cache-dir",
-                                      str(tmp_path / "cache")])
+    result = CliRunner().invoke(
+        app,
+        [
+            "bench",
+            "robustness",
+            "--corpus",
+            str(tmp_path / "none"),
+            "--out",
+            str(tmp_path / "out"),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+        ],
+    )
     assert result.exit_code == 2
     assert "get-test-corpus.sh" in result.stderr
 

@@ -27,8 +27,20 @@ def test_image_record_has_every_signal() -> None:
     assert record.width > 0 and record.height > 0 and record.dihedral is None
     fields = tuple(record.to_dict())
     assert fields == record_fields()
-    assert fields[:12] == ("path", "status", "media_type", "format", "width", "height", "pdq",
-                           "quality", "md5", "sha256", "dihedral", "vpdq")  # as before signals
+    assert fields[:12] == (
+        "path",
+        "status",
+        "media_type",
+        "format",
+        "width",
+        "height",
+        "pdq",
+        "quality",
+        "md5",
+        "sha256",
+        "dihedral",
+        "vpdq",
+    )  # as before signals
     assert fields[-2:] == ("duration_s", "error")
     assert set(SIGNAL_TYPES) <= set(fields)
     assert [s.kind for s in record.signals] == ["pdq", "md5", "sha256"]

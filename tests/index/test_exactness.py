@@ -11,9 +11,7 @@ from stopframe.index import HammingIndex
 from stopframe.index.synthetic import perturb, realistic_codes, realistic_queries
 from stopframe.signals.pdq import hamming_matrix
 
-SETTINGS = settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def brute_range(
@@ -144,9 +142,7 @@ def test_interleaved_adds_removes_and_reload_match_brute_force(
             assert index.tables == tables
         ids = np.array(sorted(model), dtype=np.uint64)
         codes = (
-            np.stack([model[i] for i in sorted(model)])
-            if model
-            else np.empty((0, 32), np.uint8)
+            np.stack([model[i] for i in sorted(model)]) if model else np.empty((0, 32), np.uint8)
         )
         assert len(index) == len(model)
         assert all(int(i) in index for i in ids[:20])
@@ -154,14 +150,14 @@ def test_interleaved_adds_removes_and_reload_match_brute_force(
         assert_same(index, ids, codes, queries, int(rng.integers(0, 65)))
         exp_ids, exp_codes = index.export()
         order = np.argsort(exp_ids)
-        assert np.array_equal(exp_ids[order], ids) and np.array_equal(
-            exp_codes[order], codes
-        )
+        assert np.array_equal(exp_ids[order], ids) and np.array_equal(exp_codes[order], codes)
 
 
 @SETTINGS
 @given(
-    seed=st.integers(0, 2**32 - 1), k=st.integers(1, 40), n=st.integers(1, 400),
+    seed=st.integers(0, 2**32 - 1),
+    k=st.integers(1, 40),
+    n=st.integers(1, 400),
     tables=st.booleans(),
 )
 def test_knn_matches_brute_force(seed: int, k: int, n: int, tables: bool) -> None:
@@ -181,7 +177,9 @@ def test_knn_matches_brute_force(seed: int, k: int, n: int, tables: bool) -> Non
 
 @SETTINGS
 @given(
-    seed=st.integers(0, 2**32 - 1), n=st.integers(0, 500), radius=st.integers(0, 64),
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(0, 500),
+    radius=st.integers(0, 64),
     tables=st.booleans(),
 )
 def test_self_join_matches_brute_force(seed: int, n: int, radius: int, tables: bool) -> None:
@@ -197,7 +195,9 @@ def test_self_join_matches_brute_force(seed: int, n: int, radius: int, tables: b
         for a, b in zip(*np.triu_indices(n, 1), strict=False)
         if d[a, b] <= radius
     )
-    got = list(zip(pairs.id_a.tolist(), pairs.id_b.tolist(), pairs.distances.tolist(), strict=False))
+    got = list(
+        zip(pairs.id_a.tolist(), pairs.id_b.tolist(), pairs.distances.tolist(), strict=False)
+    )
     assert got == want
 
 

@@ -19,14 +19,10 @@ from stopframe.index.synthetic import perturb, realistic_codes
 torch = pytest.importorskip("torch")
 
 
-def compare(
-    device: str, kernel: str = "auto", n: int = 3000, radii=(0, 12, 31, 64)
-) -> None:
+def compare(device: str, kernel: str = "auto", n: int = 3000, radii=(0, 12, 31, 64)) -> None:
     rng = np.random.default_rng(0)
     codes = realistic_codes(n, seed=2)
-    codes[:200] = perturb(
-        np.repeat(codes[:1], 200, axis=0), rng.integers(0, 16, 200), rng
-    )
+    codes[:200] = perturb(np.repeat(codes[:1], 200, axis=0), rng.integers(0, 16, 200), rng)
     ids = np.arange(n, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)  # both halves
     flat = gpu.TorchFlatIndex(ids, codes, device=device, kernel=kernel)
     index = HammingIndex()
@@ -48,9 +44,7 @@ def compare(
 
 
 def test_torch_scan_equals_the_index_on_cpu(monkeypatch) -> None:
-    monkeypatch.setattr(
-        gpu, "_PAIRS_PER_TILE", 4096
-    )  # many tiles, including ragged ones
+    monkeypatch.setattr(gpu, "_PAIRS_PER_TILE", 4096)  # many tiles, including ragged ones
     compare("cpu", kernel="torch")
 
 

@@ -45,7 +45,9 @@ def test_rows_split_over_threads_give_the_same_hits(monkeypatch) -> None:
     queries, _ = realistic_queries(codes, 200, seed=3)
     one = scan_search(as_words(codes), 5000, as_words(queries), 31, None, "tables")
     split = scan_search(as_words(codes), 5000, as_words(queries), 31, POOL, "tables")
-    assert sorted(zip(one.q, one.rows, strict=False)) == sorted(zip(split.q, split.rows, strict=False))
+    assert sorted(zip(one.q, one.rows, strict=False)) == sorted(
+        zip(split.q, split.rows, strict=False)
+    )
 
 
 @pytest.mark.parametrize("limit", ["_MAX_TABLE_QUERIES", "_MAX_ENTRIES"])

@@ -34,9 +34,7 @@ def sections(path: Path) -> dict[str, tuple[int, int]]:
     n_sections = _HEAD.unpack_from(raw, 0)[5]
     out = {}
     for i in range(n_sections):
-        name, offset, length, _, _ = _ENTRY.unpack_from(
-            raw, _HEAD.size + i * _ENTRY.size
-        )
+        name, offset, length, _, _ = _ENTRY.unpack_from(raw, _HEAD.size + i * _ENTRY.size)
         out[name.rstrip(b"\0").decode()] = (offset, length)
     return out
 
@@ -74,9 +72,7 @@ def test_empty_index_round_trip(tmp_path) -> None:
     assert len(index) == 0 and len(index.range_search(bytes(32))) == 0
 
 
-@pytest.mark.parametrize(
-    "section", ["ids", "codes", "widths", "bitpos", "offsets", "positions"]
-)
+@pytest.mark.parametrize("section", ["ids", "codes", "widths", "bitpos", "offsets", "positions"])
 def test_a_flipped_byte_in_any_section_is_detected(saved, tmp_path, section) -> None:
     path, index = saved
     offset, length = sections(path)[section]
@@ -124,9 +120,7 @@ def test_header_damage_wrong_magic_and_version_are_detected(saved, tmp_path) -> 
         HammingIndex.open(tmp_path)  # a folder, not a file
 
 
-def test_crafted_file_with_valid_checksums_but_wild_positions_is_refused(
-    saved, tmp_path
-) -> None:
+def test_crafted_file_with_valid_checksums_but_wild_positions_is_refused(saved, tmp_path) -> None:
     """The kernels do not bounds-check; the structural checks must stop a crafted file."""
     path, index = saved
     if not index.tables:
@@ -139,9 +133,7 @@ def test_crafted_file_with_valid_checksums_but_wild_positions_is_refused(
     index = list(secs).index("positions")
     entry_at = _HEAD.size + index * _ENTRY.size
     name, off, ln, _, res = _ENTRY.unpack_from(raw, entry_at)
-    _ENTRY.pack_into(
-        raw, entry_at, name, off, ln, zlib.crc32(raw[offset : offset + length]), res
-    )
+    _ENTRY.pack_into(raw, entry_at, name, off, ln, zlib.crc32(raw[offset : offset + length]), res)
     header_bytes = _HEAD.unpack_from(raw, 0)[2]
     struct.pack_into("<I", raw, header_bytes - 4, zlib.crc32(raw[: header_bytes - 4]))
     bad = tmp_path / "crafted.sfidx"
@@ -260,24 +252,56 @@ CASES: dict[str, tuple[tuple[str, ...], Edit, bool, str]] = {
     "header cut short": (BOTH, truncate(_HEAD.size + 10), False, "truncated header"),
     "header damaged": (BOTH, set_entry("ids", 24, 7), False, "header checksum mismatch"),
     "section renamed": (BOTH, set_entry("ids", 0, b"idz"), True, "unexpected section 'idz'"),
-    "section misaligned": (BOTH, set_entry("codes", 16, 8), True,
-                           "section codes lies outside the file"),
-    "section past the end": (BOTH, set_entry("codes", 24, 1 << 40), True,
-                             "section codes lies outside the file"),
-    "section damaged": (BOTH, in_section("codes", flip_middle_bit), False,
-                        "section codes checksum mismatch"),
+    "section misaligned": (
+        BOTH,
+        set_entry("codes", 16, 8),
+        True,
+        "section codes lies outside the file",
+    ),
+    "section past the end": (
+        BOTH,
+        set_entry("codes", 24, 1 << 40),
+        True,
+        "section codes lies outside the file",
+    ),
+    "section damaged": (
+        BOTH,
+        in_section("codes", flip_middle_bit),
+        False,
+        "section codes checksum mismatch",
+    ),
     "row count": (BOTH, set_head(16, 2001), True, "section ids has 16000 bytes, expected 16008"),
-    "ids out of order": (BOTH, in_section("ids", swap_first_ids), True,
-                         "ids are not strictly increasing"),
-    "tables in a compact file": (("compact",), widths_over_the_ids, True,
-                                 "section widths of a compact index is not empty"),
+    "ids out of order": (
+        BOTH,
+        in_section("ids", swap_first_ids),
+        True,
+        "ids are not strictly increasing",
+    ),
+    "tables in a compact file": (
+        ("compact",),
+        widths_over_the_ids,
+        True,
+        "section widths of a compact index is not empty",
+    ),
     "chunk count": (BOTH, set_head(24, 3), True, "invalid chunk widths"),
-    "chunk widths": (("tabled",), in_section("widths", widen_first_chunk), True,
-                     "invalid chunk widths"),
-    "chunk bits": (("tabled",), in_section("bitpos", repeat_first_bit), True,
-                   "invalid chunk bit positions"),
-    "bucket offsets": (("tabled",), in_section("offsets", offsets_start_at_one), True,
-                       "bucket offsets of chunk 0 are inconsistent"),
+    "chunk widths": (
+        ("tabled",),
+        in_section("widths", widen_first_chunk),
+        True,
+        "invalid chunk widths",
+    ),
+    "chunk bits": (
+        ("tabled",),
+        in_section("bitpos", repeat_first_bit),
+        True,
+        "invalid chunk bit positions",
+    ),
+    "bucket offsets": (
+        ("tabled",),
+        in_section("offsets", offsets_start_at_one),
+        True,
+        "bucket offsets of chunk 0 are inconsistent",
+    ),
 }
 
 

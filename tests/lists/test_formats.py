@@ -29,12 +29,19 @@ FLAT = [Signal("pdq", P1, 77), Signal("md5", M1), Signal("sha256", S1)]
 MIXED = [*FLAT, Signal("vpdq", VIDEO), Signal("pdq_robust", ROBUST, 90)]
 
 EXPECTED = {
-    "threatexchange.csv": (threatexchange.parse_csv, [("pdq", P1, 90), ("pdq", P2, None), ("md5", M1, None),
-                                                      ("sha256", S1, None)], 1),
+    "threatexchange.csv": (
+        threatexchange.parse_csv,
+        [("pdq", P1, 90), ("pdq", P2, None), ("md5", M1, None), ("sha256", S1, None)],
+        1,
+    ),
     "threatexchange.txt": (threatexchange.parse_text, [("pdq", P1, None), ("md5", M2, None)], 1),
     "stopncii.json": (stopncii.parse, [("pdq", P1, 100), ("md5", M1, None)], 1),
     "ncmec.xml": (ncmec.parse, [("md5", M1, None), ("pdq", P2, None), ("md5", M2, None)], 1),
-    "projectvic.json": (projectvic.parse, [("md5", M1, None), ("md5", M2, None), ("sha256", S1, None)], 1),
+    "projectvic.json": (
+        projectvic.parse,
+        [("md5", M1, None), ("md5", M2, None), ("sha256", S1, None)],
+        1,
+    ),
 }
 CARRIES = {
     "threatexchange-csv": set(SIGNAL_TYPES),
@@ -54,8 +61,9 @@ def test_fixture_files_parse(name: str) -> None:
 
 
 def test_what_each_format_carries() -> None:
-    assert {name: {t for t in SIGNAL_TYPES if f.carries(SIGNAL_TYPES[t])}
-            for name, f in FORMATS.items()} == CARRIES
+    assert {
+        name: {t for t in SIGNAL_TYPES if f.carries(SIGNAL_TYPES[t])} for name, f in FORMATS.items()
+    } == CARRIES
 
 
 @pytest.mark.parametrize("fmt", sorted(FORMATS))
@@ -93,12 +101,16 @@ def test_the_raw_writers_refuse_what_they_cannot_carry() -> None:
 
 
 def test_type_names_map_through_aliases_in_any_case() -> None:
-    data = b"signal_type,signal\nHASH_PDQ,%s\nvideo_md5,%s\nPhoto_MD5,%s\nhash_sha256,%s\nphash,00\n" % (
-        P1.encode(), M1.encode(), M2.encode(), S1.encode())
+    data = (
+        b"signal_type,signal\nHASH_PDQ,%s\nvideo_md5,%s\nPhoto_MD5,%s\nhash_sha256,%s\nphash,00\n"
+        % (P1.encode(), M1.encode(), M2.encode(), S1.encode())
+    )
     parsed = threatexchange.parse_csv(data)
     assert [s.kind for s in parsed.signals] == ["pdq", "md5", "md5", "sha256"]
     assert parsed.skipped == 1
-    parsed = stopncii.parse(b'{"hashes": [{"hashType": "hash_md5", "hashValue": "%s"}]}' % M1.encode())
+    parsed = stopncii.parse(
+        b'{"hashes": [{"hashType": "hash_md5", "hashValue": "%s"}]}' % M1.encode()
+    )
     assert [s.kind for s in parsed.signals] == ["md5"]
 
 
@@ -112,14 +124,17 @@ def test_unknown_format_names_the_known_ones() -> None:
         get_format("pickle")
 
 
-@pytest.mark.parametrize(("parse", "data", "needle"), [
-    (stopncii.parse, b'{"hashes": [{"hashType": "MD5", "hashValue": "xyz"}]}', "hashes[0]"),
-    (stopncii.parse, b"[]", "'hashes'"),
-    (projectvic.parse, b'{"value": [{"MD5": 5}]}', "value[0].MD5"),
-    (ncmec.parse, b"<queryResult><images><image>", "XML"),
-    (ncmec.parse, b'<!DOCTYPE x SYSTEM "file:///etc/passwd"><x/>', "XML"),
-    (threatexchange.parse_csv, b"kind,value\n", "signal_type"),
-])
+@pytest.mark.parametrize(
+    ("parse", "data", "needle"),
+    [
+        (stopncii.parse, b'{"hashes": [{"hashType": "MD5", "hashValue": "xyz"}]}', "hashes[0]"),
+        (stopncii.parse, b"[]", "'hashes'"),
+        (projectvic.parse, b'{"value": [{"MD5": 5}]}', "value[0].MD5"),
+        (ncmec.parse, b"<queryResult><images><image>", "XML"),
+        (ncmec.parse, b'<!DOCTYPE x SYSTEM "file:///etc/passwd"><x/>', "XML"),
+        (threatexchange.parse_csv, b"kind,value\n", "signal_type"),
+    ],
+)
 def test_malformed_files_name_the_problem(parse, data: bytes, needle: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(FormatError) as caught:
         parse(data)

@@ -16,6 +16,7 @@ assert not loaded, loaded
 
 
 def test_the_list_protocol_imports_without_the_server_stack() -> None:
-    result = subprocess.run([sys.executable, "-c", CHECK], capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", CHECK], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stderr

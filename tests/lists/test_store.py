@@ -17,14 +17,23 @@ from stopframe.errors import ListStoreError, TamperedListError
 from stopframe.lists.documents import ADD, WITHDRAW, Change, ChangePage, ListEntry, Snapshot
 from stopframe.lists.store import ListStore
 
-BANKS = {"self-reported": {"name": "self-reported", "kinds": ["md5", "pdq"], "distance_threshold": 31,
-                           "verified": False, "action": "review"}}
+BANKS = {
+    "self-reported": {
+        "name": "self-reported",
+        "kinds": ["md5", "pdq"],
+        "distance_threshold": 31,
+        "verified": False,
+        "action": "review",
+    }
+}
 REGISTRY = "http://registry.test"
 
 
 def entry(n: int, kind: str = "md5", bank: str = "self-reported") -> ListEntry:
     digest = hashlib.sha256(f"benign-{n}".encode()).hexdigest()
-    return ListEntry(n, bank, kind, digest[:32] if kind == "md5" else digest, 80 if kind == "pdq" else None)
+    return ListEntry(
+        n, bank, kind, digest[:32] if kind == "md5" else digest, 80 if kind == "pdq" else None
+    )
 
 
 def snapshot(sequence: int, entries: list[ListEntry]) -> Snapshot:
@@ -45,7 +54,12 @@ def store(tmp_path: Path) -> Iterator[ListStore]:
 
 def test_a_new_store_is_empty_and_never_synced(store: ListStore) -> None:
     assert (store.sequence, store.registry, store.key_id, store.count(), store.banks()) == (
-        -1, None, None, 0, {})
+        -1,
+        None,
+        None,
+        0,
+        {},
+    )
     with pytest.raises(TamperedListError, match="no snapshot yet"):
         store.apply_changes(page(0, [(ADD, entry(1))]))
 
@@ -54,8 +68,21 @@ def test_snapshot_then_changes_then_withdrawal(store: ListStore) -> None:
     store.apply_snapshot(snapshot(10, [entry(1), entry(2, "pdq")]), REGISTRY)
     assert (store.sequence, store.registry, store.key_id) == (10, REGISTRY, "key1")
     assert store.banks() == BANKS
-    assert store.apply_changes(page(10, [(ADD, entry(3)), (ADD, entry(4, "pdq")),
-                                         (WITHDRAW, entry(1)), (ADD, entry(5)), (WITHDRAW, entry(5))])) == 5
+    assert (
+        store.apply_changes(
+            page(
+                10,
+                [
+                    (ADD, entry(3)),
+                    (ADD, entry(4, "pdq")),
+                    (WITHDRAW, entry(1)),
+                    (ADD, entry(5)),
+                    (WITHDRAW, entry(5)),
+                ],
+            )
+        )
+        == 5
+    )
     assert store.sequence == 15
     assert [e.id for e in store.entries()] == [2, 3, 4]
     assert [e.id for e in store.entries(kind="pdq")] == [2, 4]
@@ -87,7 +114,7 @@ def changes():
             os._exit(9)  # the process dies in the middle of the transaction
         yield Change(n, ADD, ListEntry(1000 + n, "self-reported", "md5", "ab" * 16, None))
 
-store = ListStore.open(Path({str(tmp_path / 'lists.sqlite')!r}))
+store = ListStore.open(Path({str(tmp_path / "lists.sqlite")!r}))
 store.apply_changes(ChangePage(0, 50_000, 50_000, False, "key2", {{}}, changes()))
 """
     assert subprocess.run([sys.executable, "-c", child], check=False).returncode == 9
@@ -130,8 +157,11 @@ def test_a_change_page_touches_only_its_rows_in_a_large_store(store: ListStore) 
     count = 100_000
     store.apply_snapshot(snapshot(count, [entry(i) for i in range(1, count + 1)]), REGISTRY)
     before = store._db.total_changes
-    store.apply_changes(page(count, [(WITHDRAW, entry(7)), (ADD, entry(count + 1, "pdq")),
-                                     (WITHDRAW, entry(count))]))
+    store.apply_changes(
+        page(
+            count, [(WITHDRAW, entry(7)), (ADD, entry(count + 1, "pdq")), (WITHDRAW, entry(count))]
+        )
+    )
     written = store._db.total_changes - before
     assert written <= 3 + 2 + 2 * len(BANKS)  # the changes, sequence and key id, the banks
     assert store.count() == count - 1 and store.sequence == count + 3

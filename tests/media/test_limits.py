@@ -61,6 +61,9 @@ def test_the_registry_reads_its_section_from_the_same_settings(
 
 
 def test_no_two_sections_read_the_same_variable() -> None:
-    names = [name for section in ("media", "video", "hashing", "registry")
-             for name in type(getattr(load_settings(), section)).model_fields]
+    names = [
+        name
+        for section in ("media", "video", "hashing", "registry")
+        for name in type(getattr(load_settings(), section)).model_fields
+    ]
     assert len(names) == len(set(names))

@@ -13,12 +13,13 @@ def _picture(height: int = 90, width: int = 120) -> np.ndarray:
     return rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
 
 
-def _pad(rgb: np.ndarray, top: int, bottom: int, left: int, right: int,
-         colour=(0, 0, 0)) -> np.ndarray:
+def _pad(
+    rgb: np.ndarray, top: int, bottom: int, left: int, right: int, colour=(0, 0, 0)
+) -> np.ndarray:
     height, width = rgb.shape[:2]
     out = np.empty((height + top + bottom, width + left + right, 3), np.uint8)
     out[:] = colour
-    out[top:top + height, left:left + width] = rgb
+    out[top : top + height, left : left + width] = rgb
     return out
 
 

@@ -31,7 +31,7 @@ def registered(bridge: np.ndarray):
 
 def _crop(rgb: np.ndarray, left=0.0, top=0.0, right=0.0, bottom=0.0) -> np.ndarray:
     h, w = rgb.shape[:2]
-    return rgb[round(h * top):h - round(h * bottom), round(w * left):w - round(w * right)]
+    return rgb[round(h * top) : h - round(h * bottom), round(w * left) : w - round(w * right)]
 
 
 def test_registered_set_is_small_and_usable(registered) -> None:
@@ -40,19 +40,33 @@ def test_registered_set_is_small_and_usable(registered) -> None:
     assert len({item.hash.digest for item in registered}) == len(registered)
 
 
-@pytest.mark.parametrize("edit", [
-    lambda x: _crop(x, left=0.08),
-    lambda x: _crop(x, bottom=0.08),
-    lambda x: _crop(x, 0.04, 0.04, 0.04, 0.04),
-    lambda x: _crop(x, right=0.18),
-    lambda x: np.rot90(x, 1),
-    lambda x: np.rot90(x, 2),
-    lambda x: x[:, ::-1],
-    lambda x: x[::-1],
-    lambda x: np.pad(x, ((60, 60), (0, 0), (0, 0))),  # black letterbox
-    lambda x: np.pad(x, ((40, 40), (90, 90), (0, 0)), constant_values=200),  # grey pad
-], ids=["left8", "bottom8", "centre8", "right18", "rot90", "rot180", "mirror", "flip",
-        "letterbox", "pad"])
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda x: _crop(x, left=0.08),
+        lambda x: _crop(x, bottom=0.08),
+        lambda x: _crop(x, 0.04, 0.04, 0.04, 0.04),
+        lambda x: _crop(x, right=0.18),
+        lambda x: np.rot90(x, 1),
+        lambda x: np.rot90(x, 2),
+        lambda x: x[:, ::-1],
+        lambda x: x[::-1],
+        lambda x: np.pad(x, ((60, 60), (0, 0), (0, 0))),  # black letterbox
+        lambda x: np.pad(x, ((40, 40), (90, 90), (0, 0)), constant_values=200),  # grey pad
+    ],
+    ids=[
+        "left8",
+        "bottom8",
+        "centre8",
+        "right18",
+        "rot90",
+        "rot180",
+        "mirror",
+        "flip",
+        "letterbox",
+        "pad",
+    ],
+)
 def test_edited_copies_match(bridge, registered, edit) -> None:
     query = query_hashes(np.ascontiguousarray(edit(bridge)))
     assert is_match(query, registered), match_score(query, registered)

@@ -44,7 +44,9 @@ def test_frame_numbers_timestamps_and_hashes(every_frame, vpdq_dir: Path) -> Non
         assert [f"{f.timestamp:.3f}" for f in result.frames] == [
             f"{f.timestamp:.3f}" for f in reference
         ]
-        distances = [_distance(a.digest, b.digest) for a, b in zip(result.frames, reference, strict=False)]
+        distances = [
+            _distance(a.digest, b.digest) for a, b in zip(result.frames, reference, strict=False)
+        ]
         close += sum(d <= 10 for d in distances)
         total += len(distances)
         good = [d for d, f in zip(distances, reference, strict=False) if f.quality >= 80]

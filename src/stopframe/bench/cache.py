@@ -10,8 +10,16 @@ from pathlib import Path
 
 import numpy as np
 
-_SOURCES = ("bench/images.py", "bench/methods.py", "bench/transforms.py", "signals/pdq.py",
-            "signals/jarosz.py", "media/borders.py", "media/resize.py", "signals/pdq_robust.py")
+_SOURCES = (
+    "bench/images.py",
+    "bench/methods.py",
+    "bench/transforms.py",
+    "signals/pdq.py",
+    "signals/jarosz.py",
+    "media/borders.py",
+    "media/resize.py",
+    "signals/pdq_robust.py",
+)
 
 
 def default_cache_dir() -> Path:

@@ -34,7 +34,9 @@ def list_images(folder: Path) -> list[Path]:
     """Image files under `folder`, sorted so every run sees them in the same order."""
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    return sorted(
+        p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+    )
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,8 @@ def find_corpus(root: Path) -> CorpusFiles:
     if not natural:
         raise CorpusMissingError(
             f"no benchmark corpus at {root} (expected {root / 'images'}); fetch it with "
-            "scripts/get-test-corpus.sh or point --corpus / STOPFRAME_CORPUS at it")
+            "scripts/get-test-corpus.sh or point --corpus / STOPFRAME_CORPUS at it"
+        )
     return CorpusFiles(natural, list_images(root / "images_astro"))
 
 
@@ -61,8 +64,11 @@ def same_scene_drops(paths: list[Path], root: Path) -> set[int]:
     return {relative[a] for a, b in SAME_SCENE.items() if a in relative and b in relative}
 
 
-def near_duplicates(digests: np.ndarray, groups: list[np.ndarray] | None = None,
-                    distance: int = NEAR_DUPLICATE_DISTANCE) -> np.ndarray:
+def near_duplicates(
+    digests: np.ndarray,
+    groups: list[np.ndarray] | None = None,
+    distance: int = NEAR_DUPLICATE_DISTANCE,
+) -> np.ndarray:
     """Indices to drop so no two kept rows are within `distance` bits (the earlier one is kept).
 
     `digests` is N x 32 uint8; `groups` optionally gives, per row, extra digests (e.g. the dihedral
@@ -75,6 +81,6 @@ def near_duplicates(digests: np.ndarray, groups: list[np.ndarray] | None = None,
     for i in range(len(digests)):
         if i in drop or i + 1 >= len(digests):
             continue
-        close = hamming_matrix(variants[i], digests[i + 1:]).min(axis=0) <= distance
+        close = hamming_matrix(variants[i], digests[i + 1 :]).min(axis=0) <= distance
         drop.update(int(j) + i + 1 for j in np.flatnonzero(close))
     return np.array(sorted(drop), dtype=np.intp)

@@ -49,18 +49,22 @@ def _task(args: tuple[str, int]) -> dict | None:
     # the picture's main robust hash before the quality gate, to show what the gate keeps out
     ungated = pdq_from_block64(robust.canonical_block(robust.prepare(rgb)[0]))
     registered, query = robust.register_hashes(rgb), robust.query_hashes(rgb)
-    return {"register": digest_matrix([h.hash.digest for h in registered]),
-            "query": digest_matrix([h.hash.digest for h in query]),
-            "used_quality": min([h.hash.quality for h in registered + query], default=100),
-            "dihedral": digest_matrix([h.digest for h in plain.all_dihedral().values()]),
-            "ungated": digest_matrix([h.digest for h in ungated.all_dihedral().values()]),
-            "quality": ungated.quality}
+    return {
+        "register": digest_matrix([h.hash.digest for h in registered]),
+        "query": digest_matrix([h.hash.digest for h in query]),
+        "used_quality": min([h.hash.quality for h in registered + query], default=100),
+        "dihedral": digest_matrix([h.digest for h in plain.all_dihedral().values()]),
+        "ungated": digest_matrix([h.digest for h in ungated.all_dihedral().values()]),
+        "quality": ungated.quality,
+    }
 
 
-def _hash_corpus(paths: list[Path], max_side: int, workers: int,
-                 cache_dir: Path) -> dict[str, np.ndarray]:
-    name = "falsematch-" + cache.key(_FORMAT, cache.code_version(), max_side,
-                                     [(str(p), p.stat().st_size) for p in paths])
+def _hash_corpus(
+    paths: list[Path], max_side: int, workers: int, cache_dir: Path
+) -> dict[str, np.ndarray]:
+    name = "falsematch-" + cache.key(
+        _FORMAT, cache.code_version(), max_side, [(str(p), p.stat().st_size) for p in paths]
+    )
     data = cache.load(cache_dir, name)
     if data is None:
         results = pool_map(_task, [(str(p), max_side) for p in paths], workers, None, "hash")
@@ -69,15 +73,21 @@ def _hash_corpus(paths: list[Path], max_side: int, workers: int,
             rows = [r[key] if r else np.zeros((0, 32), np.uint8) for r in results]
             data[f"{key}.digests"] = np.concatenate(rows).reshape(-1, 32)
             data[f"{key}.owner"] = np.concatenate(
-                [np.full(len(r), i, np.int32) for i, r in enumerate(rows)])
+                [np.full(len(r), i, np.int32) for i, r in enumerate(rows)]
+            )
         data["quality"] = np.array([r["quality"] if r else 0 for r in results])
         data["used_quality"] = np.array([r["used_quality"] if r else 100 for r in results])
         cache.save(cache_dir, name, data)
     return data
 
 
-def measure(corpus: Path, cache_dir: Path, max_side: int = 256, workers: int = 2,
-            threshold: int = MATCH_DISTANCE) -> FalseMatchReport:
+def measure(
+    corpus: Path,
+    cache_dir: Path,
+    max_side: int = 256,
+    workers: int = 2,
+    threshold: int = MATCH_DISTANCE,
+) -> FalseMatchReport:
     """Hash the corpus (cached) and count false matches at `threshold` among unrelated pictures."""
     files = find_corpus(corpus)
     paths = files.natural + files.astro
@@ -86,8 +96,11 @@ def measure(corpus: Path, cache_dir: Path, max_side: int = 256, workers: int = 2
     ok = data["ok"]
     dihedral = data["dihedral.digests"].reshape(n, 8, 32)
     candidates = np.flatnonzero(ok)
-    drop = set(candidates[near_duplicates(dihedral[candidates, 0],
-                                          [dihedral[i] for i in candidates])].tolist())
+    drop = set(
+        candidates[
+            near_duplicates(dihedral[candidates, 0], [dihedral[i] for i in candidates])
+        ].tolist()
+    )
     drop |= same_scene_drops(paths, corpus)
     kept = np.array([i for i in candidates if i not in drop], dtype=np.intp)
     column = np.full(n, -1, np.int64)
@@ -114,13 +127,15 @@ def measure(corpus: Path, cache_dir: Path, max_side: int = 256, workers: int = 2
         closest[i] = dist.min()
     low = quality < robust.MIN_QUALITY
     return FalseMatchReport(
-        natural=len(files.natural), astro=len(files.astro), duplicates_dropped=len(drop),
-        pairs=unrelated, false_matches=int((scores <= threshold).sum()),
+        natural=len(files.natural),
+        astro=len(files.astro),
+        duplicates_dropped=len(drop),
+        pairs=unrelated,
+        false_matches=int((scores <= threshold).sum()),
         closest_unrelated=int(scores.min()) if scores.size else NO_MATCH,
         lowest_used_quality=int(data["used_quality"][kept].min()),
         low_quality_pictures=int(low.sum()),
         unregistrable_pictures=int(len(kept) - len(np.unique(r_owner))),
         low_quality_closest=int(closest[low].min()) if low.any() else NO_MATCH,
-        usable_closest=int(closest[~low].min()) if (~low).any() else NO_MATCH)
-
-
+        usable_closest=int(closest[~low].min()) if (~low).any() else NO_MATCH,
+    )

@@ -54,7 +54,9 @@ def _stopframe_pdq(image: Image.Image) -> Rows:
     return _one(value.digest, value.quality >= robust.MIN_QUALITY)
 
 
-def _robust(hasher: Callable[[np.ndarray], list[robust.RobustHash]]) -> Callable[[Image.Image], Rows]:
+def _robust(
+    hasher: Callable[[np.ndarray], list[robust.RobustHash]],
+) -> Callable[[Image.Image], Rows]:
     def run(image: Image.Image) -> Rows:
         items = hasher(as_array(image))
         digests = robust.digest_matrix([item.hash.digest for item in items])
@@ -64,11 +66,23 @@ def _robust(hasher: Callable[[np.ndarray], list[robust.RobustHash]]) -> Callable
 
 
 METHODS: tuple[Method, ...] = (
-    Method("pdqhash", "pdqhash (Meta reference, PyPI)", 256, _pdqhash_reference,
-           _pdqhash_reference, gated=False),
+    Method(
+        "pdqhash",
+        "pdqhash (Meta reference, PyPI)",
+        256,
+        _pdqhash_reference,
+        _pdqhash_reference,
+        gated=False,
+    ),
     Method("phash8", "imagehash pHash 8x8", 64, _phash(8), _phash(8), gated=False),
     Method("phash16", "imagehash pHash 16x16", 256, _phash(16), _phash(16), gated=False),
     Method("pdq", "stopframe PDQ (quality >= 50)", 256, _stopframe_pdq, _stopframe_pdq, gated=True),
-    Method("robust", "stopframe robust matching", 256, _robust(robust.register_hashes),
-           _robust(robust.query_hashes), gated=True),
+    Method(
+        "robust",
+        "stopframe robust matching",
+        256,
+        _robust(robust.register_hashes),
+        _robust(robust.query_hashes),
+        gated=True,
+    ),
 )

@@ -23,9 +23,16 @@ def group_starts(owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return starts, present
 
 
-def score_matrix(query_digests: np.ndarray, query_owner: np.ndarray, n_queries: int,
-                 reg_digests: np.ndarray, reg_owner: np.ndarray, n_registered: int,
-                 no_match: int, chunk_rows: int = 1024) -> np.ndarray:
+def score_matrix(
+    query_digests: np.ndarray,
+    query_owner: np.ndarray,
+    n_queries: int,
+    reg_digests: np.ndarray,
+    reg_owner: np.ndarray,
+    n_registered: int,
+    no_match: int,
+    chunk_rows: int = 1024,
+) -> np.ndarray:
     """n_queries x n_registered matrix of the smallest distance between any row of a query and
     any row of a registered image (`no_match` where either has no row). Rows must be usable ones,
     sorted by owner."""
@@ -63,15 +70,19 @@ class Counts:
     def from_scores(cls, positives: np.ndarray, negatives: np.ndarray, bits: int) -> Counts:
         """`positives`: each query's score to its own original; `negatives`: scores of all
         (query, other image) pairs. Scores above `bits` never match."""
-        tp = np.cumsum(np.bincount(np.clip(positives, 0, bits + 1), minlength=bits + 2)[:bits + 1])
-        fp = np.cumsum(np.bincount(np.clip(negatives.ravel(), 0, bits + 1),
-                                   minlength=bits + 2)[:bits + 1])
+        tp = np.cumsum(np.bincount(np.clip(positives, 0, bits + 1), minlength=bits + 2)[: bits + 1])
+        fp = np.cumsum(
+            np.bincount(np.clip(negatives.ravel(), 0, bits + 1), minlength=bits + 2)[: bits + 1]
+        )
         return cls(tp, fp, int(positives.size), int(negatives.size))
 
     def __add__(self, other: Counts) -> Counts:
-        return Counts(self.true_matches + other.true_matches,
-                      self.false_matches + other.false_matches,
-                      self.queries + other.queries, self.negative_pairs + other.negative_pairs)
+        return Counts(
+            self.true_matches + other.true_matches,
+            self.false_matches + other.false_matches,
+            self.queries + other.queries,
+            self.negative_pairs + other.negative_pairs,
+        )
 
     def precision(self) -> np.ndarray:
         total = self.true_matches + self.false_matches
@@ -97,8 +108,12 @@ def at_threshold(counts: Counts, threshold: int) -> OperatingPoint:
     if threshold < 0:
         return OperatingPoint(-1, 0.0, 1.0, 0)
     t = min(threshold, len(counts.true_matches) - 1)
-    return OperatingPoint(threshold, float(counts.recall()[t]), float(counts.precision()[t]),
-                          int(counts.false_matches[t]))
+    return OperatingPoint(
+        threshold,
+        float(counts.recall()[t]),
+        float(counts.precision()[t]),
+        int(counts.false_matches[t]),
+    )
 
 
 def recall_at_precision(counts: Counts, min_precision: float) -> OperatingPoint:

@@ -62,27 +62,31 @@ class HashSets:
         return out
 
     @classmethod
-    def from_arrays(cls, data: dict[str, np.ndarray], methods: Iterable[Method],
-                    prefix: str = "") -> HashSets:
+    def from_arrays(
+        cls, data: dict[str, np.ndarray], methods: Iterable[Method], prefix: str = ""
+    ) -> HashSets:
         names = [m.name for m in methods]
-        return cls({m: data[f"{prefix}{m}.digests"] for m in names},
-                   {m: data[f"{prefix}{m}.owner"] for m in names},
-                   {m: data[f"{prefix}{m}.usable"] for m in names},
-                   {m: float(data[f"{prefix}{m}.seconds"]) for m in names},
-                   int(data[f"{prefix}count"]))
+        return cls(
+            {m: data[f"{prefix}{m}.digests"] for m in names},
+            {m: data[f"{prefix}{m}.owner"] for m in names},
+            {m: data[f"{prefix}{m}.usable"] for m in names},
+            {m: float(data[f"{prefix}{m}.seconds"]) for m in names},
+            int(data[f"{prefix}count"]),
+        )
 
     @classmethod
-    def collect(cls, results: list[dict | None], methods: Iterable[Method],
-                role: str) -> HashSets:
+    def collect(cls, results: list[dict | None], methods: Iterable[Method], role: str) -> HashSets:
         """Stack per-picture results (None for a picture that failed) into one set of rows."""
         digests, owner, usable, seconds = {}, {}, {}, {}
         for m in methods:
             rows = [(i, r[m.name]) for i, r in enumerate(results) if r is not None]
             width = m.bits // 8
             digests[m.name] = np.concatenate(
-                [d for _, (d, _u, _s) in rows] or [np.zeros((0, width), np.uint8)]).reshape(-1, width)
+                [d for _, (d, _u, _s) in rows] or [np.zeros((0, width), np.uint8)]
+            ).reshape(-1, width)
             owner[m.name] = np.concatenate(
-                [np.full(len(d), i, np.int32) for i, (d, _u, _s) in rows] or [np.zeros(0, np.int32)])
+                [np.full(len(d), i, np.int32) for i, (d, _u, _s) in rows] or [np.zeros(0, np.int32)]
+            )
             usable[m.name] = np.concatenate([u for _, (_d, u, _s) in rows] or [np.zeros(0, bool)])
             seconds[m.name] = float(sum(s for _, (_d, _u, s) in rows))
         return cls(digests, owner, usable, seconds, len(results))
@@ -105,7 +109,9 @@ def _original_task(args: tuple[str, int]) -> dict | None:
         return None
     result = _hash_with(METHODS, image, "register")
     dihedral = pdq_from_rgb(as_array(image)).all_dihedral().values()
-    result["dihedral"] = np.frombuffer(b"".join(h.digest for h in dihedral), np.uint8).reshape(8, 32)
+    result["dihedral"] = np.frombuffer(b"".join(h.digest for h in dihedral), np.uint8).reshape(
+        8, 32
+    )
     result["sha256"] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
     return result
 
@@ -172,8 +178,12 @@ def _stat_list(paths: list[Path], root: Path) -> list[tuple[str, int]]:
 def register_corpus(config: Config, files: CorpusFiles, progress: Progress | None) -> Registered:
     """Hash every original and astronomical photo (cached), then drop duplicates."""
     root = config.corpus
-    name = "originals-" + cache.key(cache.code_version(), config.max_side,
-                                    _stat_list(files.natural, root), _stat_list(files.astro, root))
+    name = "originals-" + cache.key(
+        cache.code_version(),
+        config.max_side,
+        _stat_list(files.natural, root),
+        _stat_list(files.astro, root),
+    )
     data = cache.load(config.cache_dir, name)
     if data is None:
         tasks = [(str(p), config.max_side) for p in files.natural + files.astro]
@@ -182,9 +192,13 @@ def register_corpus(config: Config, files: CorpusFiles, progress: Progress | Non
         ok = np.array([r is not None for r in results])
         dihedral = np.stack([r["dihedral"] if r else np.zeros((8, 32), np.uint8) for r in results])
         sha = np.array([r["sha256"] if r else "" for r in results])
-        data = {**HashSets.collect(results[:n], METHODS, "register").to_arrays("natural."),
-                **HashSets.collect(results[n:], METHODS, "register").to_arrays("astro."),
-                "ok": ok, "dihedral": dihedral, "sha256": sha}
+        data = {
+            **HashSets.collect(results[:n], METHODS, "register").to_arrays("natural."),
+            **HashSets.collect(results[n:], METHODS, "register").to_arrays("astro."),
+            "ok": ok,
+            "dihedral": dihedral,
+            "sha256": sha,
+        }
         cache.save(config.cache_dir, name, data)
     n = len(files.natural)
     ok, dihedral, sha = data["ok"], data["dihedral"], data["sha256"]
@@ -199,33 +213,51 @@ def register_corpus(config: Config, files: CorpusFiles, progress: Progress | Non
             first_seen[str(sha[i])] = int(i)
     candidates = np.array([i for i in candidates if i not in exact], dtype=np.intp)
     near = candidates[near_duplicates(dihedral[candidates, 0], [dihedral[i] for i in candidates])]
-    dropped = exact | set(int(i) for i in near) | same_scene_drops(
-        files.natural + files.astro, config.corpus)
+    dropped = (
+        exact
+        | set(int(i) for i in near)
+        | same_scene_drops(files.natural + files.astro, config.corpus)
+    )
     kept = np.array([i for i in np.flatnonzero(ok) if i not in dropped], dtype=np.intp)
-    return Registered(files.natural, files.astro,
-                      HashSets.from_arrays(data, METHODS, "natural."),
-                      HashSets.from_arrays(data, METHODS, "astro."),
-                      kept[kept < n], kept[kept >= n] - n, int((~ok).sum()),
-                      sum(1 for i in dropped if i < n), sum(1 for i in dropped if i >= n))
+    return Registered(
+        files.natural,
+        files.astro,
+        HashSets.from_arrays(data, METHODS, "natural."),
+        HashSets.from_arrays(data, METHODS, "astro."),
+        kept[kept < n],
+        kept[kept >= n] - n,
+        int((~ok).sum()),
+        sum(1 for i in dropped if i < n),
+        sum(1 for i in dropped if i >= n),
+    )
 
 
-def choose_images(seed: int, transform: Transform, candidates: np.ndarray, count: int) -> np.ndarray:
+def choose_images(
+    seed: int, transform: Transform, candidates: np.ndarray, count: int
+) -> np.ndarray:
     """The originals a transform is applied to: a seeded sample, sorted."""
     rng = np.random.default_rng([seed, zlib.crc32(transform.name.encode())])
     chosen = rng.choice(candidates, size=min(count, len(candidates)), replace=False)
     return np.sort(chosen)
 
 
-def hash_queries(config: Config, registered: Registered, transforms: list[Transform],
-                 progress: Progress | None) -> dict[str, tuple[np.ndarray, HashSets]]:
+def hash_queries(
+    config: Config, registered: Registered, transforms: list[Transform], progress: Progress | None
+) -> dict[str, tuple[np.ndarray, HashSets]]:
     """For each transform: the original indices it was applied to and the query hashes (cached)."""
     version = cache.code_version()
     out: dict[str, tuple[np.ndarray, HashSets]] = {}
     todo: dict[str, tuple[str, np.ndarray]] = {}
     for t in transforms:
         images = choose_images(config.seed, t, registered.kept_natural, config.per_transform)
-        name = "queries-" + cache.key(version, config.seed, config.max_side, t.name, t.params,
-                                      [str(registered.natural_paths[i]) for i in images])
+        name = "queries-" + cache.key(
+            version,
+            config.seed,
+            config.max_side,
+            t.name,
+            t.params,
+            [str(registered.natural_paths[i]) for i in images],
+        )
         data = cache.load(config.cache_dir, name)
         if data is not None:
             out[t.name] = (data["images"], HashSets.from_arrays(data, METHODS))
@@ -235,8 +267,10 @@ def hash_queries(config: Config, registered: Registered, transforms: list[Transf
     for tname, (_name, images) in todo.items():
         for i in images:
             by_image.setdefault(int(i), []).append(tname)
-    tasks = [(str(registered.natural_paths[i]), i, config.max_side, config.seed, names)
-             for i, names in sorted(by_image.items())]
+    tasks = [
+        (str(registered.natural_paths[i]), i, config.max_side, config.seed, names)
+        for i, names in sorted(by_image.items())
+    ]
     results = pool_map(_query_task, tasks, config.workers, progress, "queries")
     per_transform: dict[str, dict[int, dict | None]] = {t: {} for t in todo}
     for batch in results:
@@ -257,8 +291,9 @@ class MethodScores:
     astro: dict[str, Counts]
 
 
-def score_transform(method: Method, images: np.ndarray, queries: HashSets,
-                    registered: Registered) -> tuple[Counts, Counts]:
+def score_transform(
+    method: Method, images: np.ndarray, queries: HashSets, registered: Registered
+) -> tuple[Counts, Counts]:
     """Counts for one transform and method: against other natural photos and against astro."""
     no_match = method.bits + 1
     q_digests, q_owner = queries.usable_rows(method.name)
@@ -266,8 +301,15 @@ def score_transform(method: Method, images: np.ndarray, queries: HashSets,
     keep = np.isin(nat_owner, registered.kept_natural)
     column = np.full(len(registered.natural_paths), -1, dtype=np.int64)
     column[registered.kept_natural] = np.arange(len(registered.kept_natural))
-    scores = score_matrix(q_digests, q_owner, len(images), nat_digests[keep],
-                          column[nat_owner[keep]], len(registered.kept_natural), no_match)
+    scores = score_matrix(
+        q_digests,
+        q_owner,
+        len(images),
+        nat_digests[keep],
+        column[nat_owner[keep]],
+        len(registered.kept_natural),
+        no_match,
+    )
     own = column[images]
     positives = scores[np.arange(len(images)), own]
     mask = np.ones_like(scores, dtype=bool)
@@ -277,8 +319,15 @@ def score_transform(method: Method, images: np.ndarray, queries: HashSets,
     keep = np.isin(ast_owner, registered.kept_astro)
     acol = np.full(max(len(registered.astro_paths), 1), -1, dtype=np.int64)
     acol[registered.kept_astro] = np.arange(len(registered.kept_astro))
-    ascores = score_matrix(q_digests, q_owner, len(images), ast_digests[keep],
-                           acol[ast_owner[keep]], len(registered.kept_astro), no_match)
+    ascores = score_matrix(
+        q_digests,
+        q_owner,
+        len(images),
+        ast_digests[keep],
+        acol[ast_owner[keep]],
+        len(registered.kept_astro),
+        no_match,
+    )
     return natural, Counts.from_scores(np.zeros(0, np.int64), ascores, method.bits)
 
 
@@ -298,5 +347,11 @@ def run(config: Config, progress: Progress | None = None) -> dict:
             scores[m.name].astro[t.name] = astro
         if progress:
             progress("scoring", transforms.index(t) + 1, len(transforms))
-    return {"config": config, "registered": registered, "transforms": transforms,
-            "queries": queries, "scores": scores, "seconds": time.perf_counter() - started}
+    return {
+        "config": config,
+        "registered": registered,
+        "transforms": transforms,
+        "queries": queries,
+        "scores": scores,
+        "seconds": time.perf_counter() - started,
+    }

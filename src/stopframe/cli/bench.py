@@ -13,18 +13,26 @@ bench_app = typer.Typer(help="Benchmarks of matching accuracy.", no_args_is_help
 
 @bench_app.command("robustness")
 def robustness(
-    corpus: Annotated[Path | None, typer.Option(
-        envvar="STOPFRAME_CORPUS", help="Corpus folder (images/, images_astro/).")] = None,
-    out: Annotated[Path, typer.Option(help="Folder for robustness.json/.md and PNG plots.")] =
-        Path("bench-out"),
+    corpus: Annotated[
+        Path | None,
+        typer.Option(envvar="STOPFRAME_CORPUS", help="Corpus folder (images/, images_astro/)."),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Folder for robustness.json/.md and PNG plots.")] = Path(
+        "bench-out"
+    ),
     seed: Annotated[int, typer.Option(help="Seed for image choice and transform randomness.")] = 0,
     per_transform: Annotated[int, typer.Option(help="Originals edited per transform.")] = 50,
     max_side: Annotated[int, typer.Option(help="Originals are shrunk to this long side.")] = 640,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 2,
-    transform: Annotated[list[str] | None, typer.Option(
-        help="Run only these transforms (repeatable).")] = None,
-    cache_dir: Annotated[Path | None, typer.Option(
-        envvar="STOPFRAME_BENCH_CACHE", help="Hash cache (default ~/.cache/stopframe/bench).")] = None,
+    transform: Annotated[
+        list[str] | None, typer.Option(help="Run only these transforms (repeatable).")
+    ] = None,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="STOPFRAME_BENCH_CACHE", help="Hash cache (default ~/.cache/stopframe/bench)."
+        ),
+    ] = None,
 ) -> None:
     """Measure recall at precision >= 99.9 % / 99.99 % per transform for every method."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -34,10 +42,22 @@ def robustness(
     from stopframe.bench.robustness import run_and_report
     from stopframe.bench.runner import Config
 
-    config = Config(corpus or default_corpus_dir(), cache_dir or default_cache_dir(), seed,
-                    per_transform, max_side, workers, list(transform or []))
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/"
-                  "{task.total}"), TimeElapsedColumn(), transient=False) as bar:
+    config = Config(
+        corpus or default_corpus_dir(),
+        cache_dir or default_cache_dir(),
+        seed,
+        per_transform,
+        max_side,
+        workers,
+        list(transform or []),
+    )
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        transient=False,
+    ) as bar:
         tasks: dict[str, int] = {}
 
         def progress(label: str, done: int, total: int) -> None:

@@ -109,7 +109,8 @@ def hash_command(
     robust: Annotated[
         bool,
         typer.Option(
-            "--robust", help="Add each picture's robust registration set (pdq_robust, <= 32 hashes)."
+            "--robust",
+            help="Add each picture's robust registration set (pdq_robust, <= 32 hashes).",
         ),
     ] = False,
     decode_path: Annotated[

@@ -54,8 +54,11 @@ def match_images_command(
     ],
     threshold: Annotated[
         int | None,
-        typer.Option(min=0, max=PDQ_ROBUST.max_threshold, help="Match distance (default: the "
-                     "pdq_robust type's operating point)."),
+        typer.Option(
+            min=0,
+            max=PDQ_ROBUST.max_threshold,
+            help="Match distance (default: the pdq_robust type's operating point).",
+        ),
     ] = None,
 ) -> None:
     """For each picture, print the registered pictures it matches as one JSON line."""
@@ -69,8 +72,11 @@ def match_images_command(
             typer.echo(f"error: {exc}", err=True)
             failed += 1
             continue
-        matches = [{"registered": name, "distance": score} for name, hashes in entries
-                   if (score := match_score(query, hashes)) <= limit]
+        matches = [
+            {"registered": name, "distance": score}
+            for name, hashes in entries
+            if (score := match_score(query, hashes)) <= limit
+        ]
         matches.sort(key=lambda item: (item["distance"], item["registered"]))
         sys.stdout.write(json.dumps({"file": str(path), "matches": matches}) + "\n")
     if failed:

@@ -15,8 +15,10 @@ import typer
 from stopframe.config import RegistrySettings, load_settings
 from stopframe.errors import ConfigError
 
-registry_app = typer.Typer(help="Operate the hash registry: migrations, keys, audit, backups, imports.",
-                           no_args_is_help=True)
+registry_app = typer.Typer(
+    help="Operate the hash registry: migrations, keys, audit, backups, imports.",
+    no_args_is_help=True,
+)
 
 
 def _settings(data_dir: Path | None, database_url: str | None) -> RegistrySettings:
@@ -29,13 +31,20 @@ def _settings(data_dir: Path | None, database_url: str | None) -> RegistrySettin
     return settings.model_copy(update=overrides)
 
 
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Default: $STOPFRAME_DATA_DIR or ./data")]
-DbUrl = Annotated[str | None, typer.Option("--database-url", help="Default: $STOPFRAME_DATABASE_URL")]
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="Default: $STOPFRAME_DATA_DIR or ./data")
+]
+DbUrl = Annotated[
+    str | None, typer.Option("--database-url", help="Default: $STOPFRAME_DATABASE_URL")
+]
 
 
-def serve(data_dir: DataDir = None, database_url: DbUrl = None,
-          host: Annotated[str | None, typer.Option(help="Default 127.0.0.1")] = None,
-          port: Annotated[int | None, typer.Option(help="Default 8750")] = None) -> None:
+def serve(
+    data_dir: DataDir = None,
+    database_url: DbUrl = None,
+    host: Annotated[str | None, typer.Option(help="Default 127.0.0.1")] = None,
+    port: Annotated[int | None, typer.Option(help="Default 8750")] = None,
+) -> None:
     """Run the registry HTTP service (migrates the database first)."""
     from stopframe.apps.registry.server import serve as run
 
@@ -62,9 +71,12 @@ def migrate(data_dir: DataDir = None, database_url: DbUrl = None) -> None:
 
 
 @registry_app.command("create-key")
-def create_key(scope: Annotated[list[str], typer.Option("--scope", help="submit, read, report, admin")],
-               name: Annotated[str, typer.Option(help="Label for the operator")] = "cli",
-               data_dir: DataDir = None, database_url: DbUrl = None) -> None:
+def create_key(
+    scope: Annotated[list[str], typer.Option("--scope", help="submit, read, report, admin")],
+    name: Annotated[str, typer.Option(help="Label for the operator")] = "cli",
+    data_dir: DataDir = None,
+    database_url: DbUrl = None,
+) -> None:
     """Create an API key (e.g. the first admin key) and print it once."""
     from stopframe.apps.registry.routes.api_keys import key_created
     from stopframe.apps.registry.schemas import Scope
@@ -86,13 +98,17 @@ def create_key(scope: Annotated[list[str], typer.Option("--scope", help="submit,
 @registry_app.command("create-bank")
 def create_bank(
     name: Annotated[str, typer.Argument(help="Bank name: lowercase letters, digits, . _ -")],
-    kind: Annotated[list[str], typer.Option("--kind", help="A signal type it holds (repeat); "
-                                            "see `stopframe signals`.")],
-    threshold: Annotated[int | None, typer.Option(help="Match distance (default: the kinds' "
-                                                  "own).")] = None,
+    kind: Annotated[
+        list[str],
+        typer.Option("--kind", help="A signal type it holds (repeat); see `stopframe signals`."),
+    ],
+    threshold: Annotated[
+        int | None, typer.Option(help="Match distance (default: the kinds' own).")
+    ] = None,
     action: Annotated[str, typer.Option(help="Suggested action: block, review or log.")] = "review",
     verified: Annotated[bool, typer.Option(help="Entries were verified by the operator.")] = False,
-    data_dir: DataDir = None, database_url: DbUrl = None,
+    data_dir: DataDir = None,
+    database_url: DbUrl = None,
 ) -> None:
     """Create a bank; the change is audited like one made over the API."""
     from stopframe.apps.registry.schemas import SuggestedAction
@@ -107,10 +123,21 @@ def create_bank(
     reg = open_registry(_settings(data_dir, database_url))
     try:
         with reg.db.write() as session:
-            bank = banks.create_bank(session, name, kind, "cli", distance_threshold=threshold,
-                                     verified=verified, action=suggested)
-            created = {"name": bank.name, "kinds": banks.kinds_of(bank),
-                       "distance_threshold": bank.distance_threshold, "action": bank.action}
+            bank = banks.create_bank(
+                session,
+                name,
+                kind,
+                "cli",
+                distance_threshold=threshold,
+                verified=verified,
+                action=suggested,
+            )
+            created = {
+                "name": bank.name,
+                "kinds": banks.kinds_of(bank),
+                "distance_threshold": bank.distance_threshold,
+                "action": bank.action,
+            }
     except ServiceError as exc:
         typer.echo(f"bank not created: {exc.detail}", err=True)
         raise typer.Exit(2) from None
@@ -147,8 +174,11 @@ def audit_verify(data_dir: DataDir = None, database_url: DbUrl = None) -> None:
     if result.ok:
         typer.echo(f"audit chain intact: {result.rows} rows")
         return
-    typer.echo(f"audit chain broken at row {result.first_bad_id}: {result.reason} "
-               f"({result.rows} rows before it check out)", err=True)
+    typer.echo(
+        f"audit chain broken at row {result.first_bad_id}: {result.reason} "
+        f"({result.rows} rows before it check out)",
+        err=True,
+    )
     raise typer.Exit(1)
 
 
@@ -168,10 +198,20 @@ def backup(destination: Path, data_dir: DataDir = None, database_url: DbUrl = No
 
 
 @registry_app.command("import")
-def import_list(bank: str, file: Path,
-                format: Annotated[str, typer.Option("--format", help="threatexchange-csv, "
-                    "threatexchange-text, stopncii-json, ncmec-xml, projectvic-json")],
-                data_dir: DataDir = None, database_url: DbUrl = None) -> None:
+def import_list(
+    bank: str,
+    file: Path,
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="threatexchange-csv, "
+            "threatexchange-text, stopncii-json, ncmec-xml, projectvic-json",
+        ),
+    ],
+    data_dir: DataDir = None,
+    database_url: DbUrl = None,
+) -> None:
     """Import a partner list FILE into BANK (the bank must exist)."""
     from stopframe.apps.registry.services import banks, transfer
     from stopframe.apps.registry.state import open_registry
@@ -181,8 +221,14 @@ def import_list(bank: str, file: Path,
     reg = open_registry(settings)
     try:
         with reg.db.write() as session:
-            result = transfer.import_file(session, banks.get_bank(session, bank), format,
-                                          file.read_bytes(), settings.max_import_entries, "cli")
+            result = transfer.import_file(
+                session,
+                banks.get_bank(session, bank),
+                format,
+                file.read_bytes(),
+                settings.max_import_entries,
+                "cli",
+            )
     except ServiceError as exc:
         typer.echo(f"import failed, nothing written: {exc.detail}", err=True)
         raise typer.Exit(2) from None

@@ -16,10 +16,18 @@ def signals_command(
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
 ) -> None:
     """List every signal type stopframe knows: content, threshold, quality floor, index."""
-    rows = [{"name": t.name, "contents": [c.value for c in t.contents],
-             "threshold": t.default_threshold, "quality_floor": t.quality_floor,
-             "index": t.index_kind.value, "aliases": list(t.aliases),
-             "description": t.description} for t in SIGNAL_TYPES.values()]
+    rows = [
+        {
+            "name": t.name,
+            "contents": [c.value for c in t.contents],
+            "threshold": t.default_threshold,
+            "quality_floor": t.quality_floor,
+            "index": t.index_kind.value,
+            "aliases": list(t.aliases),
+            "description": t.description,
+        }
+        for t in SIGNAL_TYPES.values()
+    ]
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -27,6 +35,12 @@ def signals_command(
     for column in ("name", "contents", "threshold", "quality floor", "index", "description"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(row["name"], ", ".join(row["contents"]), str(row["threshold"]),
-                      str(row["quality_floor"]), row["index"], row["description"])
+        table.add_row(
+            row["name"],
+            ", ".join(row["contents"]),
+            str(row["threshold"]),
+            str(row["quality_floor"]),
+            row["index"],
+            row["description"],
+        )
     Console(width=140).print(table)

@@ -57,7 +57,10 @@ RemoveBars = Annotated[
 Threads = Annotated[
     int,
     typer.Option(
-        "--threads", min=0, envvar="STOPFRAME_VIDEO_THREADS", help="Decoder threads (0 = automatic)."
+        "--threads",
+        min=0,
+        envvar="STOPFRAME_VIDEO_THREADS",
+        help="Decoder threads (0 = automatic).",
     ),
 ]
 
@@ -141,14 +144,18 @@ def match_video_command(
     query_threshold: Annotated[
         float,
         typer.Option(
-            "--query-threshold", min=0, max=100,
+            "--query-threshold",
+            min=0,
+            max=100,
             help="Match when at least this % of query frames match.",
         ),
     ] = DEFAULT_QUERY_THRESHOLD,
     compared_threshold: Annotated[
         float,
         typer.Option(
-            "--compared-threshold", min=0, max=100,
+            "--compared-threshold",
+            min=0,
+            max=100,
             help="... and at least this % of compared frames match.",
         ),
     ] = DEFAULT_COMPARED_THRESHOLD,

@@ -30,7 +30,10 @@ class FoundFile:
 
 
 _THREAD_VARIABLES = (
-    "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMBA_NUM_THREADS",
 )
 _worker_limits: list[threadpool_limits] = []  # kept alive for the worker's lifetime
 

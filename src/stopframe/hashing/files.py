@@ -123,7 +123,9 @@ def robust_query_of_file(path: str | Path, limits: MediaLimits | None = None) ->
     name = str(path)
     try:
         if os.path.getsize(path) > limits.max_file_bytes:
-            raise LimitExceeded(name, f"file is over the size limit of {limits.max_file_bytes} bytes")
+            raise LimitExceeded(
+                name, f"file is over the size limit of {limits.max_file_bytes} bytes"
+            )
         data = Path(path).read_bytes()
     except OSError as exc:
         raise CorruptMedia(name, f"cannot read file: {exc.strerror or exc}") from None

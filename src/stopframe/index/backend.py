@@ -49,8 +49,6 @@ class SearchBackend(Protocol):
         """Number of rows."""
         ...
 
-    def search(
-        self, qcodes: NDArray[np.uint8], radius: int, pool: Executor | None = None
-    ) -> Hits:
+    def search(self, qcodes: NDArray[np.uint8], radius: int, pool: Executor | None = None) -> Hits:
         """Every (query, row, distance) within `radius` of the (Q, 32) uint8 queries, exactly."""
         ...

@@ -18,9 +18,7 @@ IdsLike = Iterable[int] | np.ndarray | int
 
 def _one_code(value: CodeLike) -> np.ndarray:
     if isinstance(value, str):
-        return np.frombuffer(
-            bytes.fromhex(PDQ.canonical(value)), dtype=np.uint8
-        )
+        return np.frombuffer(bytes.fromhex(PDQ.canonical(value)), dtype=np.uint8)
     if isinstance(value, (bytes, bytearray, memoryview)):
         raw = bytes(value)
         if len(raw) != CODE_BYTES:

@@ -117,9 +117,7 @@ class TorchFlatIndex:
     def __len__(self) -> int:
         return int(self.ids.shape[0])
 
-    def search(
-        self, qcodes: NDArray[np.uint8], radius: int, pool: Executor | None = None
-    ) -> Hits:
+    def search(self, qcodes: NDArray[np.uint8], radius: int, pool: Executor | None = None) -> Hits:
         """Every (query, row, distance) within `radius`, exactly; `pool` is unused (the device
         does the parallel work)."""
         qi, rows, dist = self._device_hits(qcodes, radius)
@@ -141,14 +139,10 @@ class TorchFlatIndex:
         ids = (keys[order].cpu().numpy() ^ np.int64(-(2**63))).view(np.uint64)
         return BatchMatches(start, ids, dist[order].cpu().numpy())
 
-    def _device_hits(
-        self, qcodes: NDArray[np.uint8], radius: int
-    ) -> tuple[Tensor, Tensor, Tensor]:
+    def _device_hits(self, qcodes: NDArray[np.uint8], radius: int) -> tuple[Tensor, Tensor, Tensor]:
         """(query, row, distance) of every hit, int64 on the device, launch by launch."""
         torch = self._torch
-        q = torch.from_numpy(qcodes.view(np.int64).reshape(-1, CODE_WORDS).copy()).to(
-            self.device
-        )
+        q = torch.from_numpy(qcodes.view(np.int64).reshape(-1, CODE_WORDS).copy()).to(self.device)
         scan = self._scan_triton if self.kernel == "triton" else self._scan_torch
         parts = [
             scan(q[q0 : q0 + _QUERIES_PER_LAUNCH], radius, q0)

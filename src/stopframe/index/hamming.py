@@ -94,9 +94,7 @@ class _Snapshot:
     segments: tuple[Segment, ...] = ()
     dead: tuple[np.ndarray, ...] = ()  # sorted dead rows, one array per segment
     delta_ids: np.ndarray = field(default_factory=lambda: np.empty(0, np.uint64))
-    delta_codes: np.ndarray = field(
-        default_factory=lambda: np.empty((0, CODE_BYTES), np.uint8)
-    )
+    delta_codes: np.ndarray = field(default_factory=lambda: np.empty((0, CODE_BYTES), np.uint8))
     delta_n: int = 0
     delta_dead: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     size: int = 0
@@ -117,9 +115,7 @@ class _Snapshot:
             )  # live delta ids are unique: add() drops old ones first
             live_ids = self.delta_ids[: self.delta_n][live_rows]
             order = np.argsort(live_ids)
-            pos = np.minimum(
-                np.searchsorted(live_ids[order], ids), max(live_rows.size - 1, 0)
-            )
+            pos = np.minimum(np.searchsorted(live_ids[order], ids), max(live_rows.size - 1, 0))
             if live_rows.size:
                 hit = live_ids[order][pos] == ids
                 where[hit], rows[hit] = -2, live_rows[order][pos][hit]
@@ -174,11 +170,7 @@ def _gather(
     d_parts: list[NDArray[np.int64]],
 ) -> None:
     """Append the hits on live rows, rows turned into ids, to the three part lists."""
-    keep = (
-        ~np.isin(hits.rows, dead)
-        if dead.size
-        else np.ones(hits.rows.shape[0], dtype=bool)
-    )
+    keep = ~np.isin(hits.rows, dead) if dead.size else np.ones(hits.rows.shape[0], dtype=bool)
     q_parts.append(hits.q[keep])
     id_parts.append(np.asarray(ids)[hits.rows[keep]])
     d_parts.append(hits.dist[keep])
@@ -190,9 +182,7 @@ def _check_radius(radius: int) -> int:
         or not isinstance(radius, (int, np.integer))
         or not 0 <= radius <= MAX_RADIUS
     ):
-        raise ValueError(
-            f"radius must be an integer from 0 to {MAX_RADIUS}, got {radius!r}"
-        )
+        raise ValueError(f"radius must be an integer from 0 to {MAX_RADIUS}, got {radius!r}")
     return int(radius)
 
 
@@ -212,9 +202,7 @@ def _pool() -> ThreadPoolExecutor:
 
 def _merge(parts: list[BatchMatches]) -> BatchMatches:
     offsets = np.cumsum([0] + [p.ids.shape[0] for p in parts[:-1]])
-    start = np.concatenate(
-        [[0]] + [p.start[1:] + o for p, o in zip(parts, offsets, strict=True)]
-    )
+    start = np.concatenate([[0]] + [p.start[1:] + o for p, o in zip(parts, offsets, strict=True)])
     return BatchMatches(
         start.astype(np.int64),
         np.concatenate([p.ids for p in parts]),
@@ -271,9 +259,7 @@ class HammingIndex:
             if n + k > d_ids.shape[0]:
                 cap = max(1024, 2 * (n + k))
                 d_ids = np.concatenate([d_ids[:n], np.empty(cap - n, np.uint64)])
-                d_codes = np.concatenate(
-                    [d_codes[:n], np.empty((cap - n, CODE_BYTES), np.uint8)]
-                )
+                d_codes = np.concatenate([d_codes[:n], np.empty((cap - n, CODE_BYTES), np.uint8)])
             d_ids[n : n + k] = ids
             d_codes[n : n + k] = codes
             snap = replace(
@@ -398,14 +384,10 @@ class HammingIndex:
         """Every (id, distance) within `radius` (0-64) of one code, nearest first."""
         qcodes = as_codes(code)
         if qcodes.shape[0] != 1:
-            raise ValueError(
-                "range_search takes one code; use range_search_batch for many"
-            )
+            raise ValueError("range_search takes one code; use range_search_batch for many")
         return self.range_search_batch(qcodes, radius)[0]
 
-    def range_search_batch(
-        self, codes: CodesLike, radius: int = DEFAULT_RADIUS
-    ) -> BatchMatches:
+    def range_search_batch(self, codes: CodesLike, radius: int = DEFAULT_RADIUS) -> BatchMatches:
         """Range search for many codes at once, spread over the CPU cores."""
         radius = _check_radius(radius)
         qcodes = as_codes(codes)
@@ -437,9 +419,7 @@ class HammingIndex:
             else:
                 hit = _flat_all(snap, q)
             m = min(k, hit.ids.shape[0])
-            results.append(
-                BatchMatches(np.array([0, m]), hit.ids[:m], hit.distances[:m])
-            )
+            results.append(BatchMatches(np.array([0, m]), hit.ids[:m], hit.distances[:m]))
         if not results:
             return BatchMatches(
                 np.zeros(1, np.int64), np.empty(0, np.uint64), np.empty(0, np.int64)
@@ -502,8 +482,8 @@ class HammingIndex:
 def _flat_all(snap: _Snapshot, qcodes: np.ndarray) -> BatchMatches:
     """Every live entry with its distance to one query, nearest first (ties by id)."""
     ids, codes = snap.export()
-    dist = kernels.flat_distances(
-        0, as_words(qcodes), as_words(codes), ids.shape[0]
-    ).astype(np.int64)
+    dist = kernels.flat_distances(0, as_words(qcodes), as_words(codes), ids.shape[0]).astype(
+        np.int64
+    )
     order = np.lexsort((ids, dist))
     return BatchMatches(np.array([0, ids.shape[0]]), ids[order], dist[order])

@@ -60,9 +60,7 @@ def ball_size(width: int, rho: int) -> int:
     return sum(comb(width, i) for i in range(rho + 1))
 
 
-def plan_radii(
-    widths: np.ndarray, radius: int, n_rows: int, probe_cost: float = 4.0
-) -> np.ndarray:
+def plan_radii(widths: np.ndarray, radius: int, n_rows: int, probe_cost: float = 4.0) -> np.ndarray:
     """Per-chunk probe radii meeting the pigeonhole bound at least expected cost.
 
     Cost of a chunk = keys probed * (probe_cost + expected rows per bucket); it is convex in rho,
@@ -89,9 +87,7 @@ def plan_radii(
     return rho
 
 
-def plan_cost(
-    widths: np.ndarray, rho: np.ndarray, n_rows: int, probe_cost: float = 4.0
-) -> float:
+def plan_cost(widths: np.ndarray, rho: np.ndarray, n_rows: int, probe_cost: float = 4.0) -> float:
     """Expected work of a plan, in the units of plan_radii (a flat scan costs n_rows)."""
     return float(
         sum(
@@ -107,9 +103,7 @@ def flip_masks(width: int, rho: int) -> np.ndarray:
     """All width-bit masks with at most rho bits set, fewest bits first (int64)."""
     masks = [0]
     for k in range(1, min(rho, width) + 1):
-        masks.extend(
-            sum(1 << b for b in bits) for bits in combinations(range(width), k)
-        )
+        masks.extend(sum(1 << b for b in bits) for bits in combinations(range(width), k))
     out = np.asarray(masks, dtype=np.int64)
     out.flags.writeable = False
     return out
@@ -141,9 +135,7 @@ def _plan(widths: tuple[int, ...], radius: int, size_class: int) -> ProbePlan:
     w = np.asarray(widths, dtype=np.int64)
     n_rows = 1 << size_class
     if radius + 1 > int(np.sum(w + 1)):
-        return ProbePlan(
-            np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64), True
-        )
+        return ProbePlan(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64), True)
     rho = plan_radii(w, radius, n_rows)
     masks, start = probe_masks(w, rho)
     return ProbePlan(rho, masks, start, plan_cost(w, rho, n_rows) > n_rows)

@@ -136,9 +136,7 @@ def build_query_tables(qwords: Words, masks: Int64s, mask_start: Int64s) -> Quer
 
 
 @numba.njit(inline="always", cache=True)
-def _emit(
-    out_q: Int64s, out_r: Int64s, out_d: Int64s, n_out: Int, q: Int, r: Int, d: Int
-) -> Int:
+def _emit(out_q: Int64s, out_r: Int64s, out_d: Int64s, n_out: Int, q: Int, r: Int, d: Int) -> Int:
     """Write one hit if there is room; count it either way (the caller resumes on overflow)."""
     if n_out < out_q.shape[0]:
         out_q[n_out] = q
@@ -312,7 +310,10 @@ def scan_search(
     n_parts = 1 if pool is None else max(1, min(workers, n_rows // _ROWS_PER_TASK))
     bounds = np.linspace(0, n_rows, n_parts + 1).astype(np.int64)
     cap = max(1 << 16, 64 * n_q)  # untouched room is free; a full buffer resumes with more
-    jobs = [(kernel, (words, int(lo), int(hi), *extra), cap) for lo, hi in zip(bounds, bounds[1:], strict=False)]
+    jobs = [
+        (kernel, (words, int(lo), int(hi), *extra), cap)
+        for lo, hi in zip(bounds, bounds[1:], strict=False)
+    ]
     if n_parts == 1:
         return _run_part(*jobs[0])
     assert pool is not None

@@ -90,9 +90,7 @@ class CompactSegment(_SortedRows):
     def nbytes(self) -> int:
         return int(self.ids.nbytes + self.codes.nbytes)
 
-    def search(
-        self, qcodes: NDArray[np.uint8], radius: int, pool: Executor | None = None
-    ) -> Hits:
+    def search(self, qcodes: NDArray[np.uint8], radius: int, pool: Executor | None = None) -> Hits:
         """Every (query, row, distance) within `radius` (exact), rows split over `pool` if given."""
         if len(self) == 0 or qcodes.shape[0] == 0:
             return Hits.concat([])
@@ -119,9 +117,7 @@ class TabledSegment(_SortedRows):
         base[1:] = np.cumsum((1 << self.layout.widths.astype(np.int64)) + 1)[:-1]
         return base
 
-    def search(
-        self, qcodes: NDArray[np.uint8], radius: int, pool: Executor | None = None
-    ) -> Hits:
+    def search(self, qcodes: NDArray[np.uint8], radius: int, pool: Executor | None = None) -> Hits:
         """Every (query, row, distance) within `radius` (exact), queries split over `pool`."""
         n_q = qcodes.shape[0]
         if len(self) == 0 or n_q == 0:
@@ -131,7 +127,9 @@ class TabledSegment(_SortedRows):
         bounds = np.linspace(0, n_q, min(8, n_q // _SLICE_MIN) + 1).astype(int).tolist()
         spans = list(zip(bounds[:-1], bounds[1:], strict=True))
         parts = list(pool.map(lambda ab: self._probe(qcodes[ab[0] : ab[1]], radius), spans))
-        return Hits.concat([Hits(h.q + a, h.rows, h.dist) for h, (a, _) in zip(parts, spans, strict=True)])
+        return Hits.concat(
+            [Hits(h.q + a, h.rows, h.dist) for h, (a, _) in zip(parts, spans, strict=True)]
+        )
 
     def _probe(self, qcodes: NDArray[np.uint8], radius: int) -> Hits:
         """Multi-index probing of this segment's tables (a flat scan when probing costs more)."""

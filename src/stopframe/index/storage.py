@@ -85,9 +85,9 @@ def write_segment(path: Path, seg: Segment) -> None:
         entries.append(_ENTRY.pack(name.encode(), pos, arr.nbytes, _crc(arr), 0))
         placed.append((pos, arr))
         pos = -(-(pos + arr.nbytes) // _ALIGN) * _ALIGN
-    head = _HEAD.pack(
-        MAGIC, VERSION, header_bytes, len(seg), n_chunks, len(arrays)
-    ) + b"".join(entries)
+    head = _HEAD.pack(MAGIC, VERSION, header_bytes, len(seg), n_chunks, len(arrays)) + b"".join(
+        entries
+    )
     head += struct.pack("<I", zlib.crc32(head))
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
     try:

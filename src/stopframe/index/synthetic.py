@@ -43,12 +43,8 @@ class RealHashes:
 @lru_cache(maxsize=1)
 def load_real_hashes() -> RealHashes:
     """PDQ hashes of the benign corpus shipped with the package (src/stopframe/index/data)."""
-    text = (
-        resources.files("stopframe.index").joinpath("data/benign_pdq.txt").read_text()
-    )
-    rows = [
-        line.split() for line in text.splitlines() if line and not line.startswith("#")
-    ]
+    text = resources.files("stopframe.index").joinpath("data/benign_pdq.txt").read_text()
+    rows = [line.split() for line in text.splitlines() if line and not line.startswith("#")]
     return RealHashes(
         as_codes([r[3] for r in rows]),
         np.array([int(r[2]) for r in rows]),
@@ -76,14 +72,10 @@ class HashModel:
     directions: NDArray[np.float32]  # (k, 256)
     scales: NDArray[np.float32]  # (k,)
     residual: float
-    low_quality: (
-        np.ndarray
-    )  # (j, 32) uint8 real hashes with quality < 50: collapse centres
+    low_quality: np.ndarray  # (j, 32) uint8 real hashes with quality < 50: collapse centres
 
     @classmethod
-    def fit(
-        cls, real: RealHashes | None = None, components: int = _COMPONENTS
-    ) -> HashModel:
+    def fit(cls, real: RealHashes | None = None, components: int = _COMPONENTS) -> HashModel:
         real = real or load_real_hashes()
         x = 2 * _bits(real.originals()) - 1
         mean = x.mean(axis=0)
@@ -102,10 +94,7 @@ class HashModel:
 
     def latent(self, n: int, rng: np.random.Generator) -> NDArray[np.float32]:
         """n latent coefficient vectors (n, 256) drawn from the model."""
-        g = (
-            rng.standard_normal((n, self.scales.shape[0]), dtype=np.float32)
-            * self.scales
-        )
+        g = rng.standard_normal((n, self.scales.shape[0]), dtype=np.float32) * self.scales
         z: NDArray[np.float32] = (
             self.mean
             + g @ self.directions
@@ -158,13 +147,9 @@ def realistic_codes(
     real_pick = rng.integers(0, real.shape[0], n_families)
     fam_end = np.cumsum(sizes)
     f_lo = 0
-    while (
-        f_lo < sizes.shape[0]
-    ):  # whole families per block, so a family shares one latent
+    while f_lo < sizes.shape[0]:  # whole families per block, so a family shares one latent
         f_hi = max(
-            int(
-                np.searchsorted(fam_end, fam_end[f_lo] - sizes[f_lo] + _BLOCK, "right")
-            ),
+            int(np.searchsorted(fam_end, fam_end[f_lo] - sizes[f_lo] + _BLOCK, "right")),
             f_lo + 1,
         )
         base = model.latent(f_hi - f_lo, rng)
@@ -175,24 +160,16 @@ def realistic_codes(
         lo, hi = int(fam_end[f_lo] - sizes[f_lo]), int(fam_end[f_hi - 1])
         z = np.repeat(base, sizes[f_lo:f_hi], axis=0)
         spread = np.abs(z).mean(axis=1, keepdims=True)
-        z += (
-            scale[lo:hi, None]
-            * spread
-            * rng.standard_normal((hi - lo, 256), dtype=np.float32)
-        )
+        z += scale[lo:hi, None] * spread * rng.standard_normal((hi - lo, 256), dtype=np.float32)
         out[lo:hi] = _pack_median(z)
         f_lo = f_hi
     if n_collapse:
-        centre = model.low_quality[
-            rng.integers(0, model.low_quality.shape[0], n_collapse)
-        ]
+        centre = model.low_quality[rng.integers(0, model.low_quality.shape[0], n_collapse)]
         out[n_main:] = perturb(centre, rng.integers(0, 5, n_collapse), rng)
     return out[rng.permutation(n)]
 
 
-def perturb(
-    codes: np.ndarray, half_distance: np.ndarray, rng: np.random.Generator
-) -> np.ndarray:
+def perturb(codes: np.ndarray, half_distance: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Copies at distance exactly 2 * half_distance (< 128): that many ones swapped with zeros,
     so every copy keeps its number of one-bits."""
     bits = np.unpackbits(codes, axis=1)
@@ -227,9 +204,7 @@ def realistic_queries(
     out = np.empty((n, 32), dtype=np.uint8)
     k = int(np.count_nonzero(near))
     if k:
-        out[near] = perturb(
-            listed[src[near]], rng.integers(0, max_distance // 2 + 1, k), rng
-        )
+        out[near] = perturb(listed[src[near]], rng.integers(0, max_distance // 2 + 1, k), rng)
     if n - k:
         out[~near] = realistic_codes(n - k, seed=seed + 7919, model=model)
     return out, src

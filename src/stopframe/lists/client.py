@@ -32,8 +32,14 @@ from stopframe.lists.store import NEVER_SYNCED, ListStore
 class RegistryClient:
     """HTTP client for a registry's signed lists and match reports."""
 
-    def __init__(self, base_url: str, api_key: str, pinned_keys: dict[str, str],
-                 timeout: float = 60.0, http: httpx.Client | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        pinned_keys: dict[str, str],
+        timeout: float = 60.0,
+        http: httpx.Client | None = None,
+    ) -> None:
         """`base_url` is the server root (http://host:port); `http` may supply a ready client."""
         self.base_url = base_url.rstrip("/")
         self.pinned = {kid: load_public_key(b64) for kid, b64 in pinned_keys.items()}
@@ -73,8 +79,9 @@ class RegistryClient:
         """Apply every verified change since the store's sequence; return how many were applied."""
         applied = 0
         while True:
-            envelope = self._request("GET", "/v1/lists/changes", 200,
-                                     params={"after": store.sequence})
+            envelope = self._request(
+                "GET", "/v1/lists/changes", 200, params={"after": store.sequence}
+            )
             page = read_changes(verify_document(envelope, self.pinned, CHANGES))
             applied += store.apply_changes(page)
             if not page.more:
@@ -84,14 +91,20 @@ class RegistryClient:
         """Bring the store up to date: a snapshot the first time, the change feed afterwards;
         return how many entries (snapshot) or changes were applied."""
         if store.registry not in (None, self.base_url):
-            raise ListStoreError(f"{store.path}: holds the lists of {store.registry}, "
-                                 f"not {self.base_url}; use another file")
+            raise ListStoreError(
+                f"{store.path}: holds the lists of {store.registry}, "
+                f"not {self.base_url}; use another file"
+            )
         if store.sequence == NEVER_SYNCED:
             return self.snapshot(store)
         return self.pull_changes(store)
 
     def report(self, entry_id: int, action: str, matched_at: str) -> int:
         """Report a match (entry id, action taken, ISO time); return the report id. Never media."""
-        body = self._request("POST", "/v1/reports", 201, json={
-            "entry_id": entry_id, "action": action, "matched_at": matched_at})
+        body = self._request(
+            "POST",
+            "/v1/reports",
+            201,
+            json={"entry_id": entry_id, "action": action, "matched_at": matched_at},
+        )
         return int(body["id"])

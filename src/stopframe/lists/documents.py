@@ -75,24 +75,38 @@ class ChangePage:
     changes: list[Change]
 
 
-def entry_document(entry_id: int, bank: str, kind: str, value: str,
-                   quality: int | None) -> dict[str, Any]:
+def entry_document(
+    entry_id: int, bank: str, kind: str, value: str, quality: int | None
+) -> dict[str, Any]:
     """An entry as lists carry it."""
     return {"id": entry_id, "bank": bank, "kind": kind, "value": value, "quality": quality}
 
 
-def bank_document(name: str, kinds: list[str], distance_threshold: int, verified: bool,
-                  action: str) -> dict[str, Any]:
+def bank_document(
+    name: str, kinds: list[str], distance_threshold: int, verified: bool, action: str
+) -> dict[str, Any]:
     """A bank's policy as lists carry it."""
-    return {"name": name, "kinds": kinds, "distance_threshold": distance_threshold,
-            "verified": verified, "action": action}
+    return {
+        "name": name,
+        "kinds": kinds,
+        "distance_threshold": distance_threshold,
+        "verified": verified,
+        "action": action,
+    }
 
 
-def snapshot_document(sequence: int, banks: list[dict[str, Any]],
-                      entries: Iterable[dict[str, Any]]) -> dict[str, Any]:
+def snapshot_document(
+    sequence: int, banks: list[dict[str, Any]], entries: Iterable[dict[str, Any]]
+) -> dict[str, Any]:
     """The snapshot payload: every active entry, current to `sequence`."""
-    return {"type": SNAPSHOT, "version": FORMAT_VERSION, "sequence": sequence,
-            "generated_at": iso(utcnow()), "banks": banks, "entries": list(entries)}
+    return {
+        "type": SNAPSHOT,
+        "version": FORMAT_VERSION,
+        "sequence": sequence,
+        "generated_at": iso(utcnow()),
+        "banks": banks,
+        "entries": list(entries),
+    }
 
 
 def change_document(sequence: int, op: str, entry: dict[str, Any]) -> dict[str, Any]:
@@ -100,17 +114,27 @@ def change_document(sequence: int, op: str, entry: dict[str, Any]) -> dict[str, 
     return {"sequence": sequence, "op": op, "entry": entry}
 
 
-def changes_document(after: int, latest: int, banks: list[dict[str, Any]],
-                     changes: list[dict[str, Any]]) -> dict[str, Any]:
+def changes_document(
+    after: int, latest: int, banks: list[dict[str, Any]], changes: list[dict[str, Any]]
+) -> dict[str, Any]:
     """A change page: `changes` (in order, from after + 1) and whether more follow to `latest`."""
     upto = changes[-1]["sequence"] if changes else after
-    return {"type": CHANGES, "version": FORMAT_VERSION, "after": after, "sequence": upto,
-            "latest": latest, "more": upto < latest, "generated_at": iso(utcnow()),
-            "banks": banks, "changes": changes}
+    return {
+        "type": CHANGES,
+        "version": FORMAT_VERSION,
+        "after": after,
+        "sequence": upto,
+        "latest": latest,
+        "more": upto < latest,
+        "generated_at": iso(utcnow()),
+        "banks": banks,
+        "changes": changes,
+    }
 
 
-def verify_document(envelope: Any, pinned: Mapping[str, Ed25519PublicKey],
-                    expected_type: str) -> dict[str, Any]:
+def verify_document(
+    envelope: Any, pinned: Mapping[str, Ed25519PublicKey], expected_type: str
+) -> dict[str, Any]:
     """The payload of a signed envelope, checked against pinned keys, its type and version."""
     if not isinstance(envelope, dict):
         raise TamperedListError("document is not a signed envelope")
@@ -136,7 +160,8 @@ def read_entry(raw: Any) -> ListEntry:
 def _banks(payload: dict[str, Any]) -> dict[str, dict[str, Any]]:
     banks = payload.get("banks")
     if not isinstance(banks, list) or not all(
-            isinstance(b, dict) and isinstance(b.get("name"), str) for b in banks):
+        isinstance(b, dict) and isinstance(b.get("name"), str) for b in banks
+    ):
         raise TamperedListError("banks missing or malformed")
     return {b["name"]: b for b in banks}
 
@@ -153,8 +178,12 @@ def read_snapshot(payload: dict[str, Any]) -> Snapshot:
     entries = payload.get("entries")
     if not isinstance(entries, list):
         raise TamperedListError("snapshot entries missing")
-    return Snapshot(_sequence(payload, "sequence"), str(payload.get("key_id", "")),
-                    _banks(payload), [read_entry(e) for e in entries])
+    return Snapshot(
+        _sequence(payload, "sequence"),
+        str(payload.get("key_id", "")),
+        _banks(payload),
+        [read_entry(e) for e in entries],
+    )
 
 
 def read_changes(payload: dict[str, Any]) -> ChangePage:
@@ -177,5 +206,12 @@ def read_changes(payload: dict[str, Any]) -> ChangePage:
     latest = _sequence(payload, "latest")
     if latest < expected or not isinstance(payload.get("more"), bool):
         raise TamperedListError("page latest or more is malformed")
-    return ChangePage(after, expected, latest, payload["more"], str(payload.get("key_id", "")),
-                      _banks(payload), changes)
+    return ChangePage(
+        after,
+        expected,
+        latest,
+        payload["more"],
+        str(payload.get("key_id", "")),
+        _banks(payload),
+        changes,
+    )

@@ -55,8 +55,14 @@ class Keyring:
         out = []
         for key in self.keys:
             public = key.public_key()
-            out.append({"key_id": key_id_of(public), "algorithm": "ed25519",
-                        "public_key": public_key_b64(public), "current": key is self.current})
+            out.append(
+                {
+                    "key_id": key_id_of(public),
+                    "algorithm": "ed25519",
+                    "public_key": public_key_b64(public),
+                    "current": key is self.current,
+                }
+            )
         return out
 
     def sign(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -66,14 +72,18 @@ class Keyring:
         return {"payload": body, "signature": base64.b64encode(signature).decode()}
 
 
-def verify_envelope(envelope: dict[str, Any], pinned: Mapping[str, Ed25519PublicKey]) -> dict[str, Any]:
+def verify_envelope(
+    envelope: dict[str, Any], pinned: Mapping[str, Ed25519PublicKey]
+) -> dict[str, Any]:
     """Check an envelope's signature against pinned keys; return the payload or TamperedListError."""
     try:
         payload = envelope["payload"]
         signature = base64.b64decode(envelope["signature"], validate=True)
         key = pinned[payload["key_id"]]
     except (KeyError, TypeError, ValueError) as exc:
-        raise TamperedListError(f"envelope unusable or signed by an unpinned key: {exc!r}") from None
+        raise TamperedListError(
+            f"envelope unusable or signed by an unpinned key: {exc!r}"
+        ) from None
     if not isinstance(payload, dict):
         raise TamperedListError("envelope payload is not an object")
     try:
@@ -84,8 +94,9 @@ def verify_envelope(envelope: dict[str, Any], pinned: Mapping[str, Ed25519Public
 
 
 def _write_private(path: Path, key: Ed25519PrivateKey) -> None:
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(pem)

@@ -76,8 +76,9 @@ class ListStore:
     def __enter__(self) -> ListStore:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def _meta(self, key: str) -> str | None:
@@ -101,20 +102,24 @@ class ListStore:
 
     def banks(self) -> dict[str, dict[str, Any]]:
         """Each bank's policy (kinds, distance threshold, verified, suggested action), by name."""
-        return {name: json.loads(policy)
-                for name, policy in self._db.execute("SELECT name, policy FROM banks ORDER BY name")}
+        return {
+            name: json.loads(policy)
+            for name, policy in self._db.execute("SELECT name, policy FROM banks ORDER BY name")
+        }
 
     def get(self, entry_id: int) -> ListEntry | None:
         """The active entry with this id, or None."""
-        row = self._db.execute("SELECT id, bank, kind, value, quality FROM entries WHERE id = ?",
-                               (entry_id,)).fetchone()
+        row = self._db.execute(
+            "SELECT id, bank, kind, value, quality FROM entries WHERE id = ?", (entry_id,)
+        ).fetchone()
         return ListEntry(*row) if row else None
 
     def entries(self, kind: str | None = None, bank: str | None = None) -> Iterator[ListEntry]:
         """Active entries in id order, optionally of one kind and/or bank, streamed from disk."""
         where, args = _filter(kind, bank)
         cursor = self._db.execute(
-            f"SELECT id, bank, kind, value, quality FROM entries{where} ORDER BY id", args)
+            f"SELECT id, bank, kind, value, quality FROM entries{where} ORDER BY id", args
+        )
         while rows := cursor.fetchmany(FETCH):
             yield from (ListEntry(*row) for row in rows)
 
@@ -127,9 +132,10 @@ class ListStore:
         """Replace the content with a checked snapshot from `registry`, in one transaction."""
         with self._transaction():
             self._db.execute("DELETE FROM entries")
-            self._db.executemany("INSERT INTO entries VALUES (?, ?, ?, ?, ?)",
-                                 ((e.id, e.bank, e.kind, e.value, e.quality)
-                                  for e in snapshot.entries))
+            self._db.executemany(
+                "INSERT INTO entries VALUES (?, ?, ?, ?, ?)",
+                ((e.id, e.bank, e.kind, e.value, e.quality) for e in snapshot.entries),
+            )
             self._set_position(snapshot.sequence, snapshot.key_id, snapshot.banks, registry)
 
     def apply_changes(self, page: ChangePage) -> int:
@@ -140,29 +146,38 @@ class ListStore:
             if current == NEVER_SYNCED:
                 raise TamperedListError("the store holds no snapshot yet; take one first")
             if page.after != current:
-                raise TamperedListError(f"change page starts after {page.after}, "
-                                        f"store is at {current}")
+                raise TamperedListError(
+                    f"change page starts after {page.after}, store is at {current}"
+                )
             applied = 0
             for op, run in _runs(page.changes):
                 if op == ADD:
-                    self._db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?)",
-                                         ((e.id, e.bank, e.kind, e.value, e.quality) for e in run))
+                    self._db.executemany(
+                        "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?)",
+                        ((e.id, e.bank, e.kind, e.value, e.quality) for e in run),
+                    )
                 else:
                     self._db.executemany("DELETE FROM entries WHERE id = ?", ((e.id,) for e in run))
                 applied += len(run)
             self._set_position(page.sequence, page.key_id, page.banks)
         return applied
 
-    def _set_position(self, sequence: int, key_id: str, banks: dict[str, dict[str, Any]],
-                      registry: str | None = None) -> None:
+    def _set_position(
+        self,
+        sequence: int,
+        key_id: str,
+        banks: dict[str, dict[str, Any]],
+        registry: str | None = None,
+    ) -> None:
         values = {"sequence": str(sequence), "key_id": key_id}
         if registry is not None:
             values["registry"] = registry
         self._db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", values.items())
         self._db.execute("DELETE FROM banks")
-        self._db.executemany("INSERT INTO banks VALUES (?, ?)",
-                             ((name, json.dumps(policy, sort_keys=True))
-                              for name, policy in banks.items()))
+        self._db.executemany(
+            "INSERT INTO banks VALUES (?, ?)",
+            ((name, json.dumps(policy, sort_keys=True)) for name, policy in banks.items()),
+        )
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)
@@ -177,8 +192,9 @@ class _Transaction:
     def __enter__(self) -> None:
         self.db.execute("BEGIN IMMEDIATE")
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.db.execute("COMMIT" if kind is None else "ROLLBACK")
 
 
@@ -219,5 +235,6 @@ def _check_store(path: Path, db: sqlite3.Connection) -> None:
         raise ListStoreError(f"{path}: not a list store (another SQLite database)")
     (version,) = db.execute("PRAGMA user_version").fetchone()
     if version != SCHEMA_VERSION:
-        raise ListStoreError(f"{path}: list store layout {version}; this version reads "
-                             f"{SCHEMA_VERSION}")
+        raise ListStoreError(
+            f"{path}: list store layout {version}; this version reads {SCHEMA_VERSION}"
+        )

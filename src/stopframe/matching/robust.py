@@ -17,7 +17,8 @@ def match_score(query: Iterable[RobustHash], registered: Iterable[RobustHash]) -
     return set_distance(list(query), list(registered))
 
 
-def is_match(query: Iterable[RobustHash], registered: Iterable[RobustHash],
-             threshold: int = MATCH_DISTANCE) -> bool:
+def is_match(
+    query: Iterable[RobustHash], registered: Iterable[RobustHash], threshold: int = MATCH_DISTANCE
+) -> bool:
     """Whether a query set matches a registered set at the operating point."""
     return match_score(query, registered) <= threshold

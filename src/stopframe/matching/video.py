@@ -35,9 +35,7 @@ class VpdqMatch:
     is_match: bool
 
 
-def frame_codes(
-    frames: Iterable[VpdqFrame], quality_min: int = PDQ.quality_floor
-) -> np.ndarray:
+def frame_codes(frames: Iterable[VpdqFrame], quality_min: int = PDQ.quality_floor) -> np.ndarray:
     """The unique digests of good frames as an n x 4 uint64 matrix (big-endian words)."""
     digests = {frame.digest for frame in frames if frame.quality >= quality_min}
     if not digests:

@@ -50,8 +50,13 @@ class Box:
         """Whether the box is the whole `height` x `width` area (nothing cut)."""
         return (self.top, self.left, self.bottom, self.right) == (0, 0, height, width)
 
-def flat_lines(rgb: np.ndarray, axis: int, tolerance: int = DEFAULT_TOLERANCE,
-               flat_share: float = DEFAULT_FLAT_SHARE) -> np.ndarray:
+
+def flat_lines(
+    rgb: np.ndarray,
+    axis: int,
+    tolerance: int = DEFAULT_TOLERANCE,
+    flat_share: float = DEFAULT_FLAT_SHARE,
+) -> np.ndarray:
     """Boolean per row (axis=0) or per column (axis=1): is that line a flat colour?
 
     Each line is judged on at most ~`_SAMPLES` evenly spaced pixels (a share test needs no more).
@@ -72,8 +77,12 @@ def _run_length(flags: np.ndarray, limit: int) -> int:
     return int(misses[0]) if misses.size else limit
 
 
-def border_box(rgb: np.ndarray, tolerance: int = DEFAULT_TOLERANCE,
-               flat_share: float = DEFAULT_FLAT_SHARE, max_trim: float = DEFAULT_MAX_TRIM) -> Box:
+def border_box(
+    rgb: np.ndarray,
+    tolerance: int = DEFAULT_TOLERANCE,
+    flat_share: float = DEFAULT_FLAT_SHARE,
+    max_trim: float = DEFAULT_MAX_TRIM,
+) -> Box:
     """The box left once flat borders are cut from each side of an H x W x 3 array."""
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"expected an H x W x 3 array, got shape {rgb.shape}")
@@ -97,9 +106,12 @@ def border_box(rgb: np.ndarray, tolerance: int = DEFAULT_TOLERANCE,
     return Box(top, left, bottom, right)
 
 
-def trim_borders(rgb: np.ndarray, tolerance: int = DEFAULT_TOLERANCE,
-                 flat_share: float = DEFAULT_FLAT_SHARE,
-                 max_trim: float = DEFAULT_MAX_TRIM) -> np.ndarray:
+def trim_borders(
+    rgb: np.ndarray,
+    tolerance: int = DEFAULT_TOLERANCE,
+    flat_share: float = DEFAULT_FLAT_SHARE,
+    max_trim: float = DEFAULT_MAX_TRIM,
+) -> np.ndarray:
     """`rgb` without its flat borders (a view; the input itself when there are none)."""
     box = border_box(rgb, tolerance, flat_share, max_trim)
     return rgb[box.slices()]

@@ -442,9 +442,7 @@ class VideoReader:
                     self.partial_reason = "the stream has corrupt frames (concealed by the decoder)"
                 yield frame
 
-    def _luma(
-        self, frame: av.VideoFrame, number: int, crop: Box | None
-    ) -> LumaFrame:
+    def _luma(self, frame: av.VideoFrame, number: int, crop: Box | None) -> LumaFrame:
         name = frame.format.name
         if name in _Y_PLANE_FORMATS or name in _FULL_RANGE_FORMATS:
             source = frame

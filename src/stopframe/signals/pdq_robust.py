@@ -57,8 +57,11 @@ class Crop:
 
 def _register_crops() -> tuple[Crop, ...]:
     centre = [Crop(f"centre{100 - round(200 * c)}", c, c, c, c) for c in (0.025, 0.05, 0.075, 0.1)]
-    sides = [Crop(f"{side}{round(100 * c)}", **{side: c})
-             for c in (0.04, 0.08, 0.12, 0.16, 0.2) for side in ("left", "right", "top", "bottom")]
+    sides = [
+        Crop(f"{side}{round(100 * c)}", **{side: c})
+        for c in (0.04, 0.08, 0.12, 0.16, 0.2)
+        for side in ("left", "right", "top", "bottom")
+    ]
     return tuple(centre + sides)
 
 
@@ -90,8 +93,12 @@ def canonical_block(luma: np.ndarray) -> np.ndarray:
     """The 64 x 64 block robust hashes are taken from: box-average to 128 x 128, a [1 2 1] blur,
     then 2 x 2 means. Unlike PDQ's Jarosz sampling it is symmetric, so the dihedral variants
     of one DCT equal the hashes of the rotated or mirrored picture."""
-    square = np.asarray(Image.fromarray(np.ascontiguousarray(luma, dtype=np.float32), "F")
-                        .resize((128, 128), Image.Resampling.BOX), dtype=np.float64)
+    square = np.asarray(
+        Image.fromarray(np.ascontiguousarray(luma, dtype=np.float32), "F").resize(
+            (128, 128), Image.Resampling.BOX
+        ),
+        dtype=np.float64,
+    )
     rows = np.concatenate([square[:1], square, square[-1:]], axis=0)
     square = (rows[:-2] + 2 * rows[1:-1] + rows[2:]) / 4
     cols = np.concatenate([square[:, :1], square, square[:, -1:]], axis=1)
@@ -128,8 +135,10 @@ def query_hashes(rgb: np.ndarray) -> list[RobustHash]:
     out = []
     for name, luma in bases:
         result = pdq_from_block64(canonical_block(luma))
-        out += [RobustHash(value, f"{name}/{variant.name.lower()}")
-                for variant, value in result.all_dihedral().items()]
+        out += [
+            RobustHash(value, f"{name}/{variant.name.lower()}")
+            for variant, value in result.all_dihedral().items()
+        ]
     return [item for item in _unique(out) if item.usable]
 
 
@@ -178,8 +187,17 @@ def parse_robust_set(text: str) -> list[RobustHash]:
     out: list[RobustHash] = []
     for number, raw in enumerate(text.strip().splitlines(), start=1):
         parts = raw.strip().split(",")
-        if len(parts) != 3 or not parts[0] or not parts[0].replace("/", "").replace("_", "")\
-                .replace("+", "").replace("-", "").replace(".", "").isalnum():
+        if (
+            len(parts) != 3
+            or not parts[0]
+            or not parts[0]
+            .replace("/", "")
+            .replace("_", "")
+            .replace("+", "")
+            .replace("-", "")
+            .replace(".", "")
+            .isalnum()
+        ):
             raise SignalValueError(f"pdq_robust line {number}: expected variant,quality,pdq_hex")
         try:
             quality = int(parts[1])

@@ -154,9 +154,7 @@ def read_vpdq_file(path: str | os.PathLike[str], max_bytes: int = 256 * 1024**2)
     return parse_vpdq_lines(text, source=str(path))
 
 
-def detect_bars(
-    path: str | os.PathLike[str], limits: VideoLimits | None = None
-) -> Box | None:
+def detect_bars(path: str | os.PathLike[str], limits: VideoLimits | None = None) -> Box | None:
     """The clip's content box inside fixed letterbox/pillarbox bars, from its key frames."""
     with VideoReader(path, limits, threads=1) as reader:
         return detect_content_box(reader.keyframe_planes())

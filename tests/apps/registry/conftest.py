@@ -24,10 +24,14 @@ POSTGRES_URL = os.environ.get("STOPFRAME_TEST_POSTGRES_URL")
 
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
-    pytest.param("postgres", id="postgres", marks=[
-        pytest.mark.postgres,
-        pytest.mark.skipif(not POSTGRES_URL, reason="STOPFRAME_TEST_POSTGRES_URL not set"),
-    ]),
+    pytest.param(
+        "postgres",
+        id="postgres",
+        marks=[
+            pytest.mark.postgres,
+            pytest.mark.skipif(not POSTGRES_URL, reason="STOPFRAME_TEST_POSTGRES_URL not set"),
+        ],
+    ),
 ]
 
 
@@ -53,9 +57,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 def settings_for_tests(data_dir: Path, database_url: str, **overrides: object) -> Settings:
     """Settings for tests: cheap PIN hashing and limits high enough not to get in the way."""
-    values: dict[str, object] = {"data_dir": data_dir, "database_url": database_url,
-                                 "pin_scrypt_n": 1024, "key_rate": 10_000.0, "key_burst": 10_000,
-                                 "case_rate": 10_000.0, "case_burst": 10_000}
+    values: dict[str, object] = {
+        "data_dir": data_dir,
+        "database_url": database_url,
+        "pin_scrypt_n": 1024,
+        "key_rate": 10_000.0,
+        "key_burst": 10_000,
+        "case_rate": 10_000.0,
+        "case_burst": 10_000,
+    }
     values.update(overrides)
     return Settings(**values)
 
@@ -84,7 +94,9 @@ def make_key(registry: Registry, *scopes: Scope) -> str:
 @pytest.fixture
 def headers(registry: Registry) -> dict[str, dict[str, str]]:
     """Authorization headers of one fresh key per scope, by scope name."""
-    return {scope.value: {"Authorization": f"Bearer {make_key(registry, scope)}"} for scope in Scope}
+    return {
+        scope.value: {"Authorization": f"Bearer {make_key(registry, scope)}"} for scope in Scope
+    }
 
 
 @pytest.fixture

@@ -46,19 +46,34 @@ CREDENTIALS = [*(s.value for s in Scope), "none", "revoked", "garbage"]
 def world(client, headers, new_case):  # type: ignore[no-untyped-def]
     """A case with one entry, a bank, and a spare key: what the routes' parameters point at."""
     number, case = new_case()
-    added = client.post(f"/v1/cases/{number}/entries", headers=case, json={"signals": [
-        {"kind": "md5", "value": hashlib.md5(b"x").hexdigest()}]})
+    added = client.post(
+        f"/v1/cases/{number}/entries",
+        headers=case,
+        json={"signals": [{"kind": "md5", "value": hashlib.md5(b"x").hexdigest()}]},
+    )
     assert added.status_code == 201
-    bank = client.post("/v1/banks", headers=headers["admin"], json={"name": "verified", "kinds": ["pdq"]})
+    bank = client.post(
+        "/v1/banks", headers=headers["admin"], json={"name": "verified", "kinds": ["pdq"]}
+    )
     assert bank.status_code == 201
-    return {"case_number": number, "pin": case["X-Case-PIN"], "entry_id": added.json()["entries"][0]["id"]}
+    return {
+        "case_number": number,
+        "pin": case["X-Case-PIN"],
+        "entry_id": added.json()["entries"][0]["id"],
+    }
 
 
 def request_for(client, headers, world, method: str, path: str):  # type: ignore[no-untyped-def]
     """A well-formed request for the route: (url, keyword arguments for client.request)."""
-    spare = client.post("/v1/api-keys", headers=headers["admin"], json={"name": "spare", "scopes": ["read"]})
-    url = path.format(case_number=world["case_number"], entry_id=world["entry_id"], bank="verified",
-                      key_id=spare.json()["key_id"])
+    spare = client.post(
+        "/v1/api-keys", headers=headers["admin"], json={"name": "spare", "scopes": ["read"]}
+    )
+    url = path.format(
+        case_number=world["case_number"],
+        entry_id=world["entry_id"],
+        bank="verified",
+        key_id=spare.json()["key_id"],
+    )
     kwargs: dict = {}
     if path == "/v1/cases/{case_number}/entries" and method == "post":
         kwargs["json"] = {"signals": [{"kind": "sha256", "value": "ab" * 32}]}
@@ -71,8 +86,11 @@ def request_for(client, headers, world, method: str, path: str):  # type: ignore
     elif path == "/v1/banks/{bank}/export":
         url += "?format=threatexchange-csv"
     elif path == "/v1/reports":
-        kwargs["json"] = {"entry_id": world["entry_id"], "action": "review",
-                          "matched_at": "2026-11-22T10:00:00Z"}
+        kwargs["json"] = {
+            "entry_id": world["entry_id"],
+            "action": "review",
+            "matched_at": "2026-11-22T10:00:00Z",
+        }
     elif path == "/v1/api-keys" and method == "post":
         kwargs["json"] = {"name": "new", "scopes": ["read"]}
     return url, kwargs
@@ -86,11 +104,20 @@ def test_matrix_covers_every_route(client) -> None:  # type: ignore[no-untyped-d
 
 @pytest.mark.parametrize("credential", CREDENTIALS)
 def test_every_route_with_every_credential(client, headers, world, registry, credential) -> None:  # type: ignore[no-untyped-def]
-    revoked = client.post("/v1/api-keys", headers=headers["admin"],
-                          json={"name": "old", "scopes": [s.value for s in Scope]}).json()
-    assert client.delete(f"/v1/api-keys/{revoked['key_id']}", headers=headers["admin"]).status_code == 200
-    auth = {"none": {}, "revoked": {"Authorization": f"Bearer {revoked['key']}"},
-            "garbage": {"Authorization": "Bearer sfk_000000000000_nope"}}.get(credential)
+    revoked = client.post(
+        "/v1/api-keys",
+        headers=headers["admin"],
+        json={"name": "old", "scopes": [s.value for s in Scope]},
+    ).json()
+    assert (
+        client.delete(f"/v1/api-keys/{revoked['key_id']}", headers=headers["admin"]).status_code
+        == 200
+    )
+    auth = {
+        "none": {},
+        "revoked": {"Authorization": f"Bearer {revoked['key']}"},
+        "garbage": {"Authorization": "Bearer sfk_000000000000_nope"},
+    }.get(credential)
     if auth is None:
         auth = headers[credential]
     for (method, path), required in MATRIX.items():
@@ -100,9 +127,13 @@ def test_every_route_with_every_credential(client, headers, world, registry, cre
             sent["X-Case-PIN"] = world["pin"]
         response = client.request(method.upper(), url, headers=sent, **kwargs)
         where = f"{method.upper()} {path} with {credential}: {response.status_code} {response.text[:200]}"
-        assert response.headers["content-type"].startswith(
-            "application/problem+json" if response.status_code >= 400 else "application/json") \
-            or method == "get" and path.endswith("/export"), where
+        assert (
+            response.headers["content-type"].startswith(
+                "application/problem+json" if response.status_code >= 400 else "application/json"
+            )
+            or method == "get"
+            and path.endswith("/export")
+        ), where
         if required is None:
             assert response.status_code == 200, where
         elif credential in ("none", "revoked", "garbage"):
@@ -118,15 +149,20 @@ def test_case_routes_refuse_a_wrong_or_missing_pin(client, headers, world, metho
     url, kwargs = request_for(client, headers, world, method, path)
     wrong = "0000000000" if world["pin"] != "0000000000" else "1111111111"
     for pin_headers in ({"X-Case-PIN": wrong}, {}):
-        response = client.request(method.upper(), url, headers={**headers["submit"], **pin_headers}, **kwargs)
+        response = client.request(
+            method.upper(), url, headers={**headers["submit"], **pin_headers}, **kwargs
+        )
         assert response.status_code == 401, response.text
         assert response.json()["detail"] == "case number or PIN is wrong"
     other = url.replace(world["case_number"], "SF-AAAA-AAAA-AAAA")  # unknown case, same answer
-    response = client.request(method.upper(), other, headers={**headers["submit"], "X-Case-PIN": world["pin"]},
-                              **kwargs)
+    response = client.request(
+        method.upper(), other, headers={**headers["submit"], "X-Case-PIN": world["pin"]}, **kwargs
+    )
     assert response.status_code == 401
-    summary = client.get(f"/v1/cases/{world['case_number']}",
-                         headers={**headers["submit"], "X-Case-PIN": world["pin"]}).json()
+    summary = client.get(
+        f"/v1/cases/{world['case_number']}",
+        headers={**headers["submit"], "X-Case-PIN": world["pin"]},
+    ).json()
     assert summary["entries_active"] == 1 and summary["entries_withdrawn"] == 0  # nothing changed
 
 
@@ -147,12 +183,16 @@ def test_rate_limits_per_key_and_per_case(registry) -> None:  # type: ignore[no-
         bearer = {"Authorization": f"Bearer {key}"}
         case = http.post("/v1/cases", headers=bearer).json()
         as_holder = {**bearer, "X-Case-PIN": case["pin"]}
-        codes = [http.get(f"/v1/cases/{case['case_number']}", headers=as_holder).status_code
-                 for _ in range(2)]
+        codes = [
+            http.get(f"/v1/cases/{case['case_number']}", headers=as_holder).status_code
+            for _ in range(2)
+        ]
         assert codes == [200, 200]
         limited_key = http.post("/v1/cases", headers=bearer)  # the key's 4th request
         assert limited_key.status_code == 429 and "API key" in limited_key.json()["detail"]
-        response = http.get(f"/v1/cases/{case['case_number']}",  # the case's 3rd, from another key
-                            headers={"Authorization": f"Bearer {other}", "X-Case-PIN": case["pin"]})
+        response = http.get(
+            f"/v1/cases/{case['case_number']}",  # the case's 3rd, from another key
+            headers={"Authorization": f"Bearer {other}", "X-Case-PIN": case["pin"]},
+        )
         assert response.status_code == 429 and "case" in response.json()["detail"]
         assert int(response.headers["Retry-After"]) >= 1

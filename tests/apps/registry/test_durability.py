@@ -35,11 +35,23 @@ def free_port() -> int:
 
 
 def start_server(data_dir: Path, database_url: str, port: int, log: Path) -> subprocess.Popen:
-    env = {**os.environ, "STOPFRAME_DATA_DIR": str(data_dir), "STOPFRAME_DATABASE_URL": database_url,
-           "STOPFRAME_PORT": str(port), "STOPFRAME_PIN_SCRYPT_N": "1024", "STOPFRAME_KEY_RATE": "100000",
-           "STOPFRAME_KEY_BURST": "100000", "STOPFRAME_CASE_RATE": "100000", "STOPFRAME_CASE_BURST": "100000"}
-    process = subprocess.Popen([sys.executable, "-m", "stopframe", "serve"], env=env,
-                               stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    env = {
+        **os.environ,
+        "STOPFRAME_DATA_DIR": str(data_dir),
+        "STOPFRAME_DATABASE_URL": database_url,
+        "STOPFRAME_PORT": str(port),
+        "STOPFRAME_PIN_SCRYPT_N": "1024",
+        "STOPFRAME_KEY_RATE": "100000",
+        "STOPFRAME_KEY_BURST": "100000",
+        "STOPFRAME_CASE_RATE": "100000",
+        "STOPFRAME_CASE_BURST": "100000",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "stopframe", "serve"],
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -55,7 +67,8 @@ def start_server(data_dir: Path, database_url: str, port: int, log: Path) -> sub
 
 @pytest.mark.slow
 def test_sigkill_during_concurrent_submissions_loses_nothing_acknowledged(
-        registry, headers, database_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    registry, headers, database_url, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
     data_dir = registry.settings.data_dir
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -65,18 +78,25 @@ def test_sigkill_during_concurrent_submissions_loses_nothing_acknowledged(
     lock = threading.Lock()
     killed = threading.Event()
     try:
-        with httpx.Client(base_url=base, timeout=30, limits=httpx.Limits(max_connections=64)) as http:
+        with httpx.Client(
+            base_url=base, timeout=30, limits=httpx.Limits(max_connections=64)
+        ) as http:
             cases = []
             for _ in range(CASES):
                 body = http.post("/v1/cases", headers=headers["submit"]).json()
-                cases.append((body["case_number"], {**headers["submit"], "X-Case-PIN": body["pin"]}))
+                cases.append(
+                    (body["case_number"], {**headers["submit"], "X-Case-PIN": body["pin"]})
+                )
 
             def submit(i: int) -> None:
                 number, case = cases[i % CASES]
                 value = hashlib.sha256(f"durability-{i}".encode()).hexdigest()
                 try:
-                    response = http.post(f"/v1/cases/{number}/entries", headers=case,
-                                         json={"signals": [{"kind": "sha256", "value": value}]})
+                    response = http.post(
+                        f"/v1/cases/{number}/entries",
+                        headers=case,
+                        json={"signals": [{"kind": "sha256", "value": value}]},
+                    )
                 except httpx.HTTPError:
                     return  # not acknowledged: the server died under it
                 if response.status_code == 201:
@@ -98,7 +118,9 @@ def test_sigkill_during_concurrent_submissions_loses_nothing_acknowledged(
         db = open_database(database_url)
         with db.read() as session:
             stored = dict(session.execute(select(Entry.value, Entry.id)).all())
-            sequences = [s for (s,) in session.execute(select(Change.sequence).order_by(Change.sequence))]
+            sequences = [
+                s for (s,) in session.execute(select(Change.sequence).order_by(Change.sequence))
+            ]
             last = feed.current_sequence(session)
             chain = audit.verify(session)
             entries = session.execute(select(func.count()).select_from(Entry)).scalar_one()
@@ -110,8 +132,11 @@ def test_sigkill_during_concurrent_submissions_loses_nothing_acknowledged(
         # the restarted server serves the same, and takes new work
         with httpx.Client(base_url=base, timeout=30) as http:
             number, case = cases[0]
-            again = http.post(f"/v1/cases/{number}/entries", headers=case,
-                              json={"signals": [{"kind": "md5", "value": "ab" * 16}]})
+            again = http.post(
+                f"/v1/cases/{number}/entries",
+                headers=case,
+                json={"signals": [{"kind": "md5", "value": "ab" * 16}]},
+            )
             assert again.status_code == 201
     finally:
         if server.poll() is None:

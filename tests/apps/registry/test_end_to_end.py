@@ -30,8 +30,11 @@ def pdq(n: int) -> str:
 
 def consumer(client, admin_headers) -> RegistryClient:  # type: ignore[no-untyped-def]
     """A platform: a read+report key, the published signing keys pinned, talking to the app."""
-    created = client.post("/v1/api-keys", headers=admin_headers,
-                          json={"name": "platform", "scopes": ["read", "report"]})
+    created = client.post(
+        "/v1/api-keys",
+        headers=admin_headers,
+        json={"name": "platform", "scopes": ["read", "report"]},
+    )
     key = created.json()["key"]
     published = client.get("/v1/keys", headers={"Authorization": f"Bearer {key}"}).json()
     pinned = {k["key_id"]: k["public_key"] for k in published}
@@ -42,9 +45,16 @@ def test_case_to_consumer_and_back(client, headers, new_case, registry, tmp_path
     number, case = new_case()
     values = [pdq(i) for i in range(3)]
     md5 = hashlib.md5(b"benign file bytes").hexdigest()
-    submitted = client.post(f"/v1/cases/{number}/entries", headers=case, json={"signals": [
-        *({"kind": "pdq", "value": v.upper(), "quality": 90} for v in values),
-        {"kind": "md5", "value": md5}]})
+    submitted = client.post(
+        f"/v1/cases/{number}/entries",
+        headers=case,
+        json={
+            "signals": [
+                *({"kind": "pdq", "value": v.upper(), "quality": 90} for v in values),
+                {"kind": "md5", "value": md5},
+            ]
+        },
+    )
     assert submitted.status_code == 201, submitted.text
     ids = [e["id"] for e in submitted.json()["entries"]]
     assert submitted.json()["added"] == 4
@@ -74,8 +84,13 @@ def test_case_to_consumer_and_back(client, headers, new_case, registry, tmp_path
     with pytest.raises(RegistryError, match="404"):
         rc.report(10**6, "block", "2026-11-22T12:02:00Z")
     seen = client.get(f"/v1/cases/{number}", headers=case).json()
-    assert seen == {"case_number": number, "entries_active": 3, "entries_withdrawn": 1,
-                    "matched": 2, "acted_on": 1}
+    assert seen == {
+        "case_number": number,
+        "entries_active": 3,
+        "entries_withdrawn": 1,
+        "matched": 2,
+        "acted_on": 1,
+    }
 
     with registry.db.read() as session:
         result = audit.verify(session)
@@ -83,7 +98,9 @@ def test_case_to_consumer_and_back(client, headers, new_case, registry, tmp_path
 
     # a tampered audit row is found, and named
     with registry.db.writer.begin() as connection:
-        connection.execute(text("UPDATE audit_log SET details = :d WHERE id = 3"), {"d": '{"added":5}'})
+        connection.execute(
+            text("UPDATE audit_log SET details = :d WHERE id = 3"), {"d": '{"added":5}'}
+        )
     with registry.db.read() as session:
         result = audit.verify(session)
     assert not result.ok and result.first_bad_id == 3
@@ -91,8 +108,11 @@ def test_case_to_consumer_and_back(client, headers, new_case, registry, tmp_path
 
 def test_tampered_lists_are_refused(client, headers, new_case, tmp_path) -> None:  # type: ignore[no-untyped-def]
     number, case = new_case()
-    client.post(f"/v1/cases/{number}/entries", headers=case,
-                json={"signals": [{"kind": "pdq", "value": pdq(1), "quality": 80}]})
+    client.post(
+        f"/v1/cases/{number}/entries",
+        headers=case,
+        json={"signals": [{"kind": "pdq", "value": pdq(1), "quality": 80}]},
+    )
     rc = consumer(client, headers["admin"])
     snapshot = client.get("/v1/lists/snapshot", headers=headers["read"]).json()
     verify_document(snapshot, rc.pinned, SNAPSHOT)
@@ -111,12 +131,22 @@ def test_tampered_lists_are_refused(client, headers, new_case, tmp_path) -> None
         verify_document(snapshot, rc.pinned, "changes")
 
     store = ListStore.open(tmp_path / "lists.sqlite")
-    empty = read_snapshot({**verify_document(snapshot, rc.pinned, SNAPSHOT), "sequence": 0, "entries": []})
+    empty = read_snapshot(
+        {**verify_document(snapshot, rc.pinned, SNAPSHOT), "sequence": 0, "entries": []}
+    )
     store.apply_snapshot(empty, "http://testserver")
-    changes = verify_document(client.get("/v1/lists/changes?after=0", headers=headers["read"]).json(),
-                     rc.pinned, CHANGES)
-    skipped = read_changes({**changes, "after": 1, "changes": [{**changes["changes"][0], "sequence": 2}],
-                            "sequence": 2, "latest": 2})
+    changes = verify_document(
+        client.get("/v1/lists/changes?after=0", headers=headers["read"]).json(), rc.pinned, CHANGES
+    )
+    skipped = read_changes(
+        {
+            **changes,
+            "after": 1,
+            "changes": [{**changes["changes"][0], "sequence": 2}],
+            "sequence": 2,
+            "latest": 2,
+        }
+    )
     with pytest.raises(TamperedListError, match="starts after 1, store is at 0"):
         store.apply_changes(skipped)  # a replayed or skipped page does not line up with the store
     assert store.count() == 0 and store.sequence == 0
@@ -141,5 +171,8 @@ def test_signing_key_rotation_keeps_old_lists_verifiable(client, headers, regist
 
 def test_client_refuses_an_http_error(client, headers, tmp_path) -> None:  # type: ignore[no-untyped-def]
     rc = RegistryClient("http://testserver", "sfk_bad", {}, http=client)
-    with ListStore.open(tmp_path / "lists.sqlite") as store, pytest.raises(RegistryError, match="401"):
+    with (
+        ListStore.open(tmp_path / "lists.sqlite") as store,
+        pytest.raises(RegistryError, match="401"),
+    ):
         rc.sync(store)

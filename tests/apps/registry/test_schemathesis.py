@@ -22,16 +22,22 @@ def test_no_operation_answers_5xx(registry, headers) -> None:  # type: ignore[no
     seen: dict[int, int] = {}
     for operation in operations:
 
-        @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None, derandomize=True,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES_PER_OPERATION,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
         @given(case=operation.as_strategy(), auth=credentials)
         def fuzz(case, auth) -> None:  # type: ignore[no-untyped-def]
             case.headers = {**(case.headers or {}), **auth}
             response = case.call()
             seen[response.status_code] = seen.get(response.status_code, 0) + 1
             if response.status_code >= 500:
-                failures.append(f"{case.operation.label}: {response.status_code} for "
-                                f"{case.as_curl_command()}")
+                failures.append(
+                    f"{case.operation.label}: {response.status_code} for {case.as_curl_command()}"
+                )
 
         fuzz()
     assert not failures, "\n".join(failures[:10])

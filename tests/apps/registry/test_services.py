@@ -24,10 +24,14 @@ def test_add_and_withdraw_leave_an_audit_trail(registry) -> None:  # type: ignor
     with registry.db.write() as session:
         case_row = cases.create_case(session, registry.settings.pin_scrypt_n, "test")
     with registry.db.read() as session:
-        case = cases.authenticate(session, case_row.number, case_row.pin, registry.settings.pin_scrypt_n)
+        case = cases.authenticate(
+            session, case_row.number, case_row.pin, registry.settings.pin_scrypt_n
+        )
     with registry.db.write() as session:
         bank = banks.case_bank(session, registry.settings.case_bank, "test")
-        submitted = cases.submit(session, case, bank, [Signal("md5", md5(1)), Signal("md5", md5(2))])
+        submitted = cases.submit(
+            session, case, bank, [Signal("md5", md5(1)), Signal("md5", md5(2))]
+        )
     assert submitted.added == 2
     with registry.db.write() as session:
         entry = cases.withdraw_entry(session, case, submitted.ids[0])
@@ -38,14 +42,18 @@ def test_add_and_withdraw_leave_an_audit_trail(registry) -> None:  # type: ignor
 
     with registry.db.read() as session:
         chain = audit.verify(session)
-        rows = [(r.actor, r.action, r.subject) for r in session.execute(
-            select(AuditRecord).order_by(AuditRecord.id)).scalars()]
+        rows = [
+            (r.actor, r.action, r.subject)
+            for r in session.execute(select(AuditRecord).order_by(AuditRecord.id)).scalars()
+        ]
         changes = feed.changes_payload(session, 0, 100)["changes"]
     actor = f"case:{case.id}"
     assert chain.ok and chain.rows == len(rows)
-    assert rows[-3:] == [(actor, "entry.add", actor),
-                         (actor, "entry.withdraw", f"entry:{submitted.ids[0]}"),
-                         ("key:operator", "entry.withdraw", f"entry:{submitted.ids[1]}")]
+    assert rows[-3:] == [
+        (actor, "entry.add", actor),
+        (actor, "entry.withdraw", f"entry:{submitted.ids[0]}"),
+        ("key:operator", "entry.withdraw", f"entry:{submitted.ids[1]}"),
+    ]
     assert [c["op"] for c in changes] == ["add", "add", "withdraw", "withdraw"]
 
 

@@ -37,25 +37,35 @@ def crc32() -> Iterator[SignalType]:
 def test_api_accepts_validates_and_lists_the_new_type(  # type: ignore[no-untyped-def]
     crc32, client: TestClient, headers, new_case
 ) -> None:
-    made = client.post("/v1/banks", headers=headers["admin"],
-                       json={"name": "crc", "kinds": ["crc32"], "distance_threshold": 0})
+    made = client.post(
+        "/v1/banks",
+        headers=headers["admin"],
+        json={"name": "crc", "kinds": ["crc32"], "distance_threshold": 0},
+    )
     assert made.status_code == 201, made.text
     assert made.json()["kinds"] == ["crc32"]
     case, case_headers = new_case()
-    added = client.post(f"/v1/cases/{case}/entries", headers=case_headers,
-                        json={"signals": [{"kind": "crc32", "value": "DEADBEEF"}]})
+    added = client.post(
+        f"/v1/cases/{case}/entries",
+        headers=case_headers,
+        json={"signals": [{"kind": "crc32", "value": "DEADBEEF"}]},
+    )
     assert added.status_code == 201, added.text
     assert added.json()["entries"][0]["value"] == "deadbeef"
-    bad = client.post(f"/v1/cases/{case}/entries", headers=case_headers,
-                      json={"signals": [{"kind": "crc32", "value": "deadbeef00"}]})
+    bad = client.post(
+        f"/v1/cases/{case}/entries",
+        headers=case_headers,
+        json={"signals": [{"kind": "crc32", "value": "deadbeef00"}]},
+    )
     assert bad.status_code == 422 and "crc32 must be 8 hex characters" in bad.text
     snapshot = client.get("/v1/lists/snapshot", headers=headers["read"]).json()["payload"]
     assert {"kind": "crc32", "value": "deadbeef"}.items() <= snapshot["entries"][0].items()
 
 
 def test_api_refuses_the_type_once_it_is_gone(client: TestClient, headers) -> None:  # type: ignore[no-untyped-def]
-    made = client.post("/v1/banks", headers=headers["admin"],
-                       json={"name": "crc", "kinds": ["crc32"]})
+    made = client.post(
+        "/v1/banks", headers=headers["admin"], json={"name": "crc", "kinds": ["crc32"]}
+    )
     assert made.status_code == 422 and "unknown signal type 'crc32'" in made.text
 
 
@@ -77,8 +87,9 @@ def test_cli_lists_and_imports_the_new_type(crc32, database_url: str, tmp_path: 
     listing = tmp_path / "list.csv"
     listing.write_text("signal_type,signal\ncrc32,0badf00d\n")
     created = runner.invoke(app, ["registry", "create-bank", "crc", "--kind", "crc32", *where])
-    imported = runner.invoke(app, ["registry", "import", "crc", str(listing), "--format",
-                                   "threatexchange-csv", *where])
+    imported = runner.invoke(
+        app, ["registry", "import", "crc", str(listing), "--format", "threatexchange-csv", *where]
+    )
     assert created.exit_code == 0, created.output
     assert imported.exit_code == 0, imported.output
     assert json.loads(imported.stdout)["added"] == 1

@@ -13,7 +13,9 @@ from stopframe.config import RegistrySettings, load_settings
 API_PREFIX = "/v1"
 
 
-def create_app(settings: RegistrySettings | None = None, registry: Registry | None = None) -> FastAPI:
+def create_app(
+    settings: RegistrySettings | None = None, registry: Registry | None = None
+) -> FastAPI:
     """Build the app around an opened registry (opening, and migrating, one from settings if needed)."""
     registry = registry or open_registry(settings or load_settings().registry)
     app = FastAPI(
@@ -29,6 +31,9 @@ def create_app(settings: RegistrySettings | None = None, registry: Registry | No
     problems.install(app)
     for module in (health, cases, banks, lists, reports, api_keys):
         app.include_router(module.router, prefix=API_PREFIX)
-    app.add_middleware(RequestGuard, max_body=registry.settings.max_body_bytes,
-                       max_import=registry.settings.max_import_bytes)
+    app.add_middleware(
+        RequestGuard,
+        max_body=registry.settings.max_body_bytes,
+        max_import=registry.settings.max_import_bytes,
+    )
     return app

@@ -22,12 +22,20 @@ GENESIS = "0" * 64
 
 def row_hash(at: str, actor: str, action: str, subject: str, details: str, prev_hash: str) -> str:
     """The sha256 that chains one audit row to the previous one."""
-    body = {"at": at, "actor": actor, "action": action, "subject": subject,
-            "details": json.loads(details), "prev_hash": prev_hash}
+    body = {
+        "at": at,
+        "actor": actor,
+        "action": action,
+        "subject": subject,
+        "details": json.loads(details),
+        "prev_hash": prev_hash,
+    }
     return hashlib.sha256(canonical_json(body)).hexdigest()
 
 
-def record(session: Session, actor: str, action: str, subject: str, /, **details: Any) -> AuditRecord:
+def record(
+    session: Session, actor: str, action: str, subject: str, /, **details: Any
+) -> AuditRecord:
     """Append one audit row; call inside a write transaction (which holds the writer lock)."""
     last = session.execute(
         select(AuditRecord.row_hash).order_by(AuditRecord.id.desc()).limit(1)
@@ -35,8 +43,15 @@ def record(session: Session, actor: str, action: str, subject: str, /, **details
     prev = last or GENESIS
     at = iso(utcnow())
     text = canonical_json(details).decode()
-    row = AuditRecord(at=at, actor=actor, action=action, subject=subject, details=text,
-                      prev_hash=prev, row_hash=row_hash(at, actor, action, subject, text, prev))
+    row = AuditRecord(
+        at=at,
+        actor=actor,
+        action=action,
+        subject=subject,
+        details=text,
+        prev_hash=prev,
+        row_hash=row_hash(at, actor, action, subject, text, prev),
+    )
     session.add(row)
     return row
 
@@ -61,16 +76,25 @@ def verify(session: Session, batch: int = 10_000) -> AuditResult:
     count = 0
     last_id = 0
     while True:
-        rows = session.execute(
-            select(AuditRecord).where(AuditRecord.id > last_id).order_by(AuditRecord.id).limit(batch)
-        ).scalars().all()
+        rows = (
+            session.execute(
+                select(AuditRecord)
+                .where(AuditRecord.id > last_id)
+                .order_by(AuditRecord.id)
+                .limit(batch)
+            )
+            .scalars()
+            .all()
+        )
         if not rows:
             return AuditResult(count)
         for row in rows:
             if row.prev_hash != prev:
                 return AuditResult(count, row.id, "prev_hash does not match the previous row")
             try:
-                expected = row_hash(row.at, row.actor, row.action, row.subject, row.details, row.prev_hash)
+                expected = row_hash(
+                    row.at, row.actor, row.action, row.subject, row.details, row.prev_hash
+                )
             except (ValueError, TypeError):
                 return AuditResult(count, row.id, "details are not valid JSON")
             if expected != row.row_hash:

@@ -40,11 +40,14 @@ class Caller:
 def require(scope: Scope) -> Callable[..., Caller]:
     """Dependency: a valid, unrevoked API key holding `scope` (admin holds every scope)."""
 
-    def dependency(credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
-                   reg: Registry = Depends(registry)) -> Caller:
+    def dependency(
+        credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
+        reg: Registry = Depends(registry),
+    ) -> Caller:
         if credentials is None or credentials.scheme.lower() != "bearer":
-            raise Unauthorized("an API key is required: Authorization: Bearer <key>",
-                               challenge="Bearer")
+            raise Unauthorized(
+                "an API key is required: Authorization: Bearer <key>", challenge="Bearer"
+            )
         with reg.db.read() as session:
             row: ApiKey | None = keys.find_key(session, credentials.credentials)
             if row is None:
@@ -59,8 +62,11 @@ def require(scope: Scope) -> Callable[..., Caller]:
     return dependency
 
 
-def case_pin(x_case_pin: str | None = Header(None, max_length=64,
-                                              description="The case's PIN, as shown at creation")) -> str | None:
+def case_pin(
+    x_case_pin: str | None = Header(
+        None, max_length=64, description="The case's PIN, as shown at creation"
+    ),
+) -> str | None:
     """The case PIN header (checked against the stored hash by the route's service call)."""
     return x_case_pin
 

@@ -46,11 +46,15 @@ def backup(database_url: str, destination: Path) -> Path:
     if url.get_backend_name() == "postgresql":
         pg_dump = shutil.which("pg_dump")
         if pg_dump is None:
-            raise BackupError("pg_dump not found on PATH; install the PostgreSQL client "
-                              "(apt-get install postgresql-client) and try again")
+            raise BackupError(
+                "pg_dump not found on PATH; install the PostgreSQL client "
+                "(apt-get install postgresql-client) and try again"
+            )
         plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
         command = [pg_dump, "--format=custom", f"--file={destination}"]
-        command += [f"--schema={schema}" for schema in search_path_schemas(url.query.get("options"))]
+        command += [
+            f"--schema={schema}" for schema in search_path_schemas(url.query.get("options"))
+        ]
         result = subprocess.run([*command, plain], capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise BackupError(f"pg_dump failed: {result.stderr.strip()}")

@@ -41,8 +41,15 @@ def new_pin() -> str:
 
 
 def _scrypt(pin: str, salt: bytes, n: int) -> bytes:
-    return hashlib.scrypt(pin.encode(), salt=salt, n=n, r=SCRYPT_R, p=SCRYPT_P, dklen=32,
-                          maxmem=256 * SCRYPT_R * n + (1 << 20))
+    return hashlib.scrypt(
+        pin.encode(),
+        salt=salt,
+        n=n,
+        r=SCRYPT_R,
+        p=SCRYPT_P,
+        dklen=32,
+        maxmem=256 * SCRYPT_R * n + (1 << 20),
+    )
 
 
 def hash_pin(pin: str, n: int) -> str:

@@ -18,11 +18,19 @@ JSON_TYPES = ("application/json",)
 
 
 async def _send_problem(send: Send, status: int, title: str, detail: str) -> None:
-    body = json.dumps({"type": "about:blank", "title": title, "status": status,
-                       "detail": detail}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", PROBLEM_JSON.encode()),
-                            (b"content-length", str(len(body)).encode())]})
+    body = json.dumps(
+        {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", PROBLEM_JSON.encode()),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -46,18 +54,28 @@ class RequestGuard:
             await _send_problem(send, 400, "Bad Request", "Content-Length is not a number")
             return
         if length is not None and int(length) > limit:
-            await _send_problem(send, 413, "Content Too Large",
-                                f"request body over the {limit}-byte limit")
+            await _send_problem(
+                send, 413, "Content Too Large", f"request body over the {limit}-byte limit"
+            )
             return
         ctype = headers.get("content-type", "").split(";")[0].strip().lower()
         allowed = IMPORT_TYPES if is_import else JSON_TYPES
         has_body = length not in (None, "0") or "transfer-encoding" in headers
         if has_body and ctype not in allowed:
-            hint = " (the registry never accepts media; hash it on your device)" if ctype.startswith(
-                ("image/", "video/", "audio/", "application/octet-stream", "multipart/")) else ""
-            await _send_problem(send, 415, "Unsupported Media Type",
-                                f"content-type {ctype or 'missing'} not accepted here; "
-                                f"send one of {', '.join(allowed)}{hint}")
+            hint = (
+                " (the registry never accepts media; hash it on your device)"
+                if ctype.startswith(
+                    ("image/", "video/", "audio/", "application/octet-stream", "multipart/")
+                )
+                else ""
+            )
+            await _send_problem(
+                send,
+                415,
+                "Unsupported Media Type",
+                f"content-type {ctype or 'missing'} not accepted here; "
+                f"send one of {', '.join(allowed)}{hint}",
+            )
             return
         chunks: list[bytes] = []
         received = 0
@@ -68,8 +86,9 @@ class RequestGuard:
             chunk = message.get("body", b"")
             received += len(chunk)
             if received > limit:
-                await _send_problem(send, 413, "Content Too Large",
-                                    f"request body over the {limit}-byte limit")
+                await _send_problem(
+                    send, 413, "Content Too Large", f"request body over the {limit}-byte limit"
+                )
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):

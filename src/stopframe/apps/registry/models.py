@@ -49,7 +49,9 @@ class Bank(Base):
     __tablename__ = "banks"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
-    kinds: Mapped[str] = mapped_column(String(64), nullable=False)  # comma-separated signal type names
+    kinds: Mapped[str] = mapped_column(
+        String(64), nullable=False
+    )  # comma-separated signal type names
     distance_threshold: Mapped[int] = mapped_column(Integer, nullable=False)
     verified: Mapped[bool] = mapped_column(Boolean, nullable=False)
     action: Mapped[str] = mapped_column(String(16), nullable=False)  # block | review | log

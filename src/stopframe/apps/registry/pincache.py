@@ -31,8 +31,11 @@ class PinCache:
         """True if this PIN was verified for this case within the last `ttl` seconds."""
         with self._lock:
             item = self._items.get(number)
-        return item is not None and item[1] > time.monotonic() and hmac.compare_digest(
-            item[0], self._mac(number, pin))
+        return (
+            item is not None
+            and item[1] > time.monotonic()
+            and hmac.compare_digest(item[0], self._mac(number, pin))
+        )
 
     def remember(self, number: str, pin: str) -> None:
         """Record a successful check."""

@@ -23,8 +23,9 @@ HEADERS = {"challenge": "WWW-Authenticate", "retry_after": "Retry-After"}
 log = logging.getLogger("stopframe.apps.registry")
 
 
-def problem_response(status: int, detail: str, headers: dict[str, str] | None = None,
-                     **extra: Any) -> JSONResponse:
+def problem_response(
+    status: int, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
     """Build the problem+json response for `status`."""
     phrase = HTTPStatus(status).phrase
     body = {"type": "about:blank", "title": phrase, "status": status, "detail": detail, **extra}
@@ -39,8 +40,14 @@ def service_problem(exc: ServiceError) -> JSONResponse:
 
 
 def _jsonable_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")),
-             "type": str(e.get("type", ""))} for e in errors]
+    return [
+        {
+            "loc": [str(p) for p in e.get("loc", ())],
+            "msg": str(e.get("msg", "")),
+            "type": str(e.get("type", "")),
+        }
+        for e in errors
+    ]
 
 
 def install(app: FastAPI) -> None:

@@ -40,17 +40,22 @@ def _describe_kind_list(schema: dict[str, Any]) -> None:
 def _describe_threshold(schema: dict[str, Any]) -> None:
     """OpenAPI text for a bank's threshold: each registered type's default and largest value."""
     scaled = [t for t in SIGNAL_TYPES.values() if t.max_threshold > 0]
-    limits = "; ".join(f"`{t.name}` default {t.default_threshold}, at most {t.max_threshold}"
-                       for t in scaled)
+    limits = "; ".join(
+        f"`{t.name}` default {t.default_threshold}, at most {t.max_threshold}" for t in scaled
+    )
     schema["description"] = (
         "Distance at or under which a consumer counts a match, for the bank's kinds that have a "
         "distance (exact digests match only when equal). It may not exceed the smallest maximum "
         "of the bank's kinds; left out, it is the largest default of the bank's kinds. "
-        f"Registered: {limits}.")
+        f"Registered: {limits}."
+    )
 
 
-SignalKindName = Annotated[str, Field(min_length=1, max_length=32, json_schema_extra=_describe_kinds),
-                           AfterValidator(_registered_kind)]
+SignalKindName = Annotated[
+    str,
+    Field(min_length=1, max_length=32, json_schema_extra=_describe_kinds),
+    AfterValidator(_registered_kind),
+]
 
 
 class Scope(StrEnum):
@@ -148,10 +153,14 @@ class BankIn(Strict):
     """A new bank and the defaults consumers apply to its matches."""
 
     name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
-    kinds: Annotated[list[SignalKindName], Field(min_length=1, json_schema_extra=_describe_kind_list),
-                     BeforeValidator(_at_most_every_kind)]
-    distance_threshold: Annotated[int | None, Field(ge=0, le=2**31 - 1,
-                                                    json_schema_extra=_describe_threshold)] = None
+    kinds: Annotated[
+        list[SignalKindName],
+        Field(min_length=1, json_schema_extra=_describe_kind_list),
+        BeforeValidator(_at_most_every_kind),
+    ]
+    distance_threshold: Annotated[
+        int | None, Field(ge=0, le=2**31 - 1, json_schema_extra=_describe_threshold)
+    ] = None
     verified: bool = False
     action: SuggestedAction = SuggestedAction.REVIEW
 

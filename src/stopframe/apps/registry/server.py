@@ -12,5 +12,12 @@ def serve(settings: RegistrySettings) -> None:
     """Open (and migrate) the registry, then serve HTTP until interrupted."""
     app = create_app(settings)
     # No access log: request lines carry case numbers, which are nobody's business downstream.
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", access_log=False,
-                proxy_headers=False, server_header=False)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+    )

@@ -11,8 +11,16 @@ from stopframe.errors import FormatError
 from stopframe.lists.formats import ncmec, projectvic, stopncii, threatexchange
 from stopframe.lists.formats.base import Exported, ListFormat, ParsedList
 
-FORMATS: dict[str, ListFormat] = {f.name: f for f in (
-    threatexchange.CSV, threatexchange.TEXT, stopncii.FORMAT, ncmec.FORMAT, projectvic.FORMAT)}
+FORMATS: dict[str, ListFormat] = {
+    f.name: f
+    for f in (
+        threatexchange.CSV,
+        threatexchange.TEXT,
+        stopncii.FORMAT,
+        ncmec.FORMAT,
+        projectvic.FORMAT,
+    )
+}
 
 
 def get_format(name: str) -> ListFormat:
@@ -20,7 +28,9 @@ def get_format(name: str) -> ListFormat:
     try:
         return FORMATS[name]
     except KeyError:
-        raise FormatError(f"unknown format {name!r}; use one of {', '.join(sorted(FORMATS))}") from None
+        raise FormatError(
+            f"unknown format {name!r}; use one of {', '.join(sorted(FORMATS))}"
+        ) from None
 
 
 __all__ = ["FORMATS", "Exported", "FormatError", "ListFormat", "ParsedList", "get_format"]

@@ -45,9 +45,11 @@ class ListFormat:
         left_out = Counter(s.kind for s in signals if not self.carries(SIGNAL_TYPES[s.kind]))
         if left_out and not partial:
             kinds = ", ".join(sorted(left_out))
-            raise FormatError(f"{self.name} cannot carry {kinds} signals "
-                              f"({sum(left_out.values())} of {len(signals)}); "
-                              "export a partial file or use another format")
+            raise FormatError(
+                f"{self.name} cannot carry {kinds} signals "
+                f"({sum(left_out.values())} of {len(signals)}); "
+                "export a partial file or use another format"
+            )
         kept = [s for s in signals if s.kind not in left_out]
         return Exported(self.write(kept), dict(sorted(left_out.items())))
 
@@ -65,7 +67,9 @@ def name_in(vocabulary: Sequence[str], signal_type: SignalType) -> str | None:
     return None
 
 
-def signal_at(where: str, signal_type: SignalType, value: str, quality: int | None = None) -> Signal:
+def signal_at(
+    where: str, signal_type: SignalType, value: str, quality: int | None = None
+) -> Signal:
     """Validate one value from a file, naming the record at fault when it is bad."""
     try:
         return signal_type.parse(value, quality)

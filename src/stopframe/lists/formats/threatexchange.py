@@ -36,8 +36,14 @@ def parse_csv(data: bytes) -> ParsedList:
         quality = row.get("quality") or None
         if quality is not None and not quality.isdigit():
             raise FormatError(f"line {number}: quality must be an integer")
-        out.signals.append(signal_at(f"line {number}", signal_type, row.get("signal", ""),
-                                     int(quality) if quality else None))
+        out.signals.append(
+            signal_at(
+                f"line {number}",
+                signal_type,
+                row.get("signal", ""),
+                int(quality) if quality else None,
+            )
+        )
     return out
 
 
@@ -56,8 +62,9 @@ def parse_text(data: bytes) -> ParsedList:
             out.skipped += 1
             continue
         if not signal_type.single_line:
-            raise FormatError(f"line {number}: {signal_type.name} needs several lines; "
-                              "use the CSV format")
+            raise FormatError(
+                f"line {number}: {signal_type.name} needs several lines; use the CSV format"
+            )
         out.signals.append(signal_at(f"line {number}", signal_type, parts[1]))
     return out
 

@@ -28,9 +28,15 @@ submit = require(Scope.SUBMIT)
 
 def entry_out(entry: Entry) -> EntryOut:
     """An entry as the case holder sees it."""
-    return EntryOut(id=entry.id, bank=entry.bank.name, kind=entry.kind, value=entry.value,
-                    quality=entry.quality, created_at=entry.created_at,
-                    withdrawn_at=entry.withdrawn_at)
+    return EntryOut(
+        id=entry.id,
+        bank=entry.bank.name,
+        kind=entry.kind,
+        value=entry.value,
+        quality=entry.quality,
+        created_at=entry.created_at,
+        withdrawn_at=entry.withdrawn_at,
+    )
 
 
 def _case(reg: Registry, number: str, pin: str | None) -> Case:
@@ -49,20 +55,32 @@ def create_case(caller: Caller = Depends(submit), reg: Registry = Depends(regist
 
 
 @router.get("/{case_number}", response_model=CaseSummary)
-def case_summary(case_number: CaseNumber, pin: str | None = Depends(case_pin),
-                 caller: Caller = Depends(submit), reg: Registry = Depends(registry)) -> CaseSummary:
+def case_summary(
+    case_number: CaseNumber,
+    pin: str | None = Depends(case_pin),
+    caller: Caller = Depends(submit),
+    reg: Registry = Depends(registry),
+) -> CaseSummary:
     """How many of the case's hashes are listed, and how often they were matched and acted on."""
     case = _case(reg, case_number, pin)
     with reg.db.read() as session:
         counts = cases.summary(session, case)
-    return CaseSummary(case_number=counts.number, entries_active=counts.entries_active,
-                       entries_withdrawn=counts.entries_withdrawn, matched=counts.matched,
-                       acted_on=counts.acted_on)
+    return CaseSummary(
+        case_number=counts.number,
+        entries_active=counts.entries_active,
+        entries_withdrawn=counts.entries_withdrawn,
+        matched=counts.matched,
+        acted_on=counts.acted_on,
+    )
 
 
 @router.get("/{case_number}/entries", response_model=list[EntryOut])
-def case_entries(case_number: CaseNumber, pin: str | None = Depends(case_pin),
-                 caller: Caller = Depends(submit), reg: Registry = Depends(registry)) -> list[EntryOut]:
+def case_entries(
+    case_number: CaseNumber,
+    pin: str | None = Depends(case_pin),
+    caller: Caller = Depends(submit),
+    reg: Registry = Depends(registry),
+) -> list[EntryOut]:
     """The case's entries, withdrawn ones included."""
     case = _case(reg, case_number, pin)
     with reg.db.read() as session:
@@ -70,9 +88,14 @@ def case_entries(case_number: CaseNumber, pin: str | None = Depends(case_pin),
 
 
 @router.post("/{case_number}/entries", response_model=SubmitOut)
-def add_entries(case_number: CaseNumber, body: SubmitIn, response: Response,
-                pin: str | None = Depends(case_pin), caller: Caller = Depends(submit),
-                reg: Registry = Depends(registry)) -> SubmitOut:
+def add_entries(
+    case_number: CaseNumber,
+    body: SubmitIn,
+    response: Response,
+    pin: str | None = Depends(case_pin),
+    caller: Caller = Depends(submit),
+    reg: Registry = Depends(registry),
+) -> SubmitOut:
     """Add hashes (never media) to the case: all or none; duplicates are returned, not repeated."""
     case = _case(reg, case_number, pin)
     signals = [Signal(s.kind, s.value, s.quality) for s in body.signals]
@@ -85,8 +108,13 @@ def add_entries(case_number: CaseNumber, body: SubmitIn, response: Response,
 
 
 @router.delete("/{case_number}/entries/{entry_id}", response_model=EntryOut)
-def withdraw_entry(case_number: CaseNumber, entry_id: EntryId, pin: str | None = Depends(case_pin),
-                   caller: Caller = Depends(submit), reg: Registry = Depends(registry)) -> EntryOut:
+def withdraw_entry(
+    case_number: CaseNumber,
+    entry_id: EntryId,
+    pin: str | None = Depends(case_pin),
+    caller: Caller = Depends(submit),
+    reg: Registry = Depends(registry),
+) -> EntryOut:
     """Withdraw one of the case's hashes; consumers drop it on their next sync."""
     case = _case(reg, case_number, pin)
     with reg.db.write() as session:

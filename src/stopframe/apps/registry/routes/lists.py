@@ -30,9 +30,12 @@ def snapshot(caller: Caller = Depends(read), reg: Registry = Depends(registry)) 
 
 
 @router.get("/lists/changes", response_model=Envelope)
-def changes(after: Annotated[int, Query(ge=0, le=2**62)] = 0,
-            limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
-            caller: Caller = Depends(read), reg: Registry = Depends(registry)) -> Response:
+def changes(
+    after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
+    caller: Caller = Depends(read),
+    reg: Registry = Depends(registry),
+) -> Response:
     """Additions and withdrawals after sequence `after`, in order, signed; page on while `more`."""
     with reg.db.read() as session:
         payload = feed.changes_payload(session, after, limit or reg.settings.feed_page_size)
@@ -40,6 +43,8 @@ def changes(after: Annotated[int, Query(ge=0, le=2**62)] = 0,
 
 
 @router.get("/keys", response_model=list[PublicKey])
-def public_keys(caller: Caller = Depends(read), reg: Registry = Depends(registry)) -> list[PublicKey]:
+def public_keys(
+    caller: Caller = Depends(read), reg: Registry = Depends(registry)
+) -> list[PublicKey]:
     """Every list-signing public key, old ones included, so past lists still verify."""
     return [PublicKey(**k) for k in reg.keyring.published()]

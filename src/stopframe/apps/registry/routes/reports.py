@@ -15,8 +15,9 @@ reporter = require(Scope.REPORT)
 
 
 @router.post("/reports", response_model=ReportOut, status_code=201)
-def add_report(body: ReportIn, caller: Caller = Depends(reporter),
-               reg: Registry = Depends(registry)) -> ReportOut:
+def add_report(
+    body: ReportIn, caller: Caller = Depends(reporter), reg: Registry = Depends(registry)
+) -> ReportOut:
     """Record that the caller matched an entry and what it did (entry, action, time; never media)."""
     with reg.db.write() as session:
         key = session.get(ApiKey, caller.id)

@@ -37,14 +37,23 @@ def threshold_for(kinds: Sequence[str], threshold: int | None) -> int:
         return min(bound, max((t.default_threshold for t in scaled), default=0))
     if threshold > bound:
         which = ", ".join(t.name for t in scaled) or "exact digests only"
-        raise Invalid(f"distance_threshold {threshold} is over {bound}, the most the bank's "
-                      f"kinds allow ({which})")
+        raise Invalid(
+            f"distance_threshold {threshold} is over {bound}, the most the bank's "
+            f"kinds allow ({which})"
+        )
     return threshold
 
 
-def create_bank(session: Session, name: str, kinds: Sequence[str], actor: str, *,
-                distance_threshold: int | None = None, verified: bool = False,
-                action: SuggestedAction = SuggestedAction.REVIEW) -> Bank:
+def create_bank(
+    session: Session,
+    name: str,
+    kinds: Sequence[str],
+    actor: str,
+    *,
+    distance_threshold: int | None = None,
+    verified: bool = False,
+    action: SuggestedAction = SuggestedAction.REVIEW,
+) -> Bank:
     """Create a bank and audit it; Conflict if the name is taken, Invalid for a bad threshold."""
     try:
         kinds = [SIGNAL_TYPES[kind].name for kind in kinds]
@@ -52,14 +61,26 @@ def create_bank(session: Session, name: str, kinds: Sequence[str], actor: str, *
         raise Invalid(str(exc)) from None
     if session.execute(select(Bank.id).where(Bank.name == name)).first():
         raise Conflict(f"bank {name!r} already exists")
-    bank = Bank(name=name, kinds=",".join(sorted(set(kinds))),
-                distance_threshold=threshold_for(kinds, distance_threshold), verified=verified,
-                action=action.value, created_at=utcnow())
+    bank = Bank(
+        name=name,
+        kinds=",".join(sorted(set(kinds))),
+        distance_threshold=threshold_for(kinds, distance_threshold),
+        verified=verified,
+        action=action.value,
+        created_at=utcnow(),
+    )
     session.add(bank)
     session.flush()
-    audit.record(session, actor, "bank.create", f"bank:{bank.name}", kinds=bank.kinds,
-                 distance_threshold=bank.distance_threshold, verified=bank.verified,
-                 action=bank.action)
+    audit.record(
+        session,
+        actor,
+        "bank.create",
+        f"bank:{bank.name}",
+        kinds=bank.kinds,
+        distance_threshold=bank.distance_threshold,
+        verified=bank.verified,
+        action=bank.action,
+    )
     return bank
 
 

@@ -63,8 +63,9 @@ def create_case(session: Session, scrypt_n: int, actor: str) -> NewCase:
     return NewCase(case.number, pin)
 
 
-def authenticate(session: Session, number: str, pin: str | None, scrypt_n: int,
-                 cache: PinCache | None = None) -> Case:
+def authenticate(
+    session: Session, number: str, pin: str | None, scrypt_n: int, cache: PinCache | None = None
+) -> Case:
     """The case for `number` if `pin` is right; one Unauthorized for unknown number and wrong PIN."""
     case = session.execute(select(Case).where(Case.number == number)).scalar_one_or_none()
     pin = pin or ""
@@ -83,8 +84,15 @@ def submit(session: Session, case: Case, bank: Bank, signals: Sequence[Signal]) 
     """Add the case's signals to `bank` (all or none) and audit what was new."""
     ids, added = add_signals(session, bank, actor_of(case), case.id, signals)
     if added:
-        audit.record(session, actor_of(case), "entry.add", f"case:{case.id}",
-                     bank=bank.name, entries=ids, added=added)
+        audit.record(
+            session,
+            actor_of(case),
+            "entry.add",
+            f"case:{case.id}",
+            bank=bank.name,
+            entries=ids,
+            added=added,
+        )
     return Submission(ids, added)
 
 
@@ -105,18 +113,27 @@ def withdraw_entry(session: Session, case: Case, entry_id: int) -> Entry:
 
 def entries_of(session: Session, case: Case) -> list[Entry]:
     """The case's entries, withdrawn ones included, in id order."""
-    return list(session.execute(select(Entry).where(Entry.case_id == case.id)
-                                .order_by(Entry.id)).scalars())
+    return list(
+        session.execute(select(Entry).where(Entry.case_id == case.id).order_by(Entry.id)).scalars()
+    )
 
 
 def summary(session: Session, case: Case) -> CaseCounts:
     """Counts only: entries, matches reported against them, and how many were acted on."""
-    active = session.execute(select(func.count()).select_from(Entry).where(
-        Entry.case_id == case.id, Entry.withdrawn_at.is_(None))).scalar_one()
-    total = session.execute(select(func.count()).select_from(Entry).where(
-        Entry.case_id == case.id)).scalar_one()
-    reports = select(func.count()).select_from(Report).join(Entry, Entry.id == Report.entry_id).where(
-        Entry.case_id == case.id)
+    active = session.execute(
+        select(func.count())
+        .select_from(Entry)
+        .where(Entry.case_id == case.id, Entry.withdrawn_at.is_(None))
+    ).scalar_one()
+    total = session.execute(
+        select(func.count()).select_from(Entry).where(Entry.case_id == case.id)
+    ).scalar_one()
+    reports = (
+        select(func.count())
+        .select_from(Report)
+        .join(Entry, Entry.id == Report.entry_id)
+        .where(Entry.case_id == case.id)
+    )
     matched = session.execute(reports).scalar_one()
     acted = session.execute(reports.where(Report.action.in_(ACTED))).scalar_one()
     return CaseCounts(case.number, active, total - active, matched, acted)

@@ -28,8 +28,9 @@ def digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
-def add_signals(session: Session, bank: Bank, owner: str, case_id: int | None,
-                signals: Iterable[Signal]) -> tuple[list[int], int]:
+def add_signals(
+    session: Session, bank: Bank, owner: str, case_id: int | None, signals: Iterable[Signal]
+) -> tuple[list[int], int]:
     """Add signals to `bank` for `owner`; return (entry ids in input order, how many were new).
 
     A signal already present for the same owner is not duplicated; a withdrawn one is restored.
@@ -47,20 +48,39 @@ def add_signals(session: Session, bank: Bank, owner: str, case_id: int | None,
     if restored:
         session.execute(update(Entry).where(Entry.id.in_(restored)).values(withdrawn_at=None))
     now = utcnow()
-    new_rows = [{"bank_id": bank.id, "case_id": case_id, "owner": owner, "kind": k, "value": s.value,
-                 "digest": d, "quality": s.quality, "created_at": now}
-                for (k, d), s in wanted.items() if (k, d) not in ids]
+    new_rows = [
+        {
+            "bank_id": bank.id,
+            "case_id": case_id,
+            "owner": owner,
+            "kind": k,
+            "value": s.value,
+            "digest": d,
+            "quality": s.quality,
+            "created_at": now,
+        }
+        for (k, d), s in wanted.items()
+        if (k, d) not in ids
+    ]
     for start in range(0, len(new_rows), CHUNK):  # plain executemany: RETURNING goes row by row
-        session.execute(Entry.__table__.insert(), new_rows[start:start + CHUNK])
+        session.execute(Entry.__table__.insert(), new_rows[start : start + CHUNK])
     if new_rows:
-        _lookup(session, bank.id, owner, {(r["kind"], r["digest"]): None for r in new_rows}, ids, set())
+        _lookup(
+            session, bank.id, owner, {(r["kind"], r["digest"]): None for r in new_rows}, ids, set()
+        )
     new_ids = sorted(ids[(r["kind"], r["digest"])] for r in new_rows)
     append_changes(session, new_ids + restored, ADD)
     return [ids[key] for key in wanted], len(new_ids) + len(restored)
 
 
-def _lookup(session: Session, bank_id: int, owner: str, keys: dict[tuple[str, str], object],
-            ids: dict[tuple[str, str], int], withdrawn: set[int]) -> None:
+def _lookup(
+    session: Session,
+    bank_id: int,
+    owner: str,
+    keys: dict[tuple[str, str], object],
+    ids: dict[tuple[str, str], int],
+    withdrawn: set[int],
+) -> None:
     """Fill `ids` with the entries of `owner` in the bank matching `keys`; note withdrawn ones.
 
     Queried per kind so the lookup uses the whole (bank, owner, kind, digest) unique index.
@@ -70,9 +90,14 @@ def _lookup(session: Session, bank_id: int, owner: str, keys: dict[tuple[str, st
         by_kind.setdefault(kind, []).append(dig)
     for kind, digests in by_kind.items():
         for start in range(0, len(digests), CHUNK):
-            rows = session.execute(select(Entry.id, Entry.digest, Entry.withdrawn_at).where(
-                Entry.bank_id == bank_id, Entry.owner == owner, Entry.kind == kind,
-                Entry.digest.in_(digests[start:start + CHUNK])))
+            rows = session.execute(
+                select(Entry.id, Entry.digest, Entry.withdrawn_at).where(
+                    Entry.bank_id == bank_id,
+                    Entry.owner == owner,
+                    Entry.kind == kind,
+                    Entry.digest.in_(digests[start : start + CHUNK]),
+                )
+            )
             for eid, dig, withdrawn_at in rows:
                 ids[(kind, dig)] = eid
                 if withdrawn_at is not None:

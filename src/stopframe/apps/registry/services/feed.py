@@ -32,11 +32,14 @@ def append_changes(session: Session, entry_ids: list[int], op: str) -> None:
     now = utcnow()
     session.execute(
         Change.__table__.insert(),
-        [{"sequence": last + i, "entry_id": eid, "op": op, "created_at": now}
-         for i, eid in enumerate(entry_ids, start=1)],
+        [
+            {"sequence": last + i, "entry_id": eid, "op": op, "created_at": now}
+            for i, eid in enumerate(entry_ids, start=1)
+        ],
     )
-    session.execute(update(Counter).where(Counter.name == FEED_COUNTER)
-                    .values(value=last + len(entry_ids)))
+    session.execute(
+        update(Counter).where(Counter.name == FEED_COUNTER).values(value=last + len(entry_ids))
+    )
 
 
 def current_sequence(session: Session) -> int:
@@ -46,8 +49,10 @@ def current_sequence(session: Session) -> int:
 
 def _banks(session: Session) -> list[dict[str, Any]]:
     rows = session.execute(select(Bank).order_by(Bank.name)).scalars().all()
-    return [bank_document(b.name, b.kinds.split(","), b.distance_threshold, b.verified, b.action)
-            for b in rows]
+    return [
+        bank_document(b.name, b.kinds.split(","), b.distance_threshold, b.verified, b.action)
+        for b in rows
+    ]
 
 
 def snapshot_payload(session: Session) -> dict[str, Any]:
@@ -56,7 +61,8 @@ def snapshot_payload(session: Session) -> dict[str, Any]:
     rows = session.execute(
         select(Entry.id, Bank.name, Entry.kind, Entry.value, Entry.quality)
         .join(Bank, Bank.id == Entry.bank_id)
-        .where(Entry.withdrawn_at.is_(None)).order_by(Entry.id)
+        .where(Entry.withdrawn_at.is_(None))
+        .order_by(Entry.id)
     )
     return snapshot_document(sequence, _banks(session), (entry_document(*row) for row in rows))
 
@@ -66,20 +72,30 @@ def changes_payload(session: Session, after: int, limit: int) -> dict[str, Any]:
     Conflict when `after` is beyond the latest sequence (the consumer must start again)."""
     last = current_sequence(session)
     if after > last:
-        raise Conflict(f"after={after} is beyond the latest sequence {last}; "
-                       "start again from a snapshot")
+        raise Conflict(
+            f"after={after} is beyond the latest sequence {last}; start again from a snapshot"
+        )
     rows = session.execute(
-        select(Change.sequence, Change.op, Entry.id, Bank.name, Entry.kind, Entry.value, Entry.quality)
-        .join(Entry, Entry.id == Change.entry_id).join(Bank, Bank.id == Entry.bank_id)
+        select(
+            Change.sequence, Change.op, Entry.id, Bank.name, Entry.kind, Entry.value, Entry.quality
+        )
+        .join(Entry, Entry.id == Change.entry_id)
+        .join(Bank, Bank.id == Entry.bank_id)
         .where(Change.sequence > after, Change.sequence <= last)
-        .order_by(Change.sequence).limit(limit)
+        .order_by(Change.sequence)
+        .limit(limit)
     ).all()
-    changes = [change_document(seq, op, entry_document(eid, bank, kind, value, quality))
-               for seq, op, eid, bank, kind, value, quality in rows]
+    changes = [
+        change_document(seq, op, entry_document(eid, bank, kind, value, quality))
+        for seq, op, eid, bank, kind, value, quality in rows
+    ]
     return changes_document(after, last, _banks(session), changes)
 
 
 def active_count(session: Session, bank_id: int) -> int:
     """Active entries in a bank."""
-    return session.execute(select(func.count()).select_from(Entry).where(
-        Entry.bank_id == bank_id, Entry.withdrawn_at.is_(None))).scalar_one()
+    return session.execute(
+        select(func.count())
+        .select_from(Entry)
+        .where(Entry.bank_id == bank_id, Entry.withdrawn_at.is_(None))
+    ).scalar_one()

@@ -32,8 +32,13 @@ def scopes_of(row: ApiKey) -> list[Scope]:
 def create_key(session: Session, name: str, scopes: Sequence[Scope], actor: str) -> NewKey:
     """Create a key and audit it; the returned `key` is the only time it is visible."""
     key_id, secret = new_api_key()
-    row = ApiKey(key_id=key_id, key_hash=hash_api_key(secret), name=name,
-                 scopes=",".join(sorted({s.value for s in scopes})), created_at=utcnow())
+    row = ApiKey(
+        key_id=key_id,
+        key_hash=hash_api_key(secret),
+        name=name,
+        scopes=",".join(sorted({s.value for s in scopes})),
+        created_at=utcnow(),
+    )
     session.add(row)
     session.flush()
     audit.record(session, actor, "key.create", f"key:{key_id}", scopes=row.scopes, name=name)
@@ -47,7 +52,9 @@ def list_keys(session: Session) -> list[ApiKey]:
 
 def find_key(session: Session, secret: str) -> ApiKey | None:
     """The unrevoked key whose hash matches `secret`, else None."""
-    row = session.execute(select(ApiKey).where(ApiKey.key_hash == hash_api_key(secret))).scalar_one_or_none()
+    row = session.execute(
+        select(ApiKey).where(ApiKey.key_hash == hash_api_key(secret))
+    ).scalar_one_or_none()
     return row if row is not None and row.revoked_at is None else None
 
 

@@ -13,14 +13,26 @@ from stopframe.apps.registry.services.entries import get_entry
 from stopframe.lists.canonical import iso, utcnow
 
 
-def add_report(session: Session, key: ApiKey, entry_id: int, action: ReportedAction,
-               matched_at: datetime) -> Report:
+def add_report(
+    session: Session, key: ApiKey, entry_id: int, action: ReportedAction, matched_at: datetime
+) -> Report:
     """Store and audit a report against an existing entry (NotFound otherwise)."""
     entry = get_entry(session, entry_id)
-    report = Report(entry_id=entry.id, api_key_id=key.id, action=action.value,
-                    matched_at=matched_at, created_at=utcnow())
+    report = Report(
+        entry_id=entry.id,
+        api_key_id=key.id,
+        action=action.value,
+        matched_at=matched_at,
+        created_at=utcnow(),
+    )
     session.add(report)
     session.flush()
-    audit.record(session, f"key:{key.key_id}", "report.add", f"entry:{entry.id}",
-                 action=report.action, matched_at=iso(matched_at))
+    audit.record(
+        session,
+        f"key:{key.key_id}",
+        "report.add",
+        f"entry:{entry.id}",
+        action=report.action,
+        matched_at=iso(matched_at),
+    )
     return report

@@ -36,17 +36,32 @@ def _format(name: str) -> ListFormat:
         raise Invalid(str(exc)) from None
 
 
-def import_signals(session: Session, bank: Bank, signals: Sequence[Signal], actor: str,
-                   source: str, skipped: int = 0) -> ImportResult:
+def import_signals(
+    session: Session,
+    bank: Bank,
+    signals: Sequence[Signal],
+    actor: str,
+    source: str,
+    skipped: int = 0,
+) -> ImportResult:
     """Add `signals` to `bank` as an import from `source` and audit it: all of them or none."""
     _ids, added = add_signals(session, bank, IMPORT_OWNER, None, signals)
-    audit.record(session, actor, "bank.import", f"bank:{bank.name}", format=source,
-                 read=len(signals), added=added, skipped=skipped)
+    audit.record(
+        session,
+        actor,
+        "bank.import",
+        f"bank:{bank.name}",
+        format=source,
+        read=len(signals),
+        added=added,
+        skipped=skipped,
+    )
     return ImportResult(bank.name, source, len(signals), added, skipped)
 
 
-def import_file(session: Session, bank: Bank, fmt: str, data: bytes, max_entries: int,
-                actor: str) -> ImportResult:
+def import_file(
+    session: Session, bank: Bank, fmt: str, data: bytes, max_entries: int, actor: str
+) -> ImportResult:
     """Parse `data` as `fmt` and add every signal to `bank`: all of them or, on any error, none."""
     parse = _format(fmt).parse
     try:
@@ -60,15 +75,20 @@ def import_file(session: Session, bank: Bank, fmt: str, data: bytes, max_entries
     return import_signals(session, bank, parsed.signals, actor, fmt, parsed.skipped)
 
 
-def export_bank(session: Session, bank: Bank, fmt: str, partial: bool = False) -> tuple[Exported, str]:
+def export_bank(
+    session: Session, bank: Bank, fmt: str, partial: bool = False
+) -> tuple[Exported, str]:
     """The bank's active entries written in `fmt`, with the media type to send them as.
 
     Entries of kinds the format cannot carry are refused (Invalid), or left out and counted in
     the result when `partial` is set.
     """
     list_format = _format(fmt)
-    rows = session.execute(select(Entry.kind, Entry.value, Entry.quality).where(
-        Entry.bank_id == bank.id, Entry.withdrawn_at.is_(None)).order_by(Entry.id))
+    rows = session.execute(
+        select(Entry.kind, Entry.value, Entry.quality)
+        .where(Entry.bank_id == bank.id, Entry.withdrawn_at.is_(None))
+        .order_by(Entry.id)
+    )
     signals = [Signal(kind, value, quality) for kind, value, quality in rows]
     try:
         return list_format.dump(signals, partial), list_format.media_type

@@ -100,5 +100,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("audit_log", "reports", "api_keys", "changes", "entries", "banks", "cases", "counters"):
+    for table in (
+        "audit_log",
+        "reports",
+        "api_keys",
+        "changes",
+        "entries",
+        "banks",
+        "cases",
+        "counters",
+    ):
         op.drop_table(table)
