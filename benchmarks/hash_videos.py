@@ -191,7 +191,8 @@ def matcher_speed() -> None:
     match_vpdq(long_a, long_b)
     elapsed = time.perf_counter() - started
     print(
-        f"| 1 h at 1 fps vs 1 h at 1 fps | {3600 * 3600:,} | {elapsed:.2f} | {3600 * 3600 / elapsed / 1e6:.0f} |"
+        f"| 1 h at 1 fps vs 1 h at 1 fps | {3600 * 3600:,} | {elapsed:.2f} "
+        f"| {3600 * 3600 / elapsed / 1e6:.0f} |"
     )
     query = frames(600)
     many = {f"v{k}": frames(600) for k in range(500)}
@@ -200,7 +201,8 @@ def matcher_speed() -> None:
     elapsed = time.perf_counter() - started
     pairs = 600 * 600 * 500
     print(
-        f"| 10 min at 1 fps vs 500 such videos | {pairs:,} | {elapsed:.2f} | {pairs / elapsed / 1e6:.0f} |"
+        f"| 10 min at 1 fps vs 500 such videos | {pairs:,} | {elapsed:.2f} "
+        f"| {pairs / elapsed / 1e6:.0f} |"
     )
 
 

@@ -104,7 +104,8 @@ def bench_feed_latency(
     rounds: int,
     store_path: Path,
 ) -> list[float]:
-    """Seconds from a submission's acknowledgement to a consumer, polling every `poll_s`, holding it."""
+    """Seconds from a submission's acknowledgement to a consumer, polling every `poll_s`,
+    holding it."""
     store = ListStore.open(store_path)
     seen: dict[str, float] = {}
     stop = threading.Event()
@@ -193,7 +194,8 @@ def main() -> None:
             )
             batched = bench_submissions(base, submit, args.submissions * 50, args.threads, 100)
             print(
-                f"submissions, 100 hashes per request, {args.threads} threads: {batched:,.0f} hashes/s"
+                f"submissions, 100 hashes per request, {args.threads} threads: "
+                f"{batched:,.0f} hashes/s"
             )
 
             latencies = bench_feed_latency(
@@ -202,8 +204,9 @@ def main() -> None:
             worst = max(latencies)
             print(
                 f"feed latency (poll every {args.poll:g} s), 20 rounds: median "
-                f"{statistics.median(latencies):.2f} s, max {worst:.2f} s; goal {GOAL_FEED_LATENCY_S:g} s "
-                f"-> max/goal = {worst / GOAL_FEED_LATENCY_S:.2f} ({'met' if worst <= GOAL_FEED_LATENCY_S else 'NOT met'})"
+                f"{statistics.median(latencies):.2f} s, max {worst:.2f} s; "
+                f"goal {GOAL_FEED_LATENCY_S:g} s -> max/goal = {worst / GOAL_FEED_LATENCY_S:.2f} "
+                f"({'met' if worst <= GOAL_FEED_LATENCY_S else 'NOT met'})"
             )
 
             with reg.db.read() as session:
@@ -220,7 +223,8 @@ def main() -> None:
                     ]
                     import_signals(session, bank, signals, "bench", "benchmark")
             print(
-                f"bulk load of {missing:,} entries (one transaction): {time.perf_counter() - started:.1f} s"
+                f"bulk load of {missing:,} entries (one transaction): "
+                f"{time.perf_counter() - started:.1f} s"
             )
 
             with httpx.Client(

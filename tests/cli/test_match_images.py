@@ -1,4 +1,5 @@
-"""`stopframe hash --robust` then `stopframe match-images`: sets out, matches back, bad input named."""
+"""`stopframe hash --robust` then `stopframe match-images`: sets out, matches back, bad input
+named."""
 
 from __future__ import annotations
 

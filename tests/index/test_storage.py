@@ -1,4 +1,4 @@
-"""The on-disk format: round trip, memory mapping, and corrupt or truncated files refused on open."""
+"""The on-disk format: round trip, memory mapping, corrupt or truncated files refused on open."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The realistic hash generator: PDQ's invariants, determinism, and a distance profile like real hashes."""
+"""The realistic hash generator: PDQ's invariants, determinism, and a distance profile like
+real hashes."""
 
 from __future__ import annotations
 

@@ -201,7 +201,7 @@ _PYTX_PATH_TRAPS = {
 
 @pytest.mark.parametrize("decode_path", list(DecodePath))
 def test_within_10_bits_of_recorded_pdqhash_values(vectors_dir, decode_path):
-    """Interoperability: lists hashed by partners with pdqhash/pytx must match ours, alpha included."""
+    """Interoperability: lists hashed by partners with pdqhash/pytx match ours, alpha included."""
     failures, checked = [], 0
     for row in _expected(vectors_dir):
         if not row["implementation"].startswith(("pdqhash", "pytx-pdqhash")):

@@ -1,4 +1,5 @@
-"""Our vPDQ of the sample videos against upstream's reference hash files (bars kept, as upstream)."""
+"""Our vPDQ of the sample videos against upstream's reference hash files (bars kept, as
+upstream does)."""
 
 from __future__ import annotations
 

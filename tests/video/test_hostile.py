@@ -1,4 +1,5 @@
-"""Hostile and broken files: each gives a clear error or a partial result, quickly, in bounded memory."""
+"""Hostile and broken files: each gives a clear error or a partial result, quickly, in bounded
+memory."""
 
 from __future__ import annotations
 

@@ -126,7 +126,10 @@ def test_every_route_with_every_credential(client, headers, world, registry, cre
         if (method, path) in CASE_ROUTES:
             sent["X-Case-PIN"] = world["pin"]
         response = client.request(method.upper(), url, headers=sent, **kwargs)
-        where = f"{method.upper()} {path} with {credential}: {response.status_code} {response.text[:200]}"
+        where = (
+            f"{method.upper()} {path} with {credential}: "
+            f"{response.status_code} {response.text[:200]}"
+        )
         assert (
             response.headers["content-type"].startswith(
                 "application/problem+json" if response.status_code >= 400 else "application/json"
