@@ -57,5 +57,6 @@ def save(folder: Path, name: str, arrays: dict[str, np.ndarray]) -> None:
     """Store arrays atomically (write then rename) so an interrupted run leaves no torn file."""
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".{name}.{os.getpid()}.npz"
-    np.savez_compressed(tmp, **arrays)
+    # allow_pickle is numpy's default, passed by name so no array can be taken for it
+    np.savez_compressed(tmp, allow_pickle=True, **arrays)
     tmp.replace(folder / f"{name}.npz")

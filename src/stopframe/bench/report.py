@@ -99,7 +99,9 @@ def summarise(result: dict) -> dict:
                 out["families"][family][m.name]["fixed"] = _point(
                     at_threshold(counts, FIXED_THRESHOLDS[m.name])
                 )
-        entry = {f"p{p}": _point(recall_at_precision(total, p)) for p in PRECISIONS}
+        entry: dict[str, object] = {
+            f"p{p}": _point(recall_at_precision(total, p)) for p in PRECISIONS
+        }
         if m.name in FIXED_THRESHOLDS:
             t = FIXED_THRESHOLDS[m.name]
             entry["fixed"] = _point(at_threshold(total, t))

@@ -132,7 +132,7 @@ def _query_task(args: tuple[str, int, int, int, list[str]]) -> list[tuple[str, i
         original = load_rgb(Path(path), max_side)
     except Exception:
         return [(name, image_index, None) for name in names]
-    out = []
+    out: list[tuple[str, int, dict | None]] = []
     for name in names:
         edited = _SUITE[name](original, transform_rng(seed, name, image_index))
         out.append((name, image_index, _hash_with(METHODS, edited, "query")))

@@ -35,7 +35,7 @@ def robustness(
     ] = None,
 ) -> None:
     """Measure recall at precision >= 99.9 % / 99.99 % per transform for every method."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
     from stopframe.bench.cache import default_cache_dir
     from stopframe.bench.corpus import CorpusMissingError, default_corpus_dir
@@ -58,7 +58,7 @@ def robustness(
         TimeElapsedColumn(),
         transient=False,
     ) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def progress(label: str, done: int, total: int) -> None:
             if label not in tasks:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 import typer
 from rich.console import Console
@@ -12,11 +12,23 @@ from rich.table import Table
 from stopframe.signals import SIGNAL_TYPES
 
 
+class _SignalRow(TypedDict):
+    """One signal type as listed (and as written in the JSON output)."""
+
+    name: str
+    contents: list[str]
+    threshold: int
+    quality_floor: int
+    index: str
+    aliases: list[str]
+    description: str
+
+
 def signals_command(
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
 ) -> None:
     """List every signal type stopframe knows: content, threshold, quality floor, index."""
-    rows = [
+    rows: list[_SignalRow] = [
         {
             "name": t.name,
             "contents": [c.value for c in t.contents],

@@ -15,7 +15,8 @@ import typer
 
 from stopframe.errors import MediaError, SignalValueError
 from stopframe.matching.video import DEFAULT_COMPARED_THRESHOLD, DEFAULT_QUERY_THRESHOLD, match_vpdq
-from stopframe.media.video import SNIFF_BYTES, sniff_animation, sniff_video
+from stopframe.media.sniff import SNIFF_BYTES
+from stopframe.media.video import sniff_animation, sniff_video
 from stopframe.signals.pdq import PDQ, PDQ_BITS
 from stopframe.signals.vpdq import (
     VideoHash,

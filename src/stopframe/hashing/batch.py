@@ -29,6 +29,10 @@ class FoundFile:
     path: str
 
 
+# What `iter_files` and `hash_paths` take: paths to expand, or `iter_files`' own output
+PathItem = str | Path | FoundFile | HashRecord
+
+
 _THREAD_VARIABLES = (
     "OMP_NUM_THREADS",
     "OPENBLAS_NUM_THREADS",
@@ -48,12 +52,13 @@ def _one_thread_per_worker() -> None:
     _worker_limits.append(threadpool_limits(limits=1))
 
 
-def iter_files(paths: Iterable[str | Path | FoundFile]) -> Iterator[str | FoundFile | HashRecord]:
+def iter_files(paths: Iterable[PathItem]) -> Iterator[str | FoundFile | HashRecord]:
     """Each named file, and every file under each named folder in sorted order. A folder that
     cannot be listed yields an error record instead of a path; symlinked folders are followed
-    once (a loop back to a folder already visited is not entered again)."""
+    once (a loop back to a folder already visited is not entered again). Items that are
+    already found files or records (this function's own output) pass through as they are."""
     for given in paths:
-        if isinstance(given, FoundFile):
+        if isinstance(given, FoundFile | HashRecord):
             yield given
             continue
         path = os.fspath(given)
@@ -90,7 +95,7 @@ def _walk(folder: str, visited: set[tuple[int, int]]) -> Iterator[FoundFile | Ha
 
 
 def hash_paths(
-    paths: Iterable[str | Path | FoundFile], options: HashOptions | None = None, jobs: int = 1
+    paths: Iterable[PathItem], options: HashOptions | None = None, jobs: int = 1
 ) -> Iterator[HashRecord]:
     """Records for every file under `paths`, in input order; `jobs` > 1 uses that many worker
     processes with a bounded number of files in flight."""

@@ -195,6 +195,7 @@ def hash_file(path: str | Path, options: HashOptions | None = None) -> HashRecor
     try:
         options = with_limits(options)
         limits = options.limits
+        assert limits is not None  # with_limits sets both limits
         sniffed, data, digests, size = _read(record.path, limits)
         exact = digests.result()
         record.signals = [Signal(MD5.name, exact.md5), Signal(SHA256.name, exact.sha256)]

@@ -68,7 +68,8 @@ def flat_lines(
     median = np.median(pixels, axis=along, keepdims=True)
     gap = np.abs(pixels - median)
     deviation = np.maximum(np.maximum(gap[..., 0], gap[..., 1]), gap[..., 2])
-    return (deviation <= tolerance).mean(axis=along) >= flat_share
+    flat: np.ndarray = (deviation <= tolerance).mean(axis=along) >= flat_share
+    return flat
 
 
 def _run_length(flags: np.ndarray, limit: int) -> int:

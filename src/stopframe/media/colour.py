@@ -45,7 +45,9 @@ def _lab_to_rgb(image: Image.Image) -> Image.Image:
         _lab_to_srgb = ImageCms.buildTransform(
             ImageCms.createProfile("LAB"), ImageCms.createProfile("sRGB"), "LAB", "RGB"
         )
-    return ImageCms.applyTransform(image, _lab_to_srgb)
+    converted = ImageCms.applyTransform(image, _lab_to_srgb)
+    assert converted is not None  # None comes back only for inPlace=True
+    return converted
 
 
 def to_rgb_or_luma(image: Image.Image, allow_luma: bool = False) -> Image.Image:

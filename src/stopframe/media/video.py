@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self
 
 import numpy as np
 
@@ -29,6 +29,10 @@ try:
     import av
 except ImportError:  # pragma: no cover - exercised only without the `video` extra
     av = None  # type: ignore[assignment]
+
+
+# The values PyAV accepts for `CodecContext.skip_frame` (FFmpeg's AVDiscard levels)
+SkipFrame = Literal["NONE", "DEFAULT", "NONREF", "BIDIR", "NONINTRA", "NONKEY", "ALL"]
 
 
 class SparseSamplingError(Exception):
@@ -274,7 +278,7 @@ class VideoReader:
         )
 
     def _stream(
-        self, skip: str = "DEFAULT", slice_only: bool = False
+        self, skip: SkipFrame = "DEFAULT", slice_only: bool = False
     ) -> av.video.stream.VideoStream:
         stream = self._container.streams.video[0]
         # Frame threading would apply per-packet skip settings to the wrong packets.
@@ -418,7 +422,7 @@ class VideoReader:
         With a plan, packets it does not need are dropped or decoded only as references."""
         packets = self._container.demux(stream)
         self._packets = 0
-        skip = "DEFAULT"
+        skip: SkipFrame = "DEFAULT"
         while True:
             try:
                 packet = next(packets)
@@ -428,7 +432,7 @@ class VideoReader:
                     if plan is not None and context is not None:
                         if index >= len(plan.keep) or not plan.keep[index]:
                             continue
-                        wanted = "DEFAULT" if plan.target[index] else "NONREF"
+                        wanted: SkipFrame = "DEFAULT" if plan.target[index] else "NONREF"
                         if wanted != skip:
                             context.skip_frame = skip = wanted
                 decoded = stream.decode(packet)
@@ -453,7 +457,7 @@ class VideoReader:
             source = frame.reformat(format="gray")
             scale, offset = 1.0, 0.0
         plane = source.planes[0]
-        array = np.frombuffer(plane, dtype=np.uint8).reshape(-1, plane.line_size)
+        array = np.frombuffer(memoryview(plane), dtype=np.uint8).reshape(-1, plane.line_size)
         array = array[: source.height, : source.width]
         if crop is not None and crop.bottom <= array.shape[0] and crop.right <= array.shape[1]:
             array = array[crop.slices()]
@@ -466,11 +470,12 @@ class VideoReader:
         stream = self._stream()
         seen: set[int | None] = set()
         duration = self.info.duration_s
-        targets = [duration * i / count for i in range(count)] if duration else [0.0]
+        time_base = stream.time_base
+        targets = [duration * i / count for i in range(count)] if duration and time_base else [0.0]
         for seconds in targets:
             try:
-                if seconds > 0:
-                    self._container.seek(int(seconds / stream.time_base), stream=stream)
+                if seconds > 0 and time_base is not None:
+                    self._container.seek(int(seconds / time_base), stream=stream)
                 frame = self._next_keyframe(stream, seen)
             except (av.FFmpegError, ValueError, MemoryError):
                 break

@@ -6,8 +6,8 @@ MD5 is kept because the hash lists platforms and NGOs exchange still carry it.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import BinaryIO
 
 from stopframe.signals.base import ContentType, DigestType
@@ -77,7 +77,7 @@ def digests_of_stream(handle: BinaryIO, chunk_bytes: int = CHUNK_BYTES) -> Exact
     return stream.result()
 
 
-def digests_of_file(path: str | Path) -> ExactDigests:
+def digests_of_file(path: str | os.PathLike[str]) -> ExactDigests:
     """MD5 and SHA-256 of the file at `path`, streamed."""
     with open(path, "rb") as handle:
         return digests_of_stream(handle)

@@ -154,7 +154,10 @@ def jarosz_64(luma: np.ndarray) -> np.ndarray:
     `box_filter` passes per axis followed by sampling (to ~1e-11), at BLAS speed.
     """
     rows, cols = luma.shape
-    return jarosz_matrix(rows) @ luma.astype(np.float64, copy=False) @ jarosz_matrix(cols).T
+    block: np.ndarray = (
+        jarosz_matrix(rows) @ luma.astype(np.float64, copy=False) @ jarosz_matrix(cols).T
+    )
+    return block
 
 
 def block64_from_reduced_luma(luma: np.ndarray, full_shape: tuple[int, int]) -> np.ndarray:
@@ -162,7 +165,8 @@ def block64_from_reduced_luma(luma: np.ndarray, full_shape: tuple[int, int]) -> 
     the same image box-averaged down to a smaller grid (e.g. by JPEG DCT scaling)."""
     rows = reduced_jarosz_matrix(full_shape[0], luma.shape[0])
     cols = reduced_jarosz_matrix(full_shape[1], luma.shape[1])
-    return rows @ luma.astype(np.float64, copy=False) @ cols.T
+    block: np.ndarray = rows @ luma.astype(np.float64, copy=False) @ cols.T
+    return block
 
 
 def quality_of(block64: np.ndarray) -> int:

@@ -30,7 +30,7 @@ def block64_from_plane(plane: np.ndarray) -> np.ndarray:
     col_band = col_weights.shape[1]
     col_gather = col_start[:, None] + np.arange(col_band)[None, :]  # 64 x band column numbers
     picked = reduced[:, col_gather].transpose(1, 0, 2)  # 64 (out col) x 64 (row) x band
-    block = np.matmul(picked, col_weights[:, :, None])[:, :, 0].T
+    block: np.ndarray = np.matmul(picked, col_weights[:, :, None])[:, :, 0].T
     return block.astype(np.float64)
 
 

@@ -103,7 +103,8 @@ def canonical_block(luma: np.ndarray) -> np.ndarray:
     square = (rows[:-2] + 2 * rows[1:-1] + rows[2:]) / 4
     cols = np.concatenate([square[:, :1], square, square[:, -1:]], axis=1)
     square = (cols[:, :-2] + 2 * cols[:, 1:-1] + cols[:, 2:]) / 4
-    return square.reshape(64, 2, 64, 2).mean(axis=(1, 3))
+    block: np.ndarray = square.reshape(64, 2, 64, 2).mean(axis=(1, 3))
+    return block
 
 
 def _rotate(luma: np.ndarray, degrees: float) -> np.ndarray:

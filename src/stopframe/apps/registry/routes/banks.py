@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
@@ -28,7 +28,12 @@ from stopframe.lists.formats import FORMATS
 
 router = APIRouter(tags=["banks"])
 BankName = Annotated[str, Path(max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
-Format = Literal[tuple(FORMATS)]  # type: ignore[valid-type]
+# The `format` query values, written out so they are a type; FORMATS is the source of truth
+Format = Literal[
+    "threatexchange-csv", "threatexchange-text", "stopncii-json", "ncmec-xml", "projectvic-json"
+]
+if list(get_args(Format)) != list(FORMATS):
+    raise RuntimeError(f"routes.banks.Format {get_args(Format)} does not match {list(FORMATS)}")
 LEFT_OUT_HEADER = "X-Stopframe-Left-Out"
 admin = require(Scope.ADMIN)
 read = require(Scope.READ)

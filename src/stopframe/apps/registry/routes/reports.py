@@ -9,6 +9,7 @@ from stopframe.apps.registry.models import ApiKey
 from stopframe.apps.registry.schemas import ReportIn, ReportOut, Scope
 from stopframe.apps.registry.services import reports
 from stopframe.apps.registry.state import Registry
+from stopframe.errors import Unauthorized
 
 router = APIRouter(tags=["reports"])
 reporter = require(Scope.REPORT)
@@ -21,5 +22,7 @@ def add_report(
     """Record that the caller matched an entry and what it did (entry, action, time; never media)."""
     with reg.db.write() as session:
         key = session.get(ApiKey, caller.id)
+        if key is None:  # gone since the caller was authenticated
+            raise Unauthorized("API key unknown or revoked", challenge="Bearer")
         report = reports.add_report(session, key, body.entry_id, body.action, body.matched_at)
         return ReportOut(id=report.id)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from stopframe.apps.registry import audit
@@ -48,6 +49,7 @@ def add_signals(
     if restored:
         session.execute(update(Entry).where(Entry.id.in_(restored)).values(withdrawn_at=None))
     now = utcnow()
+    new = {key: s for key, s in wanted.items() if key not in ids}
     new_rows = [
         {
             "bank_id": bank.id,
@@ -59,16 +61,16 @@ def add_signals(
             "quality": s.quality,
             "created_at": now,
         }
-        for (k, d), s in wanted.items()
-        if (k, d) not in ids
+        for (k, d), s in new.items()
     ]
-    for start in range(0, len(new_rows), CHUNK):  # plain executemany: RETURNING goes row by row
-        session.execute(Entry.__table__.insert(), new_rows[start : start + CHUNK])
-    if new_rows:
-        _lookup(
-            session, bank.id, owner, {(r["kind"], r["digest"]): None for r in new_rows}, ids, set()
-        )
-    new_ids = sorted(ids[(r["kind"], r["digest"])] for r in new_rows)
+    # A declarative model's __table__ is its Table (the stubs say FromClause). Core insert on
+    # purpose: a plain executemany (RETURNING goes row by row), no ORM bulk-insert handling.
+    entries = cast(Table, Entry.__table__)
+    for start in range(0, len(new_rows), CHUNK):
+        session.execute(entries.insert(), new_rows[start : start + CHUNK])
+    if new:
+        _lookup(session, bank.id, owner, new, ids, set())
+    new_ids = sorted(ids[key] for key in new)
     append_changes(session, new_ids + restored, ADD)
     return [ids[key] for key in wanted], len(new_ids) + len(restored)
 
@@ -77,7 +79,7 @@ def _lookup(
     session: Session,
     bank_id: int,
     owner: str,
-    keys: dict[tuple[str, str], object],
+    keys: Iterable[tuple[str, str]],
     ids: dict[tuple[str, str], int],
     withdrawn: set[int],
 ) -> None:

@@ -6,9 +6,9 @@ so they are gap-free and in commit order. The document shape is `stopframe.lists
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session
 
 from stopframe.apps.registry.db import FEED_COUNTER
@@ -30,8 +30,9 @@ def append_changes(session: Session, entry_ids: list[int], op: str) -> None:
         return
     last = session.execute(select(Counter.value).where(Counter.name == FEED_COUNTER)).scalar_one()
     now = utcnow()
+    # A declarative model's __table__ is its Table (the stubs say FromClause); Core executemany.
     session.execute(
-        Change.__table__.insert(),
+        cast(Table, Change.__table__).insert(),
         [
             {"sequence": last + i, "entry_id": eid, "op": op, "created_at": now}
             for i, eid in enumerate(entry_ids, start=1)
