@@ -45,6 +45,15 @@ class VideoSettings(BaseModel):
     video_time_budget_s: PositiveFloat | None = None  # wall-clock decode budget; beyond, partial
 
 
+class BenchSettings(BaseModel):
+    """The accuracy benchmarks: where the benign corpus and the hash cache live."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    corpus: Path = Path.home() / ".cache" / "stopframe" / "corpus"  # scripts/get-test-corpus.sh
+    bench_cache: Path = Path.home() / ".cache" / "stopframe" / "bench"
+
+
 class HashingSettings(BaseModel):
     """Batch hashing: the number of worker processes when none is asked for."""
 
@@ -111,6 +120,7 @@ _SECTIONS: dict[str, type[BaseModel]] = {
     "video": VideoSettings,
     "hashing": HashingSettings,
     "registry": RegistrySettings,
+    "bench": BenchSettings,
 }
 
 
@@ -143,6 +153,7 @@ class Settings(BaseSettings):
     video: VideoSettings = VideoSettings()
     hashing: HashingSettings = HashingSettings()
     registry: RegistrySettings = RegistrySettings()
+    bench: BenchSettings = BenchSettings()
 
     @classmethod
     def settings_customise_sources(

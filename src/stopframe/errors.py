@@ -120,7 +120,8 @@ class TooLarge(ServiceError):
 
 
 class RateLimited(ServiceError):
-    """Too many requests from one caller; `retry_after` (in `extra`) says how many seconds to wait."""
+    """Too many requests from one caller; `retry_after` (in `extra`) says how many seconds to
+    wait."""
 
     status = 429
 

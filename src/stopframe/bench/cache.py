@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from stopframe.config import load_settings
+
 _SOURCES = (
     "bench/images.py",
     "bench/methods.py",
@@ -24,8 +26,7 @@ _SOURCES = (
 
 def default_cache_dir() -> Path:
     """$STOPFRAME_BENCH_CACHE, else ~/.cache/stopframe/bench."""
-    env = os.environ.get("STOPFRAME_BENCH_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "stopframe" / "bench"
+    return load_settings().bench.bench_cache
 
 
 def code_version() -> str:

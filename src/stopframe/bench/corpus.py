@@ -3,11 +3,13 @@ are not independent images and would count as false matches."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from stopframe.config import load_settings
+from stopframe.errors import StopframeError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".pgm", ".ppm", ".bmp", ".gif", ".tif", ".tiff"}
 NEAR_DUPLICATE_DISTANCE = 40
@@ -20,14 +22,14 @@ SAME_SCENE: dict[str, str] = {
 }
 
 
-class CorpusMissingError(FileNotFoundError):
+class CorpusMissingError(StopframeError, FileNotFoundError):
     """The corpus folder is absent or has no images/ inside."""
 
 
 def default_corpus_dir() -> Path:
-    """$STOPFRAME_CORPUS, else ~/.cache/stopframe/corpus (where scripts/get-test-corpus.sh puts it)."""
-    env = os.environ.get("STOPFRAME_CORPUS")
-    return Path(env) if env else Path.home() / ".cache" / "stopframe" / "corpus"
+    """$STOPFRAME_CORPUS, else ~/.cache/stopframe/corpus (where scripts/get-test-corpus.sh puts
+    it)."""
+    return load_settings().bench.corpus
 
 
 def list_images(folder: Path) -> list[Path]:

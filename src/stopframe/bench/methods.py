@@ -18,7 +18,8 @@ Rows = tuple[np.ndarray, np.ndarray]  # (K x B uint8 digests, K bool usable)
 
 @dataclass(frozen=True)
 class Method:
-    """A way to turn a picture into hashes; `bits` bounds the distance, `gated` notes quality use."""
+    """A way to turn a picture into hashes; `bits` bounds the distance, `gated` notes quality
+    use."""
 
     name: str
     label: str

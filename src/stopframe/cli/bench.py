@@ -15,7 +15,7 @@ bench_app = typer.Typer(help="Benchmarks of matching accuracy.", no_args_is_help
 def robustness(
     corpus: Annotated[
         Path | None,
-        typer.Option(envvar="STOPFRAME_CORPUS", help="Corpus folder (images/, images_astro/)."),
+        typer.Option(help="Corpus folder (images/, images_astro/); default $STOPFRAME_CORPUS."),
     ] = None,
     out: Annotated[Path, typer.Option(help="Folder for robustness.json/.md and PNG plots.")] = Path(
         "bench-out"
@@ -30,7 +30,7 @@ def robustness(
     cache_dir: Annotated[
         Path | None,
         typer.Option(
-            envvar="STOPFRAME_BENCH_CACHE", help="Hash cache (default ~/.cache/stopframe/bench)."
+            help="Hash cache; default $STOPFRAME_BENCH_CACHE or ~/.cache/stopframe/bench."
         ),
     ] = None,
 ) -> None:

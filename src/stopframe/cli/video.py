@@ -211,6 +211,7 @@ def match_video_command(
         verdict = "MATCH" if result.is_match else "no match"
         typer.echo(
             f"query {result.query_match_pct:.2f}% of {result.query_frames} frames, "
-            f"compared {result.compared_match_pct:.2f}% of {result.compared_frames} frames: {verdict}"
+            f"compared {result.compared_match_pct:.2f}% of {result.compared_frames} frames: "
+            f"{verdict}"
         )
     raise typer.Exit(0 if result.is_match else 1)

@@ -100,7 +100,8 @@ class _Snapshot:
     size: int = 0
 
     def locate(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(where, row) of each id among live entries: where = segment number, -2 delta, -1 absent."""
+        """(where, row) of each id among live entries: where = segment number, -2 delta, -1
+        absent."""
         where = np.full(ids.shape[0], -1, dtype=np.int64)
         rows = np.full(ids.shape[0], -1, dtype=np.int64)
         for s, (seg, dead) in enumerate(zip(self.segments, self.dead, strict=False)):
@@ -247,7 +248,8 @@ class HammingIndex:
 
     # -- writing -------------------------------------------------------------------------
     def add(self, ids: IdsLike, codes: CodesLike) -> None:
-        """Insert codes under ids; an id already present gets the new code (its old one is removed)."""
+        """Insert codes under ids; an id already present gets the new code (its old one is
+        removed)."""
         codes = as_codes(codes)
         ids = as_ids(ids, codes.shape[0])
         if np.unique(ids).shape[0] != ids.shape[0]:
@@ -314,7 +316,8 @@ class HammingIndex:
 
     @staticmethod
     def _flush(snap: _Snapshot, tables: bool) -> _Snapshot:
-        """Turn the live delta rows into a segment, merging equal-sized neighbours (log-structured)."""
+        """Turn the live delta rows into a segment, merging equal-sized neighbours
+        (log-structured)."""
         keep = np.ones(snap.delta_n, dtype=bool)
         keep[snap.delta_dead] = False
         new = build_segment(
@@ -404,7 +407,8 @@ class HammingIndex:
         return self.knn_batch(qcodes, k)[0]
 
     def knn_batch(self, codes: CodesLike, k: int) -> BatchMatches:
-        """k-nearest for each code: widening exact range searches until k live entries are inside."""
+        """k-nearest for each code: widening exact range searches until k live entries are
+        inside."""
         if k < 1:
             raise ValueError("k must be at least 1")
         qcodes = as_codes(codes)
@@ -427,7 +431,8 @@ class HammingIndex:
         return _merge(results)
 
     def self_join(self, radius: int = DEFAULT_RADIUS, batch: int = 8192) -> Pairs:
-        """All pairs of entries within `radius`, each once (id_a < id_b): the basis of clustering."""
+        """All pairs of entries within `radius`, each once (id_a < id_b): the basis of
+        clustering."""
         radius = _check_radius(radius)
         snap = self._snap
         ids, codes = snap.export()

@@ -43,7 +43,8 @@ def _distance(a: Words, i: int, b: Words, j: int) -> np.uint64:
 def chunk_keys(
     codes_u8: NDArray[np.uint8], bitpos: Int64s, widths: NDArray[np.uint8]
 ) -> NDArray[np.uint32]:
-    """Keys (N, m) uint32: key c gathers bits bitpos[c, :widths[c]] (bit b = MSB-first bit of the digest)."""
+    """Keys (N, m) uint32: key c gathers bits bitpos[c, :widths[c]] (bit b = MSB-first bit of the
+    digest)."""
     n = codes_u8.shape[0]
     m = widths.shape[0]
     keys = np.empty((n, m), dtype=np.uint32)
@@ -96,7 +97,8 @@ def mih_search(
     """Multi-index range search for each query: probe, verify, report each row once.
 
     For each chunk c, every key within its probe radius of the query's key is looked up (flip
-    masks masks[mask_start[c]:mask_start[c + 1]], empty for unprobed chunks); candidates are verified on the full
+    masks masks[mask_start[c]:mask_start[c + 1]], empty for unprobed chunks); candidates are
+    verified on the full
     code. A hit found through chunk c is dropped when an earlier probed chunk also reaches it, so
     no row is reported twice. Writes up to `cap` hits per query; out_count holds the true count.
     Work is staged (all bucket bounds, then all candidate rows, then all distances) so that each

@@ -33,7 +33,8 @@ Run: TypeAlias = Callable[[Int64s, int, Int64s, Int64s, Int64s], None]
 
 
 def collect(run: Run, n_q: int, cap: int = 64) -> Hits:
-    """Call run(select, cap, out_rows, out_dist, out_count) and redo overflowing queries with room."""
+    """Call run(select, cap, out_rows, out_dist, out_count) and redo overflowing queries with
+    room."""
     out_rows = np.empty((n_q, cap), dtype=np.int64)
     out_dist = np.empty((n_q, cap), dtype=np.int64)
     counts = np.zeros(n_q, dtype=np.int64)

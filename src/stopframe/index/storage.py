@@ -6,7 +6,8 @@ Layout (all integers little-endian):
            u32 n_sections, then n_sections entries of (16-byte name, u64 offset, u64 length,
            u32 crc32, u32 reserved), then u32 crc32 of everything before it.
   sections ids (n u64, increasing) | codes (n x 32 u8) | widths (m u8) | bitpos (m x w u16) |
-           offsets (u32 CSR offsets, chunk after chunk) | positions (m x n u32); each 64-byte aligned.
+           offsets (u32 CSR offsets, chunk after chunk) | positions (m x n u32); each 64-byte
+           aligned.
 Opening checks the header checksum, section bounds, shapes and the invariants the kernels rely
 on (offsets monotone and ending at n, positions < n), and every section's CRC-32 unless told not
 to, one step at a time. Any failure raises IndexFileError naming the file and the fault.

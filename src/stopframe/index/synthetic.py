@@ -104,7 +104,8 @@ class HashModel:
 
 
 def noise_for_distance(d: np.ndarray) -> NDArray[np.float32]:
-    """Latent noise scale that flips about d of 256 median-thresholded bits (P(flip) = atan(s)/pi)."""
+    """Latent noise scale that flips about d of 256 median-thresholded bits (P(flip) =
+    atan(s)/pi)."""
     scale: NDArray[np.float32] = np.tan(np.pi * np.clip(d, 0, 120) / 256.0).astype(np.float32)
     return scale
 

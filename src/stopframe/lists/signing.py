@@ -75,7 +75,8 @@ class Keyring:
 def verify_envelope(
     envelope: dict[str, Any], pinned: Mapping[str, Ed25519PublicKey]
 ) -> dict[str, Any]:
-    """Check an envelope's signature against pinned keys; return the payload or TamperedListError."""
+    """Check an envelope's signature against pinned keys; return the payload or
+    TamperedListError."""
     try:
         payload = envelope["payload"]
         signature = base64.b64decode(envelope["signature"], validate=True)

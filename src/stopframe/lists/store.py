@@ -46,7 +46,8 @@ class ListStore:
 
     @classmethod
     def open(cls, path: Path, create: bool = True) -> ListStore:
-        """Open the store at `path`, creating it when missing (and `create`); refuses other files."""
+        """Open the store at `path`, creating it when missing (and `create`); refuses other
+        files."""
         exists = path.exists()
         if not exists and not create:
             raise ListStoreError(f"{path}: no list store here")
@@ -140,7 +141,8 @@ class ListStore:
 
     def apply_changes(self, page: ChangePage) -> int:
         """Apply a checked change page that starts at the store's sequence, in one transaction;
-        return how many changes it held. A page for another position is refused, changing nothing."""
+        return how many changes it held. A page for another position is refused, changing
+        nothing."""
         with self._transaction():
             current = self.sequence
             if current == NEVER_SYNCED:

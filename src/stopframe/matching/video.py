@@ -1,4 +1,5 @@
-"""vPDQ clip matching: what share of each video's unique, good frames finds a near frame in the other.
+"""vPDQ clip matching: what share of each video's unique, good frames finds a near frame in the
+other.
 
 The rule is upstream vpdq's: keep frames with quality >= 50, drop repeated hashes, and count a
 frame as matched when some frame of the other video lies within Hamming distance 31. Query and

@@ -16,13 +16,14 @@ API_PREFIX = "/v1"
 def create_app(
     settings: RegistrySettings | None = None, registry: Registry | None = None
 ) -> FastAPI:
-    """Build the app around an opened registry (opening, and migrating, one from settings if needed)."""
+    """Build the app around an opened registry (opening, and migrating, one from settings if
+    needed)."""
     registry = registry or open_registry(settings or load_settings().registry)
     app = FastAPI(
         title="stopframe registry",
         version="1",
-        description="Hash lists of known abuse recordings: cases, banks, signed lists, reports, audit. "
-        "Hashes only; the registry never accepts media.",
+        description="Hash lists of known abuse recordings: cases, banks, signed lists, reports, "
+        "audit. Hashes only; the registry never accepts media.",
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=f"{API_PREFIX}/docs",
         redoc_url=None,

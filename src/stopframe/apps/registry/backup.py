@@ -1,4 +1,5 @@
-"""Online backups: SQLite's backup API (consistent while the service runs), pg_dump for PostgreSQL."""
+"""Online backups: SQLite's backup API (consistent while the service runs), pg_dump for
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from stopframe.errors import StopframeError
 
-class BackupError(RuntimeError):
+
+class BackupError(StopframeError):
     """The backup could not be made; the message says why and what to do."""
 
 

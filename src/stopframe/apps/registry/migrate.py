@@ -1,4 +1,5 @@
-"""Bring a registry database to the newest schema with the Alembic scripts shipped in the package."""
+"""Bring a registry database to the newest schema with the Alembic scripts shipped in the
+package."""
 
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 scrypt rather than one per request.
 
 Kept per case number: HMAC-SHA256(pin) under a random key that lives only in this process, and an
-expiry. A wrong PIN never hits the cache and always pays the full scrypt (and the case's rate limit).
+expiry. A wrong PIN never hits the cache and always pays the full scrypt (and the case's rate
+limit).
 """
 
 from __future__ import annotations

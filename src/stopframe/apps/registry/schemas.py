@@ -15,7 +15,8 @@ MAX_VALUE_CHARS = 400_000  # a vPDQ of about 80 minutes at one frame per second
 
 
 def _registered_kind(name: str) -> str:
-    """Accept the name of a type registered now (so types added at runtime need no schema change)."""
+    """Accept the name of a type registered now (so types added at runtime need no schema
+    change)."""
     return SIGNAL_TYPES[name].name  # UnknownSignalType is a ValueError: a validation error
 
 
@@ -140,7 +141,8 @@ class CaseCreated(BaseModel):
 
 
 class CaseSummary(BaseModel):
-    """What a case holder may see: its entries' counts and how often they were matched and acted on."""
+    """What a case holder may see: its entries' counts and how often they were matched and acted
+    on."""
 
     case_number: str
     entries_active: int

@@ -1,5 +1,6 @@
 """What every partner format shares: the parsed result, the export result, and `ListFormat`,
-which refuses (or, when asked, reports) every signal a format cannot carry instead of dropping it."""
+which refuses (or, when asked, reports) every signal a format cannot carry instead of dropping
+it."""
 
 from __future__ import annotations
 

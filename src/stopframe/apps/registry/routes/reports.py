@@ -19,7 +19,8 @@ reporter = require(Scope.REPORT)
 def add_report(
     body: ReportIn, caller: Caller = Depends(reporter), reg: Registry = Depends(registry)
 ) -> ReportOut:
-    """Record that the caller matched an entry and what it did (entry, action, time; never media)."""
+    """Record that the caller matched an entry and what it did (entry, action, time; never
+    media)."""
     with reg.db.write() as session:
         key = session.get(ApiKey, caller.id)
         if key is None:  # gone since the caller was authenticated

@@ -66,7 +66,8 @@ def create_case(session: Session, scrypt_n: int, actor: str) -> NewCase:
 def authenticate(
     session: Session, number: str, pin: str | None, scrypt_n: int, cache: PinCache | None = None
 ) -> Case:
-    """The case for `number` if `pin` is right; one Unauthorized for unknown number and wrong PIN."""
+    """The case for `number` if `pin` is right; one Unauthorized for unknown number and wrong
+    PIN."""
     case = session.execute(select(Case).where(Case.number == number)).scalar_one_or_none()
     pin = pin or ""
     if case is not None and cache is not None and cache.hit(number, pin):
