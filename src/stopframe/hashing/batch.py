@@ -13,8 +13,8 @@ import dataclasses
 import os
 import sys
 from collections import deque
-from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 
 from threadpoolctl import threadpool_limits
@@ -112,18 +112,44 @@ def hash_paths(
         for item in items:
             yield item if isinstance(item, HashRecord) else hash_file(*task(item))
         return
-    window = jobs * 4
-    pending: deque[HashRecord | Future[HashRecord]] = deque()
     with ProcessPoolExecutor(max_workers=jobs, initializer=_one_thread_per_worker) as pool:
-        for item in items:
-            if isinstance(item, HashRecord):
-                pending.append(item)
-            else:
-                pending.append(pool.submit(hash_file, *task(item)))
-            while len(pending) >= window:
-                yield _result(pending.popleft())
-        while pending:
-            yield _result(pending.popleft())
+        yield from _in_order(pool, items, task, jobs)
+
+
+def _in_order(
+    pool: ProcessPoolExecutor,
+    items: Iterable[str | FoundFile | HashRecord],
+    task: Callable[[str | FoundFile], tuple[str, HashOptions]],
+    jobs: int,
+) -> Iterator[HashRecord]:
+    """Hash `items` in the pool and yield their records in input order.
+
+    Submission pauses only while `jobs * 4` files are unfinished or `jobs * 64` records wait for
+    an earlier one, so a large file at the head of the queue never leaves the other workers idle
+    (they go on with later files) while memory stays bounded.
+    """
+    in_flight, buffered = jobs * 4, jobs * 64
+    pending: deque[HashRecord | Future[HashRecord]] = deque()
+    running: set[Future[HashRecord]] = set()
+    for item in items:
+        if isinstance(item, HashRecord):
+            pending.append(item)
+        else:
+            future = pool.submit(hash_file, *task(item))
+            pending.append(future)
+            running.add(future)
+        yield from _ready(pending)
+        while len(running) >= in_flight or len(pending) >= buffered:
+            running = wait(running, return_when=FIRST_COMPLETED).not_done
+            yield from _ready(pending)
+    while pending:
+        yield _result(pending.popleft())
+
+
+def _ready(pending: deque[HashRecord | Future[HashRecord]]) -> Iterator[HashRecord]:
+    """Pop and yield the records at the head of `pending` that are already finished."""
+    while pending and (isinstance(pending[0], HashRecord) or pending[0].done()):
+        yield _result(pending.popleft())
 
 
 def _result(item: HashRecord | Future[HashRecord]) -> HashRecord:

@@ -100,8 +100,8 @@ class TorchFlatIndex:
             words = codes.contiguous().view(torch.int64).reshape(-1, CODE_WORDS)
             self.codes: Tensor = words.to(self.device)
         else:
-            words = as_codes(codes).view(np.int64).reshape(-1, CODE_WORDS)
-            self.codes = torch.from_numpy(words.copy()).to(self.device)
+            rows = as_codes(codes).view(np.int64).reshape(-1, CODE_WORDS)
+            self.codes = torch.from_numpy(rows.copy()).to(self.device)
         self.ids = as_ids(ids, self.codes.shape[0])
         # ids as int64 sort keys on the device: the top bit flipped keeps the uint64 order
         keys = (self.ids ^ np.uint64(2**63)).view(np.int64)
