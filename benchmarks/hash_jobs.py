@@ -1,6 +1,7 @@
 """Wall-clock time of `stopframe hash` over benign corpus JPEGs with 1 and with 2 worker processes.
 
     python benchmarks/hash_jobs.py [--corpus DIR] [--count 500] [--repeat 3] [--jobs 1 2]
+                                   [--library]
 
 Corpus: DIR, else $STOPFRAME_CORPUS, else ~/.cache/stopframe/corpus (benign photos under
 DIR/images; fetch them with scripts/get-test-corpus.sh). `count` JPEGs evenly spaced over the
@@ -9,6 +10,7 @@ command in a fresh process per run (start-up included), output discarded.
 Each setting runs `repeat` times, interleaved so that drifting machine load hits both alike; the
 median is reported, with the start-up time of the command (a run over one file, which no number
 of workers shortens) and the 1-minute load average before and after (other load distorts it).
+`--library` times only the `hash_paths` call, in a fresh process per run.
 """
 
 from __future__ import annotations
@@ -43,8 +45,23 @@ def jpegs(corpus: Path, count: int) -> list[Path]:
     return [found[index * len(found) // count] for index in range(count)]
 
 
-def run_once(files: list[Path], jobs: int) -> float:
-    """Seconds one `stopframe hash --jobs N` run takes over `files`."""
+_LIBRARY_RUN = """
+import sys, time
+from stopframe.hashing.batch import hash_paths
+files, jobs = sys.argv[2:], int(sys.argv[1])
+started = time.perf_counter()
+count = sum(1 for _ in hash_paths(files, jobs=jobs))
+print(time.perf_counter() - started)
+"""
+
+
+def run_once(files: list[Path], jobs: int, library: bool = False) -> float:
+    """Seconds one `stopframe hash --jobs N` run takes over `files`; with `library`, only the
+    `hash_paths` call inside a fresh process (no command start-up, cold worker caches)."""
+    if library:
+        command = [sys.executable, "-c", _LIBRARY_RUN, str(jobs), *map(str, files)]
+        done = subprocess.run(command, check=True, capture_output=True, text=True)
+        return float(done.stdout.strip().splitlines()[-1])
     command = [sys.executable, "-m", "stopframe", "hash", "--jobs", str(jobs), "-o", os.devnull]
     started = time.perf_counter()
     subprocess.run([*command, *map(str, files)], check=True, stdout=subprocess.DEVNULL)
@@ -58,6 +75,9 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=500)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    parser.add_argument(
+        "--library", action="store_true", help="time hash_paths alone, without the command"
+    )
     args = parser.parse_args()
     files = jpegs(corpus_dir(args.corpus), args.count)
     size_mb = sum(path.stat().st_size for path in files) / 1e6
@@ -67,11 +87,16 @@ def main() -> None:
     )
     load_before = os.getloadavg()[0]
     run_once(files, 1)  # warm the page cache and the import caches
-    startup = statistics.median(run_once(files[:1], 1) for _ in range(args.repeat))
+    # the command's start-up, which no number of workers shortens (none in library runs)
+    startup = (
+        0.0
+        if args.library
+        else statistics.median(run_once(files[:1], 1) for _ in range(args.repeat))
+    )
     times: dict[int, list[float]] = {jobs: [] for jobs in args.jobs}
     for _ in range(args.repeat):
         for jobs in args.jobs:
-            times[jobs].append(run_once(files, jobs))
+            times[jobs].append(run_once(files, jobs, args.library))
     load_after = os.getloadavg()[0]
     base = statistics.median(times[args.jobs[0]])
     for jobs, runs in times.items():
