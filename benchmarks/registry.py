@@ -27,10 +27,10 @@ import httpx
 from sqlalchemy import func, select
 
 from stopframe.apps.registry.models import Entry
-from stopframe.apps.registry.schemas import Scope
 from stopframe.apps.registry.services import banks, keys
 from stopframe.apps.registry.services.transfer import import_signals
 from stopframe.apps.registry.state import open_registry
+from stopframe.apps.registry.terms import Scope
 from stopframe.config import RegistrySettings as Settings
 from stopframe.lists.client import RegistryClient
 from stopframe.lists.documents import SNAPSHOT, read_snapshot, verify_document

@@ -79,9 +79,9 @@ def create_key(
 ) -> None:
     """Create an API key (e.g. the first admin key) and print it once."""
     from stopframe.apps.registry.routes.api_keys import key_created
-    from stopframe.apps.registry.schemas import Scope
     from stopframe.apps.registry.services import keys
     from stopframe.apps.registry.state import open_registry
+    from stopframe.apps.registry.terms import Scope
 
     try:
         scopes = [Scope(s) for s in scope]
@@ -111,9 +111,9 @@ def create_bank(
     database_url: DbUrl = None,
 ) -> None:
     """Create a bank; the change is audited like one made over the API."""
-    from stopframe.apps.registry.schemas import SuggestedAction
     from stopframe.apps.registry.services import banks
     from stopframe.apps.registry.state import open_registry
+    from stopframe.apps.registry.terms import SuggestedAction
     from stopframe.errors import ServiceError
 
     try:

@@ -15,9 +15,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from stopframe.apps.registry.app import create_app
-from stopframe.apps.registry.schemas import Scope
 from stopframe.apps.registry.services import keys
 from stopframe.apps.registry.state import Registry, open_registry
+from stopframe.apps.registry.terms import Scope
 from stopframe.config import RegistrySettings as Settings
 
 POSTGRES_URL = os.environ.get("STOPFRAME_TEST_POSTGRES_URL")

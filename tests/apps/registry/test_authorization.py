@@ -11,9 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from stopframe.apps.registry.app import create_app
-from stopframe.apps.registry.schemas import Scope
 from stopframe.apps.registry.services import keys
 from stopframe.apps.registry.state import Registry
+from stopframe.apps.registry.terms import Scope
 
 # (method, path) -> scope required (admin passes every check); None = open
 MATRIX: dict[tuple[str, str], str | None] = {

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from stopframe.apps.registry import audit
 from stopframe.apps.registry.models import AuditRecord
-from stopframe.apps.registry.schemas import Scope
 from stopframe.apps.registry.services import banks, cases, entries, feed, keys
+from stopframe.apps.registry.terms import Scope
 from stopframe.errors import Conflict, Invalid, NotFound, Unauthorized
 from stopframe.signals import SIGNAL_TYPES, Signal
 

@@ -10,9 +10,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from stopframe.apps.registry.models import ApiKey
 from stopframe.apps.registry.ratelimit import take_or_refuse
-from stopframe.apps.registry.schemas import Scope
 from stopframe.apps.registry.services import keys
 from stopframe.apps.registry.state import Registry
+from stopframe.apps.registry.terms import Scope
 from stopframe.errors import Forbidden, Unauthorized
 
 bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer sfk_...`")

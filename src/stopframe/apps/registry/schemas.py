@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from stopframe.apps.registry.terms import ReportedAction, Scope, SuggestedAction
 from stopframe.errors import SignalValueError
 from stopframe.signals import SIGNAL_TYPES, parse_signal_value
 
@@ -57,32 +57,6 @@ SignalKindName = Annotated[
     Field(min_length=1, max_length=32, json_schema_extra=_describe_kinds),
     AfterValidator(_registered_kind),
 ]
-
-
-class Scope(StrEnum):
-    """What an API key may do."""
-
-    SUBMIT = "submit"  # create cases and act for them (the intake front end)
-    READ = "read"  # pull lists and bank definitions (platforms)
-    REPORT = "report"  # report matches (platforms)
-    ADMIN = "admin"  # manage banks, imports, keys
-
-
-class SuggestedAction(StrEnum):
-    """What a bank suggests a consumer does with a match."""
-
-    BLOCK = "block"
-    REVIEW = "review"
-    LOG = "log"
-
-
-class ReportedAction(StrEnum):
-    """What a consumer says it did with a match; block and review count as acted on."""
-
-    BLOCK = "block"
-    REVIEW = "review"
-    LOG = "log"
-    NONE = "none"
 
 
 class Strict(BaseModel):

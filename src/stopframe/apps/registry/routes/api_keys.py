@@ -8,9 +8,10 @@ from fastapi import APIRouter, Depends, Path
 
 from stopframe.apps.registry.auth import Caller, registry, require
 from stopframe.apps.registry.models import ApiKey
-from stopframe.apps.registry.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyOut, Scope
+from stopframe.apps.registry.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyOut
 from stopframe.apps.registry.services import keys
 from stopframe.apps.registry.state import Registry
+from stopframe.apps.registry.terms import Scope
 
 router = APIRouter(prefix="/api-keys", tags=["api keys"])
 admin = require(Scope.ADMIN)

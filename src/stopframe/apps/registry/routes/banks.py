@@ -13,17 +13,11 @@ from starlette.concurrency import run_in_threadpool
 from stopframe.apps.registry.auth import Caller, registry, require
 from stopframe.apps.registry.models import Bank
 from stopframe.apps.registry.routes.cases import EntryId, entry_out
-from stopframe.apps.registry.schemas import (
-    BankIn,
-    BankOut,
-    EntryOut,
-    ImportOut,
-    Scope,
-    SuggestedAction,
-)
+from stopframe.apps.registry.schemas import BankIn, BankOut, EntryOut, ImportOut
 from stopframe.apps.registry.services import banks, entries, transfer
 from stopframe.apps.registry.services.feed import active_count
 from stopframe.apps.registry.state import Registry
+from stopframe.apps.registry.terms import Scope, SuggestedAction
 from stopframe.lists.formats import FORMATS
 
 router = APIRouter(tags=["banks"])

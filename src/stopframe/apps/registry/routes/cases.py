@@ -8,16 +8,10 @@ from fastapi import APIRouter, Depends, Path, Response
 
 from stopframe.apps.registry.auth import Caller, case_pin, limit_case, registry, require
 from stopframe.apps.registry.models import Case, Entry
-from stopframe.apps.registry.schemas import (
-    CaseCreated,
-    CaseSummary,
-    EntryOut,
-    Scope,
-    SubmitIn,
-    SubmitOut,
-)
+from stopframe.apps.registry.schemas import CaseCreated, CaseSummary, EntryOut, SubmitIn, SubmitOut
 from stopframe.apps.registry.services import banks, cases, entries
 from stopframe.apps.registry.state import Registry
+from stopframe.apps.registry.terms import Scope
 from stopframe.signals import Signal
 
 router = APIRouter(prefix="/cases", tags=["cases"])

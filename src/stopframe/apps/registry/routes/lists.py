@@ -8,9 +8,10 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from stopframe.apps.registry.auth import Caller, registry, require
-from stopframe.apps.registry.schemas import Envelope, PublicKey, Scope
+from stopframe.apps.registry.schemas import Envelope, PublicKey
 from stopframe.apps.registry.services import feed
 from stopframe.apps.registry.state import Registry
+from stopframe.apps.registry.terms import Scope
 from stopframe.lists.canonical import canonical_json
 
 router = APIRouter(tags=["lists"])

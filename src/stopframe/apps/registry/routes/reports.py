@@ -6,9 +6,10 @@ from fastapi import APIRouter, Depends
 
 from stopframe.apps.registry.auth import Caller, registry, require
 from stopframe.apps.registry.models import ApiKey
-from stopframe.apps.registry.schemas import ReportIn, ReportOut, Scope
+from stopframe.apps.registry.schemas import ReportIn, ReportOut
 from stopframe.apps.registry.services import reports
 from stopframe.apps.registry.state import Registry
+from stopframe.apps.registry.terms import Scope
 from stopframe.errors import Unauthorized
 
 router = APIRouter(tags=["reports"])

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from stopframe.apps.registry import audit
 from stopframe.apps.registry.models import Bank
-from stopframe.apps.registry.schemas import SuggestedAction
+from stopframe.apps.registry.terms import SuggestedAction
 from stopframe.errors import Conflict, Invalid, NotFound, UnknownSignalType
 from stopframe.lists.canonical import utcnow
 from stopframe.signals import SIGNAL_TYPES

@@ -12,8 +12,8 @@ from stopframe.apps.registry import audit
 from stopframe.apps.registry.credentials import check_pin, hash_pin, new_case_number, new_pin
 from stopframe.apps.registry.models import Bank, Case, Entry, Report
 from stopframe.apps.registry.pincache import PinCache
-from stopframe.apps.registry.schemas import ReportedAction
 from stopframe.apps.registry.services.entries import add_signals, withdraw
+from stopframe.apps.registry.terms import ReportedAction
 from stopframe.errors import NotFound, Unauthorized
 from stopframe.lists.canonical import utcnow
 from stopframe.signals import Signal

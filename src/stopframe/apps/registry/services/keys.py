@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from stopframe.apps.registry import audit
 from stopframe.apps.registry.credentials import hash_api_key, new_api_key
 from stopframe.apps.registry.models import ApiKey
-from stopframe.apps.registry.schemas import Scope
+from stopframe.apps.registry.terms import Scope
 from stopframe.errors import Conflict, NotFound
 from stopframe.lists.canonical import utcnow
 

@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 
 from stopframe.apps.registry import audit
 from stopframe.apps.registry.models import ApiKey, Report
-from stopframe.apps.registry.schemas import ReportedAction
 from stopframe.apps.registry.services.entries import get_entry
+from stopframe.apps.registry.terms import ReportedAction
 from stopframe.lists.canonical import iso, utcnow
 
 
