@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
+from itertools import groupby
+from operator import attrgetter
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from stopframe.errors import ListStoreError, TamperedListError
-from stopframe.lists.documents import ADD, Change, ChangePage, ListEntry, Snapshot
+from stopframe.lists.documents import ADD, ChangePage, ListEntry, Snapshot
 
 APPLICATION_ID = 0x53464C53  # "SFLS" in the SQLite header marks a stopframe list store
 SCHEMA_VERSION = 1
@@ -152,15 +154,18 @@ class ListStore:
                     f"change page starts after {page.after}, store is at {current}"
                 )
             applied = 0
-            for op, run in _runs(page.changes):
+            for op, run in groupby(page.changes, key=attrgetter("op")):  # one executemany a run
+                entries = [change.entry for change in run]
                 if op == ADD:
                     self._db.executemany(
                         "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?)",
-                        ((e.id, e.bank, e.kind, e.value, e.quality) for e in run),
+                        ((e.id, e.bank, e.kind, e.value, e.quality) for e in entries),
                     )
                 else:
-                    self._db.executemany("DELETE FROM entries WHERE id = ?", ((e.id,) for e in run))
-                applied += len(run)
+                    self._db.executemany(
+                        "DELETE FROM entries WHERE id = ?", ((e.id,) for e in entries)
+                    )
+                applied += len(entries)
             self._set_position(page.sequence, page.key_id, page.banks)
         return applied
 
@@ -198,20 +203,6 @@ class _Transaction:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.db.execute("COMMIT" if kind is None else "ROLLBACK")
-
-
-def _runs(changes: Iterable[Change]) -> Iterator[tuple[str, list[ListEntry]]]:
-    """Consecutive changes of the same op, in order (each run is one executemany)."""
-    op: str | None = None
-    run: list[ListEntry] = []
-    for change in changes:
-        if change.op != op and run:
-            yield str(op), run
-            run = []
-        op = change.op
-        run.append(change.entry)
-    if run:
-        yield str(op), run
 
 
 def _filter(kind: str | None, bank: str | None) -> tuple[str, tuple[str, ...]]:

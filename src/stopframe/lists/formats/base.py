@@ -55,15 +55,15 @@ class ListFormat:
         return Exported(self.write(kept), dict(sorted(left_out.items())))
 
 
-def resolve(name: str) -> SignalType | None:
-    """The registered type a partner's type name means (its name or an alias), or None."""
-    return SIGNAL_TYPES.resolve(name)
+def every_type(_signal_type: SignalType) -> bool:
+    """`carries` of a format whose records hold any value: it carries every registered type."""
+    return True
 
 
 def name_in(vocabulary: Sequence[str], signal_type: SignalType) -> str | None:
     """The first name of `vocabulary` (a format's own type names) that means `signal_type`."""
     for word in vocabulary:
-        if resolve(word) is signal_type:
+        if SIGNAL_TYPES.resolve(word) is signal_type:
             return word
     return None
 

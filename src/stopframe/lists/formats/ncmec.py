@@ -17,8 +17,8 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 
 from stopframe.errors import FormatError
-from stopframe.lists.formats.base import ListFormat, ParsedList, name_in, resolve, signal_at
-from stopframe.signals import Signal, SignalType
+from stopframe.lists.formats.base import ListFormat, ParsedList, name_in, signal_at
+from stopframe.signals import SIGNAL_TYPES, Signal, SignalType
 
 NAMESPACE = "https://hashsharing.ncmec.org/npo/v1"
 ELEMENTS = ("md5", "sha1", "pdna", "pdq", "sha256")  # fingerprint names NCMEC defines
@@ -30,7 +30,7 @@ def _local(tag: str) -> str:
 
 def _element_type(tag: str) -> SignalType | None:
     name = _local(tag)
-    return resolve(name) if name in ELEMENTS else None
+    return SIGNAL_TYPES.resolve(name) if name in ELEMENTS else None
 
 
 def parse(data: bytes) -> ParsedList:

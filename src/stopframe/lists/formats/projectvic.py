@@ -18,10 +18,9 @@ from stopframe.lists.formats.base import (
     ParsedList,
     load_json,
     name_in,
-    resolve,
     signal_at,
 )
-from stopframe.signals import Signal, SignalType
+from stopframe.signals import SIGNAL_TYPES, Signal, SignalType
 
 METADATA = "http://github.com/ICMEC/ProjectVic/DataModels/1.3.xml#Media"
 FIELDS = ("MD5", "SHA256", "SHA1", "PhotoDNA")  # hash fields Project VIC defines
@@ -30,7 +29,7 @@ FIELDS = ("MD5", "SHA256", "SHA1", "PhotoDNA")  # hash fields Project VIC define
 def _hashes(obj: dict[str, object], where: str, out: ParsedList) -> bool:
     found = False
     for name in FIELDS:
-        signal_type = resolve(name)
+        signal_type = SIGNAL_TYPES.resolve(name)
         value = obj.get(name)
         if signal_type is None or value in (None, ""):
             continue

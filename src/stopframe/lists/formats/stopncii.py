@@ -13,8 +13,8 @@ import json
 from collections.abc import Sequence
 
 from stopframe.errors import FormatError
-from stopframe.lists.formats.base import ListFormat, ParsedList, load_json, resolve, signal_at
-from stopframe.signals import Signal, SignalType
+from stopframe.lists.formats.base import ListFormat, ParsedList, every_type, load_json, signal_at
+from stopframe.signals import SIGNAL_TYPES, Signal
 
 
 def parse(data: bytes) -> ParsedList:
@@ -28,7 +28,7 @@ def parse(data: bytes) -> ParsedList:
         where = f"hashes[{number}]"
         if not isinstance(item, dict) or not isinstance(item.get("hashType"), str):
             raise FormatError(f"{where}: expected an object with hashType and hashValue")
-        signal_type = resolve(item["hashType"])
+        signal_type = SIGNAL_TYPES.resolve(item["hashType"])
         if signal_type is None:
             out.skipped += 1
             continue
@@ -50,8 +50,4 @@ def dump(signals: Sequence[Signal]) -> bytes:
     return json.dumps({"hashes": items}, indent=1).encode()
 
 
-def _every_type(_signal_type: SignalType) -> bool:
-    return True
-
-
-FORMAT = ListFormat("stopncii-json", "application/json", parse, dump, _every_type)
+FORMAT = ListFormat("stopncii-json", "application/json", parse, dump, every_type)

@@ -15,8 +15,8 @@ import io
 from collections.abc import Sequence
 
 from stopframe.errors import FormatError
-from stopframe.lists.formats.base import ListFormat, ParsedList, resolve, signal_at
-from stopframe.signals import Signal, SignalType
+from stopframe.lists.formats.base import ListFormat, ParsedList, every_type, signal_at
+from stopframe.signals import SIGNAL_TYPES, Signal, SignalType
 
 
 def parse_csv(data: bytes) -> ParsedList:
@@ -29,7 +29,7 @@ def parse_csv(data: bytes) -> ParsedList:
     out = ParsedList()
     for number, raw in enumerate(reader, start=2):
         row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
-        signal_type = resolve(row.get("signal_type", ""))
+        signal_type = SIGNAL_TYPES.resolve(row.get("signal_type", ""))
         if signal_type is None:
             out.skipped += 1
             continue
@@ -57,7 +57,7 @@ def parse_text(data: bytes) -> ParsedList:
         parts = line.split(None, 1)
         if len(parts) != 2:
             raise FormatError(f"line {number}: expected 'signal_type signal'")
-        signal_type = resolve(parts[0])
+        signal_type = SIGNAL_TYPES.resolve(parts[0])
         if signal_type is None:
             out.skipped += 1
             continue
@@ -87,13 +87,9 @@ def dump_text(signals: Sequence[Signal]) -> bytes:
     return "".join(f"{s.kind} {s.value}\n" for s in signals).encode()
 
 
-def _every_type(_signal_type: SignalType) -> bool:
-    return True
-
-
 def _one_line(signal_type: SignalType) -> bool:
     return signal_type.single_line
 
 
-CSV = ListFormat("threatexchange-csv", "text/csv", parse_csv, dump_csv, _every_type)
+CSV = ListFormat("threatexchange-csv", "text/csv", parse_csv, dump_csv, every_type)
 TEXT = ListFormat("threatexchange-text", "text/plain", parse_text, dump_text, _one_line)
