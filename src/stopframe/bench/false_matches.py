@@ -16,8 +16,7 @@ from stopframe.bench.metrics import score_matrix
 from stopframe.bench.runner import pool_map
 from stopframe.matching.robust import MATCH_DISTANCE, NO_MATCH
 from stopframe.signals import pdq_robust as robust
-from stopframe.signals.pdq import hamming_matrix, pdq_from_block64, pdq_from_rgb
-from stopframe.signals.pdq_robust import digest_matrix
+from stopframe.signals.pdq import digest_matrix, hamming_matrix, pdq_from_block64, pdq_from_rgb
 
 _FORMAT = 2  # bump when the arrays cached by _hash_corpus change
 

@@ -11,7 +11,7 @@ from PIL import Image
 
 from stopframe.bench.images import as_array
 from stopframe.signals import pdq_robust as robust
-from stopframe.signals.pdq import pdq_from_rgb
+from stopframe.signals.pdq import digest_matrix, pdq_from_rgb
 
 Rows = tuple[np.ndarray, np.ndarray]  # (K x B uint8 digests, K bool usable)
 
@@ -60,7 +60,7 @@ def _robust(
 ) -> Callable[[Image.Image], Rows]:
     def run(image: Image.Image) -> Rows:
         items = hasher(as_array(image))
-        digests = robust.digest_matrix([item.hash.digest for item in items])
+        digests = digest_matrix([item.hash.digest for item in items])
         return digests, np.ones(len(items), dtype=bool)
 
     return run

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from stopframe.signals.pdq import PDQ, hamming_pairs_within
-from stopframe.signals.vpdq import VpdqFrame
+from stopframe.signals.vpdq import VpdqFrame, good_digests
 
 DEFAULT_QUERY_THRESHOLD = 80.0
 DEFAULT_COMPARED_THRESHOLD = 0.0
@@ -38,11 +38,7 @@ class VpdqMatch:
 
 def frame_codes(frames: Iterable[VpdqFrame], quality_min: int = PDQ.quality_floor) -> np.ndarray:
     """The unique digests of good frames as an n x 4 uint64 matrix (big-endian words)."""
-    digests = {frame.digest for frame in frames if frame.quality >= quality_min}
-    if not digests:
-        return np.zeros((0, 4), dtype=np.uint64)
-    packed = np.frombuffer(b"".join(sorted(digests)), dtype=">u8").reshape(-1, 4)
-    return packed.astype(np.uint64)
+    return good_digests(frames, quality_min).view(">u8").astype(np.uint64)
 
 
 def frame_pairs_within(

@@ -9,7 +9,7 @@ Bit k of the 256-bit big-endian integer is coefficient (k // 16, k % 16) > media
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -114,6 +114,13 @@ def hamming_distance(a: bytes, b: bytes) -> int:
     if len(a) != len(b):
         raise ValueError("digests differ in length")
     return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).bit_count()
+
+
+def digest_matrix(digests: Sequence[bytes]) -> np.ndarray:
+    """32-byte digests as an N x 32 uint8 array, the row layout `hamming_matrix` reads."""
+    if not digests:
+        return np.zeros((0, PDQ_BYTES), dtype=np.uint8)
+    return np.frombuffer(b"".join(digests), dtype=np.uint8).reshape(len(digests), PDQ_BYTES)
 
 
 def hamming_matrix(left: np.ndarray, right: np.ndarray) -> np.ndarray:

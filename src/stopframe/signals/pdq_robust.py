@@ -12,7 +12,7 @@ Comparing sets lives in `stopframe.matching.robust`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,8 +25,8 @@ from stopframe.signals.base import ContentType, IndexKind, Signal, SignalType
 from stopframe.signals.pdq import (
     PDQ,
     PDQ_BITS,
-    PDQ_BYTES,
     PdqHash,
+    digest_matrix,
     hamming_matrix,
     hex_to_digest,
     luma_from_rgb,
@@ -36,6 +36,7 @@ from stopframe.signals.pdq import (
 MIN_QUALITY = PDQ.quality_floor
 MAX_SET_SIZE = 32  # hashes one registered picture may carry
 NO_MATCH = PDQ_BITS + 1  # distance when either set has no usable hash
+_VARIANT = re.compile(r"(?=.*[^\W_])[\w+./-]+")  # letters or digits, with _ + . / - ("rotate+3")
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,17 +189,7 @@ def parse_robust_set(text: str) -> list[RobustHash]:
     out: list[RobustHash] = []
     for number, raw in enumerate(text.strip().splitlines(), start=1):
         parts = raw.strip().split(",")
-        if (
-            len(parts) != 3
-            or not parts[0]
-            or not parts[0]
-            .replace("/", "")
-            .replace("_", "")
-            .replace("+", "")
-            .replace("-", "")
-            .replace(".", "")
-            .isalnum()
-        ):
+        if len(parts) != 3 or not _VARIANT.fullmatch(parts[0]):
             raise SignalValueError(f"pdq_robust line {number}: expected variant,quality,pdq_hex")
         try:
             quality = int(parts[1])
@@ -230,10 +221,3 @@ def set_distance(query: list[RobustHash], registered: list[RobustHash]) -> int:
     if not left or not right:
         return NO_MATCH
     return int(hamming_matrix(digest_matrix(left), digest_matrix(right)).min())
-
-
-def digest_matrix(digests: Sequence[bytes]) -> np.ndarray:
-    """Equal-length digests as an N x B uint8 array (N x 32 when there are none)."""
-    if not digests:
-        return np.zeros((0, PDQ_BYTES), dtype=np.uint8)
-    return np.frombuffer(b"".join(digests), dtype=np.uint8).reshape(len(digests), -1)

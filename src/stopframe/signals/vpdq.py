@@ -20,7 +20,7 @@ from stopframe.media.limits import VideoLimits
 from stopframe.media.video import SparseSamplingError, VideoReader
 from stopframe.signals.base import ContentType, IndexKind, Signal, SignalType
 from stopframe.signals.exact import MD5, SHA256, ExactDigests, digests_of_file
-from stopframe.signals.pdq import PDQ, PDQ_BYTES, hamming_matrix
+from stopframe.signals.pdq import PDQ, digest_matrix, hamming_matrix
 from stopframe.signals.pdq_plane import pdq_from_plane
 
 
@@ -136,10 +136,7 @@ VPDQ = VpdqSignal()
 
 def good_digests(frames: Iterable[VpdqFrame], quality_min: int = PDQ.quality_floor) -> np.ndarray:
     """The unique digests of frames at or above `quality_min`, as an N x 32 uint8 array."""
-    digests = sorted({frame.digest for frame in frames if frame.quality >= quality_min})
-    if not digests:
-        return np.zeros((0, PDQ_BYTES), dtype=np.uint8)
-    return np.frombuffer(b"".join(digests), dtype=np.uint8).reshape(len(digests), PDQ_BYTES)
+    return digest_matrix(sorted({frame.digest for frame in frames if frame.quality >= quality_min}))
 
 
 def read_vpdq_file(path: str | os.PathLike[str], max_bytes: int = 256 * 1024**2) -> list[VpdqFrame]:
