@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Annotated, Any, TextIO
+from typing import Annotated, TextIO
 
 import typer
 from rich.console import Console
@@ -16,8 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from stopframe.cli.record_writers import OutputFormat, RecordWriter
-from stopframe.config import Settings, load_settings
-from stopframe.errors import ConfigError
+from stopframe.cli.settings import command_settings
 from stopframe.hashing.batch import hash_paths, iter_files
 from stopframe.hashing.files import (
     STATUS_ERROR,
@@ -26,8 +25,8 @@ from stopframe.hashing.files import (
     STATUS_SKIPPED,
     HashOptions,
     HashRecord,
+    with_limits,
 )
-from stopframe.media.limits import MediaLimits, VideoLimits
 from stopframe.samples import sample_images
 from stopframe.signals import PDQ
 from stopframe.signals.pdq_image import DecodePath
@@ -35,20 +34,6 @@ from stopframe.signals.pdq_image import DecodePath
 EXIT_OK = 0
 EXIT_SOME_FAILED = 1
 EXIT_USAGE = 2
-
-
-def _settings() -> Settings:
-    """The settings, read once for this command; a bad STOPFRAME_* value is a usage error."""
-    try:
-        return load_settings()
-    except ConfigError as exc:
-        raise typer.BadParameter(str(exc)) from None
-
-
-def _options(settings: Settings, **chosen: Any) -> HashOptions:
-    """Hash options with the decode limits of `settings`."""
-    limits = MediaLimits.from_settings(settings)
-    return HashOptions(limits=limits, video_limits=VideoLimits.from_settings(settings), **chosen)
 
 
 def _with_progress(
@@ -130,15 +115,15 @@ def hash_command(
 ) -> None:
     """Hash images (PDQ) and videos (vPDQ) with MD5 and SHA-256: a record per file, in order.
     Only hashes are written; the media never leaves this machine."""
-    settings = _settings()
-    options = _options(
-        settings,
+    settings = command_settings()
+    chosen = HashOptions(
         path=decode_path,
         dihedral=dihedral,
         robust=robust,
         video_rate=rate,
         remove_bars=not keep_bars,
     )
+    options = with_limits(chosen, settings)
     with ExitStack() as stack:
         out = sys.stdout
         if output is not None:
@@ -179,7 +164,7 @@ def quickstart_command(
     """Hash the shipped sample images (or FOLDER) and show the results as a table."""
     if folder is not None and not folder.is_dir():
         raise typer.BadParameter(f"{folder} is not a folder")
-    settings = _settings()
+    settings = command_settings()
     paths: list[Path] = [folder] if folder is not None else sample_images()
     target = output or settings.registry.data_dir / "quickstart-hashes.jsonl"
     try:
@@ -190,7 +175,7 @@ def quickstart_command(
     with handle:
         records, code = run_batch(
             paths,
-            _options(settings),
+            with_limits(HashOptions(), settings),
             jobs or settings.hashing.jobs,
             handle,
             OutputFormat.JSONL,

@@ -14,9 +14,11 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from stopframe.cli.settings import command_settings
 from stopframe.errors import MediaError, SignalValueError
 from stopframe.hashing.files import robust_query_of_file
 from stopframe.matching.robust import match_score
+from stopframe.media.limits import MediaLimits
 from stopframe.signals import PDQ_ROBUST
 from stopframe.signals.pdq_robust import RobustHash, parse_robust_set
 
@@ -63,11 +65,12 @@ def match_images_command(
 ) -> None:
     """For each picture, print the registered pictures it matches as one JSON line."""
     limit = PDQ_ROBUST.default_threshold if threshold is None else threshold
+    limits = MediaLimits.from_settings(command_settings())
     entries = read_registered(registered)
     failed = 0
     for path in files:
         try:
-            query = robust_query_of_file(path)
+            query = robust_query_of_file(path, limits)
         except MediaError as exc:
             typer.echo(f"error: {exc}", err=True)
             failed += 1

@@ -12,8 +12,8 @@ from typing import Annotated
 
 import typer
 
-from stopframe.config import RegistrySettings, load_settings
-from stopframe.errors import ConfigError
+from stopframe.cli.settings import command_settings
+from stopframe.config import RegistrySettings
 
 registry_app = typer.Typer(
     help="Operate the hash registry: migrations, keys, audit, backups, imports.",
@@ -23,10 +23,7 @@ registry_app = typer.Typer(
 
 def _settings(data_dir: Path | None, database_url: str | None) -> RegistrySettings:
     """The registry section of the settings, with what the command line gave in place."""
-    try:
-        settings = load_settings().registry
-    except ConfigError as exc:
-        raise typer.BadParameter(str(exc)) from None
+    settings = command_settings().registry
     overrides = {k: v for k, v in (("data_dir", data_dir), ("database_url", database_url)) if v}
     return settings.model_copy(update=overrides)
 

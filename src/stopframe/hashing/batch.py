@@ -19,7 +19,8 @@ from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
-from stopframe.hashing.files import STATUS_ERROR, HashOptions, HashRecord, hash_file
+from stopframe.errors import ConfigError
+from stopframe.hashing.files import STATUS_ERROR, HashOptions, HashRecord, hash_file, with_limits
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -100,6 +101,10 @@ def hash_paths(
     """Records for every file under `paths`, in input order; `jobs` > 1 uses that many worker
     processes with a bounded number of files in flight."""
     options = options or HashOptions()
+    try:
+        options = with_limits(options)  # the settings are read once here, not once per file
+    except ConfigError:
+        pass  # left to hash_file, whose records then name the bad setting, file by file
     found_options = dataclasses.replace(options, skip_unrecognised=True)
 
     def task(item: str | FoundFile) -> tuple[str, HashOptions]:

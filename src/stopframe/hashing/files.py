@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stopframe.config import load_settings
+from stopframe.config import Settings, load_settings
 from stopframe.errors import CorruptMedia, LimitExceeded, MediaError, UnsupportedFormat
 from stopframe.media.images import decode_image
 from stopframe.media.limits import MediaLimits, VideoLimits
@@ -123,9 +123,7 @@ def robust_query_of_file(path: str | Path, limits: MediaLimits | None = None) ->
     name = str(path)
     try:
         if os.path.getsize(path) > limits.max_file_bytes:
-            raise LimitExceeded(
-                name, f"file is over the size limit of {limits.max_file_bytes} bytes"
-            )
+            raise _too_large(name, limits)
         data = Path(path).read_bytes()
     except OSError as exc:
         raise CorruptMedia(name, f"cannot read file: {exc.strerror or exc}") from None
@@ -176,11 +174,16 @@ def _read(path: str, limits: MediaLimits) -> tuple[Sniffed | None, bytes | None,
     return sniffed, (b"".join(parts) if keep else None), digests, kept
 
 
-def with_limits(options: HashOptions) -> HashOptions:
-    """`options` with both limits set, those not given built from one read of the settings."""
+def _too_large(name: str, limits: MediaLimits) -> LimitExceeded:
+    return LimitExceeded(name, f"file is over the size limit of {limits.max_file_bytes} bytes")
+
+
+def with_limits(options: HashOptions, settings: Settings | None = None) -> HashOptions:
+    """`options` with both limits set, those not given taken from `settings` (default: one read
+    of the environment)."""
     if options.limits is not None and options.video_limits is not None:
         return options
-    settings = load_settings()
+    settings = settings or load_settings()
     return replace(
         options,
         limits=options.limits or MediaLimits.from_settings(settings),
@@ -209,9 +212,7 @@ def hash_file(path: str | Path, options: HashOptions | None = None) -> HashRecor
             raise UnsupportedFormat(record.path, reason)
         record.media_type, record.format = sniffed.media_type.value, sniffed.format
         if sniffed.media_type in _LOADS_BYTES and data is None:
-            raise LimitExceeded(
-                record.path, f"file is over the size limit of {limits.max_file_bytes} bytes"
-            )
+            raise _too_large(record.path, limits)
         _HASHERS[sniffed.media_type](data or b"", record, options, limits)
     except MediaError as exc:
         record.status, record.error = STATUS_ERROR, exc.reason
