@@ -131,7 +131,7 @@ def create_bank(
             )
             created = {
                 "name": bank.name,
-                "kinds": banks.kinds_of(bank),
+                "kinds": bank.kind_names,
                 "distance_threshold": bank.distance_threshold,
                 "action": bank.action,
             }

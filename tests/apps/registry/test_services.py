@@ -84,5 +84,5 @@ def test_refusals_are_domain_errors_with_their_status(registry) -> None:  # type
 def test_the_case_bank_takes_every_registered_kind(registry) -> None:  # type: ignore[no-untyped-def]
     with registry.db.write() as session:
         bank = banks.case_bank(session, "self-reported", "test")
-    assert sorted(banks.kinds_of(bank)) == sorted(SIGNAL_TYPES)
+    assert sorted(bank.kind_names) == sorted(SIGNAL_TYPES)
     assert bank.distance_threshold == 31

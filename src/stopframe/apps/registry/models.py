@@ -57,6 +57,11 @@ class Bank(Base):
     action: Mapped[str] = mapped_column(String(16), nullable=False)  # block | review | log
     created_at: Mapped[datetime] = mapped_column(Timestamp, nullable=False)
 
+    @property
+    def kind_names(self) -> list[str]:
+        """The names of the signal types the bank takes (stored comma-separated)."""
+        return self.kinds.split(",")
+
 
 class Entry(Base):
     """One hash in one bank, owned by a case (`case:<id>`) or an import (`import`)."""

@@ -33,7 +33,7 @@ def bank_out(session: Session, bank: Bank) -> BankOut:
     """A bank's public definition with its active entry count."""
     return BankOut(
         name=bank.name,
-        kinds=banks.kinds_of(bank),
+        kinds=bank.kind_names,
         distance_threshold=bank.distance_threshold,
         verified=bank.verified,
         action=SuggestedAction(bank.action),
@@ -111,13 +111,7 @@ async def import_entries(
                 reg.settings.max_import_entries,
                 caller.actor,
             )
-        return ImportOut(
-            bank=result.bank,
-            format=result.format,
-            read=result.read,
-            added=result.added,
-            skipped=result.skipped,
-        )
+        return ImportOut.model_validate(result, from_attributes=True)
 
     return await run_in_threadpool(work)
 

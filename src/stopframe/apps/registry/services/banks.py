@@ -23,11 +23,6 @@ def get_bank(session: Session, name: str) -> Bank:
     return bank
 
 
-def kinds_of(bank: Bank) -> list[str]:
-    """The names of the signal types a bank takes."""
-    return bank.kinds.split(",")
-
-
 def threshold_for(kinds: Sequence[str], threshold: int | None) -> int:
     """The bank's distance threshold: at most the smallest maximum among its kinds that have a
     distance scale, by default the largest of their defaults (0 for exact digests only)."""

@@ -36,7 +36,7 @@ def add_signals(
 
     A signal already present for the same owner is not duplicated; a withdrawn one is restored.
     """
-    allowed = set(bank.kinds.split(","))
+    allowed = set(bank.kind_names)
     wanted: dict[tuple[str, str], Signal] = {}
     for signal in signals:
         if signal.kind not in allowed:

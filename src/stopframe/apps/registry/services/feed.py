@@ -51,7 +51,7 @@ def current_sequence(session: Session) -> int:
 def _banks(session: Session) -> list[dict[str, Any]]:
     rows = session.execute(select(Bank).order_by(Bank.name)).scalars().all()
     return [
-        bank_document(b.name, b.kinds.split(","), b.distance_threshold, b.verified, b.action)
+        bank_document(b.name, b.kind_names, b.distance_threshold, b.verified, b.action)
         for b in rows
     ]
 
