@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from stopframe.apps.registry import problems
+from stopframe.apps import problems
 from stopframe.apps.registry.guards import RequestGuard
 from stopframe.apps.registry.routes import api_keys, banks, cases, health, lists, reports
 from stopframe.apps.registry.state import Registry, open_registry

@@ -11,7 +11,7 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from stopframe.apps.registry.problems import PROBLEM_JSON
+from stopframe.apps.problems import PROBLEM_JSON
 
 IMPORT_TYPES = ("text/csv", "text/plain", "application/json", "application/xml", "text/xml")
 JSON_TYPES = ("application/json",)

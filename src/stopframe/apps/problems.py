@@ -1,4 +1,4 @@
-"""RFC 9457 problem details: every error the API returns is `application/problem+json`.
+"""RFC 9457 problem details, shared by the services: every error is `application/problem+json`.
 
 Services raise `stopframe.errors.ServiceError`s; this edge answers each with its `.status` and
 detail. Extra fields become body members, except those `HEADERS` names, which become headers
@@ -20,7 +20,7 @@ from stopframe.errors import ServiceError
 
 PROBLEM_JSON = "application/problem+json"
 HEADERS = {"challenge": "WWW-Authenticate", "retry_after": "Retry-After"}
-log = logging.getLogger("stopframe.apps.registry")
+log = logging.getLogger("stopframe.apps")
 
 
 def problem_response(
