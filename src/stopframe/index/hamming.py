@@ -246,6 +246,33 @@ class HammingIndex:
         index._snap = _Snapshot((seg,), (np.empty(0, np.int64),), size=len(seg))
         return index
 
+    @classmethod
+    def layered(
+        cls,
+        base: Segment | None,
+        removed: IdsLike = (),
+        add_ids: IdsLike = (),
+        add_codes: CodesLike = (),
+    ) -> HammingIndex:
+        """A read view of a shared (memory-mapped) base segment, less `removed` ids, plus a small
+        flat delta: no copy of the base, so many processes can map one file and each hold only
+        its own delta."""
+        codes = as_codes(add_codes)
+        ids = as_ids(add_ids, codes.shape[0])
+        index = cls(
+            delta_limit=max(DELTA_LIMIT, ids.shape[0] + 1),
+            tables=bool(base is not None and isinstance(base, TabledSegment)),
+        )
+        segments: tuple[Segment, ...] = () if base is None else (base,)
+        dead: tuple[np.ndarray, ...] = ()
+        size = ids.shape[0]
+        if base is not None:
+            rows = base.rows_of(np.unique(as_ids(removed)))
+            dead = (np.sort(rows[rows >= 0]).astype(np.int64),)
+            size += len(base) - dead[0].shape[0]
+        index._snap = _Snapshot(segments, dead, ids.copy(), codes.copy(), ids.shape[0], size=size)
+        return index
+
     # -- writing -------------------------------------------------------------------------
     def add(self, ids: IdsLike, codes: CodesLike) -> None:
         """Insert codes under ids; an id already present gets the new code (its old one is

@@ -1,0 +1,106 @@
+"""How a list entry becomes index rows: the 256-bit codes each signal type searches by, and the
+uint64 row ids that say which source and entry a hit belongs to.
+
+A row id packs `source (8 bits) | entry id (36 bits) | row number (20 bits)`: one PDQ or MD5
+entry is one row, a robust set one row per usable hash, a vPDQ video one row per unique good
+frame. All rows of an entry share one id range, so withdrawing an entry never needs its value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from stopframe.errors import SignalValueError
+from stopframe.index.codes import CODE_BYTES
+from stopframe.signals import SIGNAL_TYPES, IndexKind, SignalType
+from stopframe.signals.pdq import PDQ, digest_matrix, hex_to_digest
+from stopframe.signals.pdq_robust import parse_robust_set
+from stopframe.signals.vpdq import good_digests, parse_vpdq_lines
+
+SOURCE_BITS = 8
+ENTRY_BITS = 36
+ROW_BITS = 20
+MAX_SOURCES = 1 << SOURCE_BITS
+MAX_ENTRY_ID = (1 << ENTRY_BITS) - 1
+MAX_ROWS = 1 << ROW_BITS
+_ROW_MASK = np.uint64(MAX_ROWS - 1)
+_ENTRY_MASK = np.uint64(MAX_ENTRY_ID)
+
+
+@dataclass(frozen=True, slots=True)
+class EntryKey:
+    """Which entry of which source a row belongs to; `str()` is the key operators see."""
+
+    source: int
+    entry_id: int
+
+
+def indexed(signal_type: SignalType) -> bool:
+    """Whether lists of this type are searched through an index of 256-bit codes."""
+    return signal_type.index_kind in (
+        IndexKind.HAMMING,
+        IndexKind.HAMMING_SET,
+        IndexKind.FRAMES,
+        IndexKind.EXACT,
+    )
+
+
+def search_radius(signal_type: SignalType) -> int:
+    """The radius rows of this type are searched at: 0 for exact digests, else the type's
+    largest allowed threshold (a bank's own threshold is applied to the hits)."""
+    if signal_type.index_kind is IndexKind.EXACT:
+        return 0
+    return max(signal_type.max_threshold, signal_type.default_threshold)
+
+
+def entry_codes(kind: str, value: str, quality: int | None = None) -> np.ndarray:
+    """The (k, 32) codes a list value is indexed by; empty when nothing in it is matchable
+    (PDQ below the quality floor, a set or video without one good hash)."""
+    signal_type = SIGNAL_TYPES[kind]
+    index_kind = signal_type.index_kind
+    if index_kind is IndexKind.HAMMING:
+        if quality is not None and quality < signal_type.quality_floor:
+            return np.zeros((0, CODE_BYTES), np.uint8)
+        return digest_matrix([hex_to_digest(value)])
+    if index_kind is IndexKind.HAMMING_SET:
+        usable = sorted({item.hash.digest for item in parse_robust_set(value) if item.usable})
+        return digest_matrix(usable)
+    if index_kind is IndexKind.FRAMES:
+        return good_digests(parse_vpdq_lines(value), PDQ.quality_floor)
+    if index_kind is IndexKind.EXACT:
+        return exact_code(value)
+    raise SignalValueError(f"{kind} lists are not searched by an index")
+
+
+def exact_code(value: str) -> np.ndarray:
+    """A hex digest (MD5, SHA-256) as one 32-byte code, zero-padded."""
+    raw = bytes.fromhex(value)
+    return np.frombuffer(raw.ljust(CODE_BYTES, b"\0"), np.uint8).reshape(1, CODE_BYTES)
+
+
+def first_row(source: int, entry_id: int) -> int:
+    """The id of an entry's first row; its rows are the next `MAX_ROWS` ids."""
+    if not 0 <= source < MAX_SOURCES:
+        raise ValueError(f"source number {source} out of range 0-{MAX_SOURCES - 1}")
+    if not 0 <= entry_id <= MAX_ENTRY_ID:
+        raise ValueError(f"entry id {entry_id} out of range 0-{MAX_ENTRY_ID}")
+    return (source << (ENTRY_BITS + ROW_BITS)) | (entry_id << ROW_BITS)
+
+
+def row_ids(source: int, entry_id: int, count: int) -> np.ndarray:
+    """Ids of an entry's `count` rows."""
+    if count > MAX_ROWS:
+        raise ValueError(f"an entry may have at most {MAX_ROWS} rows, got {count}")
+    return np.uint64(first_row(source, entry_id)) + np.arange(count, dtype=np.uint64)
+
+
+def split_rows(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(source, entry id, row number) arrays of row ids."""
+    ids = ids.astype(np.uint64, copy=False)
+    return (
+        (ids >> np.uint64(ENTRY_BITS + ROW_BITS)).astype(np.int64),
+        ((ids >> np.uint64(ROW_BITS)) & _ENTRY_MASK).astype(np.int64),
+        (ids & _ROW_MASK).astype(np.int64),
+    )
