@@ -1,0 +1,178 @@
+"""Match signals against the index set: hits become matches with their bank's policy applied,
+and the matches of one upload become one decision.
+
+The index finds candidate rows at the widest threshold any bank of a type uses; each hit is then
+checked against its own bank's threshold, against the list store (a withdrawn entry never
+matches, even before the next generation), and for videos against the whole entry by vPDQ's
+rule. Allow-list matches suppress the decision.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+import numpy as np
+
+from stopframe.errors import SignalValueError
+from stopframe.index.codes import CODE_BYTES
+from stopframe.lists.documents import ListEntry
+from stopframe.matching.index_set import IndexSet
+from stopframe.matching.policy import SEVERITY, Decision, Policy
+from stopframe.matching.rows import entry_codes, search_radius, split_rows
+from stopframe.matching.video import match_vpdq
+from stopframe.signals import SIGNAL_TYPES, IndexKind, Signal
+from stopframe.signals.vpdq import parse_vpdq_lines
+
+
+class Entries(Protocol):
+    """Where the matcher reads the active entries of each list source."""
+
+    def entry(self, source: str, entry_id: int) -> ListEntry | None:
+        """The active entry, or None when it is unknown or withdrawn."""
+
+
+@dataclass(frozen=True)
+class Match:
+    """One list entry an upload's signal matched, and what its bank's policy makes of it."""
+
+    source: str
+    entry_id: int
+    bank: str
+    kind: str
+    distance: int
+    action: Decision
+    allowed: bool = False  # an allow-list entry: suppresses the decision
+    quarantined: bool = False  # flood quarantine demoted a block to review
+
+    @property
+    def key(self) -> str:
+        """The entry's key across sources (`source:entry_id`), as operators and reports see it."""
+        return f"{self.source}:{self.entry_id}"
+
+    def to_dict(self) -> dict[str, object]:
+        """The match as the API answers it."""
+        return {
+            "entry_id": self.entry_id, "source": self.source, "bank": self.bank,
+            "kind": self.kind, "distance": self.distance, "action": self.action.value,
+            "allowed": self.allowed, "quarantined": self.quarantined,
+        }  # fmt: skip
+
+
+def decide(matches: Sequence[Match]) -> Decision:
+    """The decision of an upload: none when an allow-list entry matched, else the most severe
+    action among its matches (a quarantined entry's block counts as review)."""
+    if any(m.allowed for m in matches):
+        return Decision.NONE
+    actions = [Decision.REVIEW if m.quarantined and m.action is Decision.BLOCK else m.action
+               for m in matches]  # fmt: skip
+    return max(actions, key=SEVERITY.__getitem__, default=Decision.NONE)
+
+
+def query_codes(signal: Signal) -> np.ndarray:
+    """The codes a query signal is searched by (none when it is below the quality floor)."""
+    signal_type = SIGNAL_TYPES[signal.kind]
+    if not signal_type.usable(signal):
+        return np.zeros((0, CODE_BYTES), np.uint8)
+    return entry_codes(signal.kind, signal.value, signal.quality)
+
+
+class Matcher:
+    """Signals in, matches out, against one `IndexSet` and the list stores behind it."""
+
+    def __init__(self, index_set: IndexSet, entries: Entries, policy: Policy) -> None:
+        self.index_set = index_set
+        self.entries = entries
+        self.policy = policy
+
+    def radius(self, kind: str) -> int:
+        """The widest threshold any bank (with local overrides) uses for `kind`."""
+        signal_type = SIGNAL_TYPES[kind]
+        if signal_type.index_kind is IndexKind.EXACT:
+            return 0
+        if signal_type.index_kind is IndexKind.FRAMES:
+            return search_radius(SIGNAL_TYPES["pdq"])
+        widest = signal_type.default_threshold
+        for state in self.index_set.sources().values():
+            for name, listed in state.banks.items():
+                if kind in listed.get("kinds", [kind]):
+                    widest = max(widest, self.policy.bank(name, listed, kind).threshold)
+        return min(widest, search_radius(signal_type))
+
+    def match(self, signals: Sequence[Signal]) -> list[list[Match]]:
+        """The matches of each signal, nearest first; signals of types no index serves, or below
+        their quality floor, have none."""
+        out: list[list[Match]] = [[] for _ in signals]
+        by_kind: dict[str, list[int]] = defaultdict(list)
+        for i, signal in enumerate(signals):
+            by_kind[signal.kind].append(i)
+        for kind, positions in by_kind.items():
+            self._match_kind(kind, [signals[i] for i in positions], positions, out)
+        return out
+
+    def _match_kind(
+        self, kind: str, signals: list[Signal], positions: list[int], out: list[list[Match]]
+    ) -> None:
+        if self.index_set.size(kind) == 0:
+            return
+        codes, owners = [], []
+        for n, signal in enumerate(signals):
+            c = query_codes(signal)
+            codes.append(c)
+            owners.append(np.full(c.shape[0], n, np.int64))
+        all_codes = np.concatenate(codes) if codes else np.zeros((0, CODE_BYTES), np.uint8)
+        if not all_codes.shape[0]:
+            return
+        hits = self.index_set.search(kind, all_codes, self.radius(kind))
+        owner = np.concatenate(owners)[hits.query_index()]
+        source_no, entry_id, _row = split_rows(hits.ids)
+        best: dict[tuple[int, int, int], int] = {}
+        for n, s, e, d in zip(owner.tolist(), source_no.tolist(), entry_id.tolist(),
+                              hits.distances.tolist(), strict=True):  # fmt: skip
+            key = (n, s, e)
+            if key not in best or d < best[key]:
+                best[key] = d
+        for (n, s, e), distance in sorted(best.items(), key=lambda item: (item[0][0], item[1])):
+            found = self._confirm(signals[n], s, e, distance)
+            if found is not None:
+                out[positions[n]].append(found)
+
+    def _confirm(
+        self, signal: Signal, source_no: int, entry_id: int, distance: int
+    ) -> Match | None:
+        """The match of a candidate row's entry, if it is active and within its bank's rule."""
+        source = self.index_set.source_name(source_no)
+        if source is None:
+            return None
+        entry = self.entries.entry(source, entry_id)
+        if entry is None or entry.kind != signal.kind:
+            return None
+        listed = self.index_set.sources()[source].banks.get(entry.bank)
+        rule = self.policy.bank(entry.bank, listed, entry.kind)
+        if not rule.enabled:
+            return None
+        if SIGNAL_TYPES[entry.kind].index_kind is IndexKind.FRAMES:
+            distance = _video_distance(signal.value, entry.value)
+        if distance > rule.threshold:
+            return None
+        allowed = rule.allow or f"{source}:{entry_id}" in self.policy.allow_entries
+        return Match(source, entry_id, entry.bank, entry.kind, distance, rule.action, allowed)
+
+
+def _video_distance(query: str, listed: str) -> int:
+    """vPDQ distance (per cent of the query's good frames without a match in the entry), by
+    upstream's two-sided rule: 100 when the entry's own share of matched frames falls short."""
+    try:
+        result = match_vpdq(parse_vpdq_lines(query), parse_vpdq_lines(listed))
+    except SignalValueError:
+        return 100
+    if not result.is_match:
+        return 100
+    return int(round(100 - result.query_match_pct))
+
+
+def quarantine(match: Match) -> Match:
+    """The match with its entry flagged by flood quarantine."""
+    return replace(match, quarantined=True)
