@@ -1,0 +1,1 @@
+"""The platform matcher service: sync signed lists, match uploads, act."""
