@@ -115,11 +115,49 @@ class RegistrySettings(BaseModel):
         return self.data_dir / "signing"
 
 
+class MatcherSettings(BaseModel):
+    """The platform matcher service: its data, address, workers, list sources and actions."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    matcher_data_dir: Path = Field(
+        Path("matcher-data"), description="List stores, index generations, keys, outboxes."
+    )
+    matcher_host: str = "127.0.0.1"
+    matcher_port: int = Field(8760, ge=1, le=65535)
+    matcher_workers: PositiveInt = Field(1, description="API worker processes.")
+    registry_url: str | None = Field(None, description="Registry to sync signed lists from.")
+    registry_key: str | None = Field(None, description="API key for the registry (read, report).")
+    trust_file: Path | None = Field(
+        None, description="JSON {key_id: base64 public key} of the registry's signing keys."
+    )
+    matcher_sources: str | None = Field(
+        None, description="Partner list sources, `BANK=FORMAT:PATH` separated by semicolons."
+    )
+    policy_file: Path | None = Field(None, description="Local bank policy (JSON).")
+    webhooks_file: Path | None = Field(None, description="Webhooks (JSON list of url, secret).")
+    sync_wait_s: float = Field(
+        20.0, ge=0, le=30, description="Long-poll wait on the registry's change feed."
+    )
+    sync_interval_s: PositiveFloat = Field(
+        5.0, description="Pause between syncs of partner files, and after a quiet long-poll."
+    )
+    stale_after_s: PositiveFloat = Field(
+        900.0, description="Age of the last good sync after which /readyz reports stale lists."
+    )
+    flood_limit: PositiveInt = Field(
+        50, description="Distinct uploads an entry may block within the window before quarantine."
+    )
+    flood_window_s: PositiveFloat = Field(3600.0, description="The flood quarantine window.")
+    max_batch_hashes: PositiveInt = Field(10_000, description="Most signals in one match request.")
+
+
 _SECTIONS: dict[str, type[BaseModel]] = {
     "media": MediaSettings,
     "video": VideoSettings,
     "hashing": HashingSettings,
     "registry": RegistrySettings,
+    "matcher": MatcherSettings,
     "bench": BenchSettings,
 }
 
@@ -153,6 +191,7 @@ class Settings(BaseSettings):
     video: VideoSettings = VideoSettings()
     hashing: HashingSettings = HashingSettings()
     registry: RegistrySettings = RegistrySettings()
+    matcher: MatcherSettings = MatcherSettings()
     bench: BenchSettings = BenchSettings()
 
     @classmethod

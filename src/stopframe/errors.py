@@ -119,6 +119,18 @@ class TooLarge(ServiceError):
     status = 413
 
 
+class UnsupportedMedia(ServiceError):
+    """The upload is not an image or video this service reads."""
+
+    status = 415
+
+
+class Unavailable(ServiceError):
+    """The service cannot answer yet (no lists loaded); try again shortly."""
+
+    status = 503
+
+
 class RateLimited(ServiceError):
     """Too many requests from one caller; `retry_after` (in `extra`) says how many seconds to
     wait."""

@@ -75,6 +75,7 @@ class HashRecord:
     dihedral: dict[str, str] | None = None
     duration_s: float | None = None
     error: str | None = None
+    failure: str | None = None  # the MediaError class behind an "error" status, for services
 
     def signal(self, kind: str) -> Signal | None:
         """The record's signal of type `kind`, if it has one."""
@@ -216,6 +217,7 @@ def hash_file(path: str | Path, options: HashOptions | None = None) -> HashRecor
         _HASHERS[sniffed.media_type](data or b"", record, options, limits)
     except MediaError as exc:
         record.status, record.error = STATUS_ERROR, exc.reason
+        record.failure = type(exc).__name__
     except OSError as exc:
         record.status, record.error = STATUS_ERROR, f"cannot read file: {exc.strerror or exc}"
     except ValueError as exc:  # a bad STOPFRAME_* setting

@@ -1,0 +1,240 @@
+"""The matcher's services: hashes or an upload in, matches and one decision out, with flood
+quarantine, the decision log, match reports and webhooks on the way. Nothing here knows HTTP.
+
+Uploads are hashed by `hash_file`, the code and limits of `stopframe hash`, from a file the
+caller keeps in memory (see `upload.py`); nothing about the media is kept beyond its signals.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from stopframe.apps.matcher import reports, webhooks
+from stopframe.apps.matcher.flood import FloodGuard
+from stopframe.apps.matcher.sources import SourceStores
+from stopframe.apps.matcher.state import MatcherState, state_path
+from stopframe.apps.matcher.sync import INDEX_DIR
+from stopframe.apps.matcher.webhooks import WebhookConfig
+from stopframe.config import MatcherSettings
+from stopframe.errors import (
+    ConfigError,
+    Invalid,
+    LimitExceeded,
+    SignalValueError,
+    TooLarge,
+    Unavailable,
+    UnknownSignalType,
+    UnsupportedFormat,
+    UnsupportedMedia,
+)
+from stopframe.hashing.files import (
+    STATUS_ERROR,
+    HashOptions,
+    HashRecord,
+    hash_file,
+    robust_query_of_file,
+    with_limits,
+)
+from stopframe.lists.canonical import iso, utcnow
+from stopframe.matching.index_set import IndexSet
+from stopframe.matching.match import Match, Matcher, decide, quarantine
+from stopframe.matching.policy import Decision, Policy
+from stopframe.signals import PDQ_ROBUST, Signal, parse_signal_value
+from stopframe.signals.pdq_robust import robust_signal
+
+log = logging.getLogger("stopframe.apps.matcher")
+
+
+@dataclass(frozen=True)
+class SignalResult:
+    """One signal's matches and the decision they alone lead to."""
+
+    signal: Signal
+    matches: list[Match]
+    decision: Decision
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one request was matched to and decided."""
+
+    request_id: str
+    decision: Decision
+    results: list[SignalResult]
+
+    @property
+    def matches(self) -> list[Match]:
+        """Every match of every signal (an entry once, at its nearest)."""
+        best: dict[str, Match] = {}
+        for result in self.results:
+            for match in result.matches:
+                if match.key not in best or match.distance < best[match.key].distance:
+                    best[match.key] = match
+        return sorted(best.values(), key=lambda m: (m.distance, m.key))
+
+
+class MatchService:
+    """Everything an API worker needs to answer match requests; one per process."""
+
+    def __init__(
+        self,
+        settings: MatcherSettings,
+        policy: Policy | None = None,
+        hooks: list[WebhookConfig] | None = None,
+        options: HashOptions | None = None,
+        record: bool = True,
+    ) -> None:
+        """`record=False` (offline batch matching) keeps no decision log, reports, webhooks
+        or flood counts."""
+        data_dir = settings.matcher_data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.settings = settings
+        self.index_set = IndexSet(data_dir / INDEX_DIR)
+        self.stores = SourceStores(data_dir)
+        self.policy = policy or (
+            Policy.from_file(settings.policy_file) if settings.policy_file else Policy()
+        )
+        self.matcher = Matcher(self.index_set, self.stores, self.policy)
+        self.state = MatcherState.open(state_path(data_dir))
+        self.flood = FloodGuard(self.state, settings.flood_limit, settings.flood_window_s)
+        self.hooks = hooks if hooks is not None else load_hooks(settings.webhooks_file)
+        self.options = with_limits(options or HashOptions())
+        self.record = record
+        self.index_set.refresh()
+
+    def close(self) -> None:
+        """Close the stores and the state file."""
+        self.stores.close()
+        self.state.close()
+
+    # -- hashes --------------------------------------------------------------------------
+    def match_hashes(
+        self, items: Sequence[dict[str, Any]], content_id: str | None = None
+    ) -> Outcome:
+        """Match a batch of `{kind, value, quality?}` signals; Invalid names the bad item."""
+        if not items:
+            raise Invalid("give at least one signal")
+        if len(items) > self.settings.max_batch_hashes:
+            raise TooLarge(
+                f"{len(items)} signals in one request; at most {self.settings.max_batch_hashes}"
+            )
+        signals = []
+        for n, item in enumerate(items):
+            try:
+                signals.append(parse_signal_value(item["kind"], item["value"], item.get("quality")))
+            except (UnknownSignalType, SignalValueError, KeyError, TypeError) as exc:
+                raise Invalid(f"signals[{n}]: {exc}") from None
+        return self._decide(signals, None, content_id)
+
+    # -- media ---------------------------------------------------------------------------
+    def match_file(
+        self, path: Path, name: str, content_id: str | None = None
+    ) -> tuple[HashRecord, Outcome]:
+        """Hash the upload at `path` (kept in memory by the caller) and match its signals."""
+        record = hash_file(path, self.options)
+        record.path = name
+        return record, self.match_record(record, path, content_id)
+
+    def match_record(
+        self, record: HashRecord, path: Path, content_id: str | None = None
+    ) -> Outcome:
+        """Match a hashed file's signals (and, when robust sets are listed, a picture's robust
+        query set, read again from `path`); a record that failed raises its 4xx refusal."""
+        if record.status == STATUS_ERROR:
+            raise _refusal(record)
+        signals = list(record.signals)
+        if record.media_type == "image" and self.index_set.size(PDQ_ROBUST.name):
+            signals.append(robust_signal(robust_query_of_file(path, self.options.limits)))
+        return self._decide(signals, record.value("sha256"), content_id)
+
+    # -- the decision --------------------------------------------------------------------
+    def _decide(self, signals: list[Signal], upload: str | None, content_id: str | None) -> Outcome:
+        if not self.index_set.ready:
+            raise Unavailable("no lists loaded yet; the first sync has not finished")
+        request_id = uuid.uuid4().hex
+        per_signal = self.matcher.match(signals)
+        results = []
+        for signal, matches in zip(signals, per_signal, strict=True):
+            fingerprint = upload or _fingerprint(signal)
+            matches = [self._flood_checked(m, fingerprint) for m in matches]
+            results.append(SignalResult(signal, matches, decide(matches)))
+        outcome = Outcome(request_id, decide([m for r in results for m in r.matches]), results)
+        if outcome.matches and self.record:
+            self._record(outcome, upload, content_id)
+        return outcome
+
+    def _flood_checked(self, match: Match, fingerprint: str) -> Match:
+        if not self.record or match.allowed or match.action is not Decision.BLOCK:
+            return match
+        if self.flood.observe(match.key, fingerprint):
+            return quarantine(match)
+        return match
+
+    def _record(self, outcome: Outcome, upload: str | None, content_id: str | None) -> None:
+        """Log the decision, queue a report per matched entry and the webhooks. A failure here
+        is logged, never turned into a failed match."""
+        matches = [m.to_dict() for m in outcome.matches]
+        at = utcnow()
+        try:
+            self.state.log_decision(outcome.request_id, outcome.decision.value, matches, content_id)
+            if outcome.decision is not Decision.NONE:
+                for result in outcome.results:
+                    fingerprint = upload or _fingerprint(result.signal)
+                    for m in result.matches:
+                        reports.enqueue_report(
+                            self.state,
+                            m.source,
+                            m.entry_id,
+                            outcome.decision.value,
+                            fingerprint,
+                            at,
+                        )
+                event = {
+                    "decision": outcome.decision.value,
+                    "request_id": outcome.request_id,
+                    "content_id": content_id,
+                    "at": iso(at),
+                    "matches": matches,
+                }
+                webhooks.enqueue_event(self.state, self.hooks, event)
+        except Exception:
+            log.exception("decision %s not recorded", outcome.request_id)
+
+
+def _fingerprint(signal: Signal) -> str:
+    return hashlib.sha256(f"{signal.kind}:{signal.value}".encode()).hexdigest()
+
+
+def _refusal(record: HashRecord) -> Exception:
+    """The 4xx answer to an upload that could not be hashed, by what went wrong."""
+    reason = f"upload: {record.error or 'cannot be hashed'}"
+    if record.failure == LimitExceeded.__name__:
+        return TooLarge(reason)
+    if record.failure == UnsupportedFormat.__name__:
+        return UnsupportedMedia(reason)
+    return Invalid(reason)
+
+
+def load_hooks(path: Path | None) -> list[WebhookConfig]:
+    """Webhooks from a JSON list of `{url, secret, decisions?}`; none without a file."""
+    if path is None:
+        return []
+    try:
+        raw = json.loads(path.read_text())
+        return [
+            WebhookConfig(
+                url=str(item["url"]),
+                secret=str(item["secret"]),
+                decisions=frozenset(item.get("decisions", ["block", "review"])),
+            )
+            for item in raw
+        ]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"{path}: cannot read webhooks: {exc}") from None
