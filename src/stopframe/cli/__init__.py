@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from stopframe.cli import bench, hashing, images, registry, signal_types, video
+from stopframe.cli import bench, hashing, images, matcher, registry, signal_types, video
 
 app = typer.Typer(
     name="stopframe",
@@ -20,7 +20,9 @@ app.command("match-images")(images.match_images_command)
 app.command("hash-video")(video.hash_video_command)
 app.command("match-video")(video.match_video_command)
 app.command("serve")(registry.serve)
+app.command("match")(matcher.match_command)
 app.add_typer(registry.registry_app, name="registry")
+app.add_typer(matcher.matcher_app, name="matcher")
 app.add_typer(bench.bench_app, name="bench")
 
 
