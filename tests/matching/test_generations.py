@@ -152,8 +152,6 @@ def test_old_generations_and_unused_bases_are_collected(tmp_path: Path) -> None:
         writer.publish()
     gens = [p for p in tmp_path.glob("g*") if p.is_dir()]
     assert len(gens) == generations.KEEP_GENERATIONS
-    used = {
-        generations.read_manifest(g / generations.MANIFEST).kinds["pdq"].base for g in gens
-    }
+    used = {generations.read_manifest(g / generations.MANIFEST).kinds["pdq"].base for g in gens}
     assert {f"bases/{p.name}" for p in (tmp_path / "bases").iterdir()} == used
     assert os.path.exists(tmp_path / generations.CURRENT)
