@@ -155,3 +155,25 @@ def test_old_generations_and_unused_bases_are_collected(tmp_path: Path) -> None:
     used = {generations.read_manifest(g / generations.MANIFEST).kinds["pdq"].base for g in gens}
     assert {f"bases/{p.name}" for p in (tmp_path / "bases").iterdir()} == used
     assert os.path.exists(tmp_path / generations.CURRENT)
+
+
+def test_rebuilding_a_source_replaces_only_its_rows(tmp_path: Path) -> None:
+    writer = IndexWriter(tmp_path)
+    writer.source("a", "file:a")
+    writer.source("b", "file:b")
+    a_old, b_rows = _entries(20), _entries(20, start=1)
+    writer.apply("a", _adds(a_old))
+    writer.apply("b", _adds(b_rows))
+    writer.publish()
+    a_new = _entries(30, start=5)
+    assert writer.rebuild_source("a", iter(a_new)) == 30
+    writer.publish()
+    reader = IndexSet(tmp_path)
+    reader.refresh()
+    assert reader.size("pdq") == 50
+    assert _found(reader, a_old[0].value) == set()
+    assert _found(reader, a_new[0].value) == {5}
+    number_b = writer.sources["b"].number
+    code = np.frombuffer(bytes.fromhex(b_rows[3].value), np.uint8).reshape(1, 32)
+    hit = reader.search("pdq", code, 0)
+    assert split_rows(hit.ids)[0].tolist() == [number_b]

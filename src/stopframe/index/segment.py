@@ -175,12 +175,16 @@ Segment: TypeAlias = CompactSegment | TabledSegment
 def build_segment(
     ids: NDArray[np.uint64], codes: NDArray[np.uint8], tables: bool = False
 ) -> Segment:
-    """Sort by id; with `tables`, build one table per chunk (counting sort, O(n) per chunk)."""
-    order = np.argsort(ids, kind="stable")
-    ids = np.ascontiguousarray(ids[order])
-    if ids.size > 1 and np.any(ids[1:] == ids[:-1]):
-        raise ValueError("duplicate ids in one segment")
-    codes = np.ascontiguousarray(codes[order])
+    """Sort by id; with `tables`, build one table per chunk (counting sort, O(n) per chunk).
+    Rows already in increasing id order are used as they are (no copy of the codes)."""
+    if ids.size > 1 and not bool(np.all(ids[1:] > ids[:-1])):
+        order = np.argsort(ids, kind="stable")
+        ids = ids[order]
+        if np.any(ids[1:] == ids[:-1]):
+            raise ValueError("duplicate ids in one segment")
+        codes = codes[order]
+    ids = np.ascontiguousarray(ids)
+    codes = np.ascontiguousarray(codes)
     if not tables:
         return CompactSegment(ids, codes)
     layout = ChunkLayout.for_size(ids.shape[0])

@@ -10,6 +10,7 @@ so readers never carry a large delta.
 from __future__ import annotations
 
 import logging
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -34,7 +35,7 @@ from stopframe.matching.generations import (
     read_removed,
     write_removed,
 )
-from stopframe.matching.rows import MAX_ROWS, MAX_SOURCES, entry_codes, first_row, indexed
+from stopframe.matching.rows import MAX_ROWS, MAX_SOURCES, entry_code_bytes, first_row, indexed
 from stopframe.signals import SIGNAL_TYPES
 
 log = logging.getLogger("stopframe.matching")
@@ -171,10 +172,11 @@ class IndexWriter:
 
     def add(self, number: int, entry: ListEntry) -> None:
         """Index an entry's rows (after withdrawing any it had)."""
-        codes = self._codes(number, entry)
-        if codes is not None and codes.shape[0]:
+        raw = self._code_bytes(number, entry)
+        if raw:
             state = self.kinds.setdefault(entry.kind, _KindState())
-            state.delta[first_row(number, entry.id)] = np.ascontiguousarray(codes)
+            codes = np.frombuffer(raw, np.uint8).reshape(-1, CODE_BYTES)
+            state.delta[first_row(number, entry.id)] = codes
 
     def withdraw(self, number: int, entry: ListEntry) -> None:
         """Remove every row of an entry, wherever it is."""
@@ -191,36 +193,37 @@ class IndexWriter:
         entries were read."""
         number = self.sources[source].number
         self._drop_rows(number)
-        chunks: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {}
+        rows: dict[str, tuple[array[int], bytearray]] = {}
         count = 0
         for entry in entries:
             count += 1
-            codes = self._codes(number, entry)
-            if codes is not None and codes.shape[0]:
-                ids_list, codes_list = chunks.setdefault(entry.kind, ([], []))
-                ids_list.append(
-                    np.uint64(first_row(number, entry.id))
-                    + np.arange(codes.shape[0], dtype=np.uint64)
-                )
-                codes_list.append(codes)
-        for kind, (ids_list, codes_list) in chunks.items():
+            raw = self._code_bytes(number, entry)
+            if raw:
+                ids, codes = rows.setdefault(entry.kind, (array("Q"), bytearray()))
+                first = first_row(number, entry.id)
+                ids.extend(range(first, first + len(raw) // CODE_BYTES))
+                codes += raw
+        for kind, (ids, codes) in rows.items():
+            new_ids = np.frombuffer(ids, np.uint64)
+            new_codes = np.frombuffer(codes, np.uint8).reshape(-1, CODE_BYTES)
             state = self.kinds.setdefault(kind, _KindState())
             old_ids, old_codes = state.live_arrays()
-            ids = np.concatenate([old_ids, *ids_list])
-            codes = np.concatenate([old_codes, *codes_list])
-            del ids_list[:], codes_list[:]
-            self.kinds[kind] = self._write_base(kind, ids, codes)
+            if old_ids.shape[0]:
+                new_ids = np.concatenate([old_ids, new_ids])
+                new_codes = np.concatenate([old_codes, new_codes])
+            self.kinds[kind] = self._write_base(kind, new_ids, new_codes)
+            del new_ids, new_codes, old_ids, old_codes
         self.dirty = True
         return count
 
-    def _codes(self, number: int, entry: ListEntry) -> np.ndarray | None:
+    def _code_bytes(self, number: int, entry: ListEntry) -> bytes:
         if not _indexed_kind(entry.kind):
-            return None
+            return b""
         try:
-            return entry_codes(entry.kind, entry.value, entry.quality)[:MAX_ROWS]
+            return entry_code_bytes(entry.kind, entry.value, entry.quality)[: MAX_ROWS * CODE_BYTES]
         except (SignalValueError, ValueError) as exc:
             log.warning("entry %s of source %s not indexed: %s", entry.id, number, exc)
-            return None
+            return b""
 
     def _drop_rows(self, number: int) -> None:
         lo, hi = first_row(number, 0), first_row(number, 0) + (1 << 56)

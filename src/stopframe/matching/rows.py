@@ -15,7 +15,7 @@ import numpy as np
 from stopframe.errors import SignalValueError
 from stopframe.index.codes import CODE_BYTES
 from stopframe.signals import SIGNAL_TYPES, IndexKind, SignalType
-from stopframe.signals.pdq import PDQ, digest_matrix, hex_to_digest
+from stopframe.signals.pdq import PDQ, hex_to_digest
 from stopframe.signals.pdq_robust import parse_robust_set
 from stopframe.signals.vpdq import good_digests, parse_vpdq_lines
 
@@ -58,26 +58,26 @@ def search_radius(signal_type: SignalType) -> int:
 def entry_codes(kind: str, value: str, quality: int | None = None) -> np.ndarray:
     """The (k, 32) codes a list value is indexed by; empty when nothing in it is matchable
     (PDQ below the quality floor, a set or video without one good hash)."""
+    raw = entry_code_bytes(kind, value, quality)
+    return np.frombuffer(raw, np.uint8).reshape(-1, CODE_BYTES)
+
+
+def entry_code_bytes(kind: str, value: str, quality: int | None = None) -> bytes:
+    """`entry_codes` as k x 32 bytes: what bulk loading appends, with no array per entry."""
     signal_type = SIGNAL_TYPES[kind]
     index_kind = signal_type.index_kind
     if index_kind is IndexKind.HAMMING:
         if quality is not None and quality < signal_type.quality_floor:
-            return np.zeros((0, CODE_BYTES), np.uint8)
-        return digest_matrix([hex_to_digest(value)])
+            return b""
+        return hex_to_digest(value)
+    if index_kind is IndexKind.EXACT:
+        return bytes.fromhex(value).ljust(CODE_BYTES, b"\0")
     if index_kind is IndexKind.HAMMING_SET:
         usable = sorted({item.hash.digest for item in parse_robust_set(value) if item.usable})
-        return digest_matrix(usable)
+        return b"".join(usable)
     if index_kind is IndexKind.FRAMES:
-        return good_digests(parse_vpdq_lines(value), PDQ.quality_floor)
-    if index_kind is IndexKind.EXACT:
-        return exact_code(value)
+        return good_digests(parse_vpdq_lines(value), PDQ.quality_floor).tobytes()
     raise SignalValueError(f"{kind} lists are not searched by an index")
-
-
-def exact_code(value: str) -> np.ndarray:
-    """A hex digest (MD5, SHA-256) as one 32-byte code, zero-padded."""
-    raw = bytes.fromhex(value)
-    return np.frombuffer(raw.ljust(CODE_BYTES, b"\0"), np.uint8).reshape(1, CODE_BYTES)
 
 
 def first_row(source: int, entry_id: int) -> int:
