@@ -33,6 +33,7 @@ MATRIX: dict[tuple[str, str], str | None] = {
     ("get", "/v1/lists/changes"): "read",
     ("get", "/v1/keys"): "read",
     ("post", "/v1/reports"): "report",
+    ("post", "/v1/reports/batch"): "report",
     ("get", "/v1/api-keys"): "admin",
     ("post", "/v1/api-keys"): "admin",
     ("delete", "/v1/api-keys/{key_id}"): "admin",
@@ -90,6 +91,17 @@ def request_for(client, headers, world, method: str, path: str):  # type: ignore
             "entry_id": world["entry_id"],
             "action": "review",
             "matched_at": "2026-11-22T10:00:00Z",
+        }
+    elif path == "/v1/reports/batch":
+        kwargs["json"] = {
+            "reports": [
+                {
+                    "key": "matrix-report-1",
+                    "entry_id": world["entry_id"],
+                    "action": "log",
+                    "matched_at": "2026-11-22T10:00:00Z",
+                }
+            ]
         }
     elif path == "/v1/api-keys" and method == "post":
         kwargs["json"] = {"name": "new", "scopes": ["read"]}

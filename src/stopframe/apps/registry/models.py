@@ -105,15 +105,19 @@ class ApiKey(Base):
 
 
 class Report(Base):
-    """A consumer's report that it matched an entry and what it did; never media."""
+    """A consumer's report that it matched an entry and what it did; never media. A batched
+    report carries the consumer's idempotency key, unique per API key, so a retry stores
+    nothing twice."""
 
     __tablename__ = "reports"
+    __table_args__ = (Index("uq_reports_key", "api_key_id", "report_key", unique=True),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), nullable=False, index=True)
     api_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"), nullable=False)
     action: Mapped[str] = mapped_column(String(16), nullable=False)
     matched_at: Mapped[datetime] = mapped_column(Timestamp, nullable=False)
     created_at: Mapped[datetime] = mapped_column(Timestamp, nullable=False)
+    report_key: Mapped[str | None] = mapped_column(String(64))
 
 
 class AuditRecord(Base):

@@ -199,6 +199,26 @@ class ReportOut(BaseModel):
     id: int
 
 
+class KeyedReportIn(ReportIn):
+    """A report in a batch, with a key the consumer chose so that sending it again is harmless."""
+
+    key: Annotated[str, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+class ReportBatchIn(Strict):
+    """Up to 1000 reports at once; each is stored once per key, however often it is sent."""
+
+    reports: Annotated[list[KeyedReportIn], Field(min_length=1, max_length=1000)]
+
+
+class ReportBatchOut(BaseModel):
+    """What a batch did: reports stored, reports already stored (by key), entry ids not found."""
+
+    accepted: int
+    duplicates: int
+    unknown: list[int]
+
+
 class Envelope(BaseModel):
     """A signed list document: the payload and an Ed25519 signature over its canonical JSON."""
 
