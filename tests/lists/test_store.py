@@ -1,19 +1,22 @@
 """The consumer's SQLite list store: snapshot then change pages, withdrawals, refused gaps that
 leave the old state, a crash mid-apply that leaves it too, reopening where it stopped, refusing
-other files, and change pages that touch only the rows they name even in a large store."""
+other files, change pages that touch only the rows they name even in a large store, and paged
+snapshots loaded one page at a time, refused (keeping the old state) when out of place."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+import weakref
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
 
-from stopframe.errors import ListStoreError, TamperedListError
+from stopframe.errors import ListStoreError, RegistryError, TamperedListError
 from stopframe.lists.documents import ADD, WITHDRAW, Change, ChangePage, ListEntry, Snapshot
 from stopframe.lists.store import ListStore
 
@@ -167,3 +170,86 @@ def test_a_change_page_touches_only_its_rows_in_a_large_store(store: ListStore) 
     assert store.count() == count - 1 and store.sequence == count + 3
     assert store.get(7) is None and store.get(count + 1) == entry(count + 1, "pdq")
     assert sum(1 for _ in store.entries(kind="md5")) == count - 2
+
+
+def snapshot_page(sequence: int, ids: Iterable[int], after_id: int, more: bool) -> Snapshot:
+    return Snapshot(sequence, "key2", BANKS, [entry(i) for i in ids], after_id, more)
+
+
+def test_a_paged_snapshot_is_loaded_holding_one_page_at_a_time(store: ListStore) -> None:
+    store.apply_snapshot(snapshot(3, [entry(1000)]), REGISTRY)
+    produced: list[weakref.ref[Snapshot]] = []
+
+    def pages() -> Iterator[Snapshot]:
+        for k in range(5):
+            gc.collect()
+            if k >= 2:
+                assert produced[k - 2]() is None, f"page {k - 2} is still held at page {k}"
+            page = snapshot_page(10 + k, range(k * 100 + 1, k * 100 + 101), k * 100, k < 4)
+            produced.append(weakref.ref(page))
+            yield page
+
+    assert store.load_snapshot(pages(), REGISTRY) == 500
+    assert (store.sequence, store.key_id, store.count()) == (10, "key2", 500)
+    assert store.get(1000) is None and [e.id for e in store.entries()] == list(range(1, 501))
+    assert not store.consistent  # the pages were read up to sequence 14
+    store.apply_changes(page(10, [(WITHDRAW, entry(1)), (ADD, entry(501))]))
+    assert not store.consistent
+    store.apply_changes(page(12, [(WITHDRAW, entry(2)), (ADD, entry(1)), (ADD, entry(502))]))
+    assert store.consistent and store.sequence == 15 and store.count() == 501
+
+
+def _failing_source() -> Iterator[Snapshot]:
+    yield snapshot_page(5, [1, 2], 0, True)
+    raise RegistryError("/v1/lists/snapshot: registry not reachable")
+
+
+@pytest.mark.parametrize(
+    ("pages", "refusal"),
+    [
+        ([snapshot_page(5, [1, 2], 0, True), snapshot_page(5, [6], 4, False)], "after id 4, exp"),
+        ([snapshot_page(5, [1, 2], 0, True), snapshot_page(5, [2, 3], 1, False)], "after id 1"),
+        ([snapshot_page(5, [1, 2], 1, False)], "starts after id 1, expected 0"),
+        ([snapshot_page(6, [1, 2], 0, True), snapshot_page(5, [3], 2, False)], "read at sequence"),
+        ([snapshot_page(5, [1, 2], 0, True)], "ended before its last page"),
+        ([], "ended before its last page"),
+        ([snapshot_page(5, [1], 0, False), snapshot_page(5, [2], 1, False)], "after the last"),
+        (_failing_source(), "not reachable"),
+    ],
+    ids=["gap", "overlap", "first", "older", "cut-short", "empty", "extra", "source-fails"],
+)
+def test_a_paged_snapshot_out_of_place_leaves_the_old_state(
+    store: ListStore, pages: Iterable[Snapshot], refusal: str
+) -> None:
+    store.apply_snapshot(snapshot(7, [entry(8), entry(9)]), REGISTRY)
+    with pytest.raises((TamperedListError, RegistryError), match=refusal):
+        store.load_snapshot(pages, REGISTRY)
+    assert (store.sequence, store.key_id, [e.id for e in store.entries()]) == (7, "key1", [8, 9])
+    assert store.consistent
+
+
+def test_a_crash_mid_paged_load_leaves_the_old_state(store: ListStore, tmp_path: Path) -> None:
+    store.apply_snapshot(snapshot(0, [entry(i) for i in range(1, 101)]), REGISTRY)
+    store.close()
+    child = f"""
+import os, sys
+sys.path[:0] = {sys.path!r}
+from pathlib import Path
+from stopframe.lists.documents import ListEntry, Snapshot
+from stopframe.lists.store import ListStore
+
+def pages():
+    for k in range(100):
+        if k == 60:
+            os._exit(9)  # the process dies between two pages, mid-transaction
+        ids = range(k * 1000 + 1, k * 1000 + 1001)
+        entries = [ListEntry(i, "self-reported", "md5", "ab" * 16, None) for i in ids]
+        yield Snapshot(5, "key2", {{}}, entries, k * 1000, k < 99)
+
+store = ListStore.open(Path({str(tmp_path / "lists.sqlite")!r}))
+store.load_snapshot(pages(), "http://registry.test")
+"""
+    assert subprocess.run([sys.executable, "-c", child], check=False).returncode == 9
+    with ListStore.open(tmp_path / "lists.sqlite") as reopened:
+        assert (reopened.sequence, reopened.count(), reopened.key_id) == (0, 100, "key1")
+        assert reopened.banks() == BANKS and reopened.consistent

@@ -1,15 +1,22 @@
 """The list documents both sides share: the snapshot and change-page payloads, built by the
 registry and checked by consumers.
 
-    snapshot: {type: "snapshot", version, sequence, generated_at, banks: [bank], entries: [entry]}
+    snapshot: {type: "snapshot", version, sequence, after_id, more, generated_at, banks: [bank],
+               entries: [entry]}
     changes:  {type: "changes", version, after, sequence, latest, more, generated_at,
                banks: [bank], changes: [{sequence, op: add|withdraw, entry}]}
     bank:     {name, kinds, distance_threshold, verified, action}
     entry:    {id, bank, kind, value, quality}
 
+A snapshot is paged by entry id: one page holds the active entries with id > `after_id`, in id
+order, read when the feed stood at `sequence`; `more` says whether another page follows (ask for
+it with `after_id` = the last id of this one). Pages are read at different times, so a consumer
+replays the change feed from the first page's sequence to make them one consistent state.
+
 Each goes out inside a signed envelope (`stopframe.lists.signing`), which adds `key_id`.
 Reading checks the signature against pinned keys, the type and version, every entry's value
-(by its signal type) and that a page's sequence numbers run on without a gap.
+(by its signal type), that a snapshot page's ids run upwards from its `after_id`, and that a
+change page's sequence numbers run on without a gap.
 """
 
 from __future__ import annotations
@@ -54,12 +61,20 @@ class Change:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """A checked snapshot: every active entry as of `sequence`, and the banks' policies."""
+    """A checked snapshot page: the active entries with id > `after_id` (at most a page of them)
+    as of `sequence`, the banks' policies, and whether `more` pages follow."""
 
     sequence: int
     key_id: str
     banks: dict[str, dict[str, Any]]
     entries: list[ListEntry]
+    after_id: int = 0
+    more: bool = False
+
+    @property
+    def last_id(self) -> int:
+        """The id to ask the next page after: this page's last entry id, or its `after_id`."""
+        return self.entries[-1].id if self.entries else self.after_id
 
 
 @dataclass(frozen=True)
@@ -96,13 +111,20 @@ def bank_document(
 
 
 def snapshot_document(
-    sequence: int, banks: list[dict[str, Any]], entries: Iterable[dict[str, Any]]
+    sequence: int,
+    banks: list[dict[str, Any]],
+    entries: Iterable[dict[str, Any]],
+    after_id: int = 0,
+    more: bool = False,
 ) -> dict[str, Any]:
-    """The snapshot payload: every active entry, current to `sequence`."""
+    """A snapshot page: the active entries with id > `after_id` in id order, read at
+    `sequence`; `more` when further pages follow."""
     return {
         "type": SNAPSHOT,
         "version": FORMAT_VERSION,
         "sequence": sequence,
+        "after_id": after_id,
+        "more": more,
         "generated_at": iso(utcnow()),
         "banks": banks,
         "entries": list(entries),
@@ -167,22 +189,38 @@ def _banks(payload: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def _sequence(payload: dict[str, Any], field: str) -> int:
+    """A sequence number or id field: a non-negative integer."""
     value = payload.get(field)
     if type(value) is not int or value < 0:
-        raise TamperedListError(f"{field} missing or not a sequence number")
+        raise TamperedListError(f"{field} missing or not a non-negative integer")
     return value
 
 
 def read_snapshot(payload: dict[str, Any]) -> Snapshot:
-    """A checked snapshot from a verified payload."""
-    entries = payload.get("entries")
-    if not isinstance(entries, list):
+    """A checked snapshot page from a verified payload; refuses ids that do not run upwards from
+    its `after_id`."""
+    raw_entries = payload.get("entries")
+    if not isinstance(raw_entries, list):
         raise TamperedListError("snapshot entries missing")
+    after_id = _sequence(payload, "after_id")
+    more = payload.get("more")
+    if not isinstance(more, bool):
+        raise TamperedListError("snapshot more missing or not true/false")
+    if more and not raw_entries:
+        raise TamperedListError("an empty snapshot page cannot have more after it")
+    entries = [read_entry(e) for e in raw_entries]
+    previous = after_id
+    for entry in entries:
+        if entry.id <= previous:
+            raise TamperedListError(f"snapshot entry {entry.id} out of order after {previous}")
+        previous = entry.id
     return Snapshot(
         _sequence(payload, "sequence"),
         str(payload.get("key_id", "")),
         _banks(payload),
-        [read_entry(e) for e in entries],
+        entries,
+        after_id,
+        more,
     )
 
 

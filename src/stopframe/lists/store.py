@@ -1,9 +1,10 @@
 """A consumer's local copy of the lists, in one SQLite file, built to hold 10M+ entries.
 
-A snapshot replaces the content; a change page touches only the entries it names, so keeping up
-costs O(changes). Each apply is one transaction: a crash or a refused page leaves the previous
-state. The file records the sequence it is current to, the banks' policies, and which registry
-(and signing key id) it came from, so a sync resumes where the last one stopped.
+A snapshot replaces the content, page by page in one transaction (memory holds one page, not the
+list); a change page touches only the entries it names, so keeping up costs O(changes). Each
+apply is one transaction: a crash or a refused page leaves the previous state. The file records
+the sequence it is current to, the banks' policies, and which registry (and signing key id) it
+came from, so a sync resumes where the last one stopped.
 
     with ListStore.open(Path("lists.sqlite")) as store:
         client.sync(store)
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from itertools import groupby
 from operator import attrgetter
 from pathlib import Path
@@ -99,6 +100,14 @@ class ListStore:
         return self._meta("registry")
 
     @property
+    def consistent(self) -> bool:
+        """True once the content is the registry's as of `sequence`. A paged snapshot leaves the
+        store at its first page's sequence holding pages read at later times; replaying the
+        change feed past the last page's read (the next sync does) settles it."""
+        settles_at = self._meta("settles_at")
+        return self.sequence != NEVER_SYNCED and self.sequence >= int(settles_at or 0)
+
+    @property
     def key_id(self) -> str | None:
         """The id of the key that signed the last document applied."""
         return self._meta("key_id")
@@ -132,14 +141,52 @@ class ListStore:
         return int(self._db.execute(f"SELECT count(*) FROM entries{where}", args).fetchone()[0])
 
     def apply_snapshot(self, snapshot: Snapshot, registry: str) -> None:
-        """Replace the content with a checked snapshot from `registry`, in one transaction."""
+        """Replace the content with a checked one-page snapshot from `registry`, in one
+        transaction."""
+        self.load_snapshot([snapshot], registry)
+
+    def load_snapshot(self, pages: Iterable[Snapshot], registry: str) -> int:
+        """Replace the content with checked snapshot pages from `registry`, taken one at a time
+        (memory holds a page, not the list), in one transaction; return how many entries they
+        held. Pages must run on from id 0 without gap, overlap or an older read, up to one
+        without `more`; anything else, or an error from `pages`, leaves the previous content.
+
+        The store is left at the first page's sequence: replay the change feed from there (as
+        `RegistryClient.sync` does) to make pages read at different times one consistent state.
+        """
         with self._transaction():
             self._db.execute("DELETE FROM entries")
-            self._db.executemany(
-                "INSERT INTO entries VALUES (?, ?, ?, ?, ?)",
-                ((e.id, e.bank, e.kind, e.value, e.quality) for e in snapshot.entries),
+            first: int | None = None  # the first page's sequence (no page is kept)
+            expected_after, more, read_at, count = 0, True, 0, 0
+            key_id = ""
+            banks: dict[str, dict[str, Any]] = {}
+            for page in pages:
+                if not more:
+                    raise TamperedListError("a snapshot page after the last one")
+                if page.after_id != expected_after:
+                    raise TamperedListError(
+                        f"snapshot page starts after id {page.after_id}, expected {expected_after}"
+                    )
+                if page.sequence < read_at:
+                    raise TamperedListError(
+                        f"snapshot page read at sequence {page.sequence}, before the page ahead "
+                        f"of it ({read_at})"
+                    )
+                self._db.executemany(
+                    "INSERT INTO entries VALUES (?, ?, ?, ?, ?)",
+                    ((e.id, e.bank, e.kind, e.value, e.quality) for e in page.entries),
+                )
+                first = page.sequence if first is None else first
+                count += len(page.entries)
+                expected_after, more, read_at = page.last_id, page.more, page.sequence
+                key_id, banks = page.key_id, page.banks
+            if first is None or more:
+                raise TamperedListError("the snapshot ended before its last page")
+            self._set_position(first, key_id, banks, registry)
+            self._db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('settles_at', ?)", (str(read_at),)
             )
-            self._set_position(snapshot.sequence, snapshot.key_id, snapshot.banks, registry)
+        return count
 
     def apply_changes(self, page: ChangePage) -> int:
         """Apply a checked change page that starts at the store's sequence, in one transaction;

@@ -4,9 +4,11 @@ schema, so xdist workers never share state)."""
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,10 +17,12 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from stopframe.apps.registry.app import create_app
-from stopframe.apps.registry.services import keys
+from stopframe.apps.registry.db import Database
+from stopframe.apps.registry.services import banks, entries, keys
 from stopframe.apps.registry.state import Registry, open_registry
 from stopframe.apps.registry.terms import Scope
 from stopframe.config import RegistrySettings as Settings
+from stopframe.signals import Signal
 
 POSTGRES_URL = os.environ.get("STOPFRAME_TEST_POSTGRES_URL")
 
@@ -108,5 +112,31 @@ def new_case(client: TestClient, headers: dict[str, dict[str, str]]):  # type: i
         assert created.status_code == 201, created.text
         body = created.json()
         return body["case_number"], {**headers["submit"], "X-Case-PIN": body["pin"]}
+
+    return factory
+
+
+@pytest.fixture
+def pinned(registry: Registry) -> dict[str, str]:
+    """The registry's published list-signing keys, as a consumer pins them."""
+    return {k["key_id"]: k["public_key"] for k in registry.keyring.published()}
+
+
+@pytest.fixture
+def add_entries(registry: Registry) -> Callable[..., list[int]]:
+    """Factory: add `count` new, distinct sha256 entries to the case bank through the services
+    (on `db`, by default the registry's own) and return their ids."""
+    numbers = itertools.count()
+
+    def factory(count: int, db: Database | None = None) -> list[int]:
+        values = [
+            hashlib.sha256(f"benign-{next(numbers)}".encode()).hexdigest() for _ in range(count)
+        ]
+        with (db or registry.db).write() as session:
+            bank = banks.case_bank(session, registry.settings.case_bank, "test")
+            ids, _ = entries.add_signals(
+                session, bank, "import", None, [Signal("sha256", v) for v in values]
+            )
+        return ids
 
     return factory

@@ -2,7 +2,8 @@
 
 Every write transaction first locks the single `counters` row (SELECT ... FOR UPDATE on
 PostgreSQL; SQLite's writer lock, taken by BEGIN IMMEDIATE). Writes are therefore serial, which is
-what keeps feed sequence numbers gap-free and ordered and the audit chain linear.
+what keeps feed sequence numbers gap-free and ordered and the audit chain linear. A write that
+appended changes wakes this process's long-polling feed readers once it has committed.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.orm import Session
 
+from stopframe.apps.registry.feedwatch import FeedWatch
 from stopframe.apps.registry.models import Counter
 
 FEED_COUNTER = "feed"
+FEED_ADVANCED = "stopframe.feed_advanced"  # session.info flag: this transaction appended changes
 
 
 def _sqlite_engine(url: str, begin: str) -> Engine:
@@ -52,6 +55,7 @@ class Database:
     # SQLite's busy handler backs off in sleeps of up to 100 ms; queueing this process's writers
     # on a plain lock first keeps them from contending for the file lock at all.
     _local_writer: threading.Lock = field(default_factory=threading.Lock)
+    feed_watch: FeedWatch = field(default_factory=FeedWatch)
 
     @property
     def is_sqlite(self) -> bool:
@@ -60,13 +64,18 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """One all-or-nothing write transaction holding the registry's writer lock."""
+        """One all-or-nothing write transaction holding the registry's writer lock; when it
+        appended changes, waiting feed readers are woken after the commit."""
         local = self._local_writer if self.is_sqlite else nullcontext()
-        with local, Session(self.writer, expire_on_commit=False) as session, session.begin():
-            session.execute(
-                select(Counter.value).where(Counter.name == FEED_COUNTER).with_for_update()
-            ).scalar_one()
-            yield session
+        with local, Session(self.writer, expire_on_commit=False) as session:
+            with session.begin():
+                session.execute(
+                    select(Counter.value).where(Counter.name == FEED_COUNTER).with_for_update()
+                ).scalar_one()
+                yield session
+            advanced = session.info.pop(FEED_ADVANCED, False)
+        if advanced:
+            self.feed_watch.advanced()
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -8,6 +8,7 @@ from stopframe.apps.registry.db import Database, open_database
 from stopframe.apps.registry.migrate import upgrade
 from stopframe.apps.registry.pincache import PinCache
 from stopframe.apps.registry.ratelimit import TokenBuckets
+from stopframe.apps.registry.services.feed import SNAPSHOT_PAGE_SIZE
 from stopframe.config import RegistrySettings as Settings
 from stopframe.lists.signing import Keyring, load_keyring
 
@@ -19,6 +20,7 @@ class Registry:
     settings: Settings
     db: Database
     keyring: Keyring
+    snapshot_page_size: int = SNAPSHOT_PAGE_SIZE  # entries per snapshot page unless asked fewer
     key_limits: TokenBuckets = field(init=False)
     case_limits: TokenBuckets = field(init=False)
     pin_cache: PinCache = field(init=False)

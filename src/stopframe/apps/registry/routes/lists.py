@@ -1,4 +1,5 @@
-"""Signed lists out: snapshot, change feed and the public keys that verify them."""
+"""Signed lists out: snapshot pages, the change feed (long-poll capable) and the public keys
+that verify them."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from stopframe.apps.registry.auth import Caller, registry, require
 from stopframe.apps.registry.schemas import Envelope, PublicKey
@@ -16,6 +18,7 @@ from stopframe.lists.canonical import canonical_json
 
 router = APIRouter(tags=["lists"])
 read = require(Scope.READ)
+MAX_WAIT_SECONDS = 30
 
 
 def _signed(reg: Registry, payload: dict[str, Any]) -> Response:
@@ -23,24 +26,66 @@ def _signed(reg: Registry, payload: dict[str, Any]) -> Response:
 
 
 @router.get("/lists/snapshot", response_model=Envelope)
-def snapshot(caller: Caller = Depends(read), reg: Registry = Depends(registry)) -> Response:
-    """Every active entry of every bank, signed, with the feed sequence it is current to."""
-    with reg.db.read() as session:
-        payload = feed.snapshot_payload(session)
-    return _signed(reg, payload)
-
-
-@router.get("/lists/changes", response_model=Envelope)
-def changes(
-    after: Annotated[int, Query(ge=0, le=2**62)] = 0,
-    limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
+def snapshot(
+    after_id: Annotated[
+        int,
+        Query(
+            ge=0,
+            le=2**62,
+            description="Entries with a larger id than this: 0 for the first page, then the "
+            "last id of the page before.",
+        ),
+    ] = 0,
+    limit: Annotated[int | None, Query(ge=1, le=feed.SNAPSHOT_PAGE_MAX)] = None,
     caller: Caller = Depends(read),
     reg: Registry = Depends(registry),
 ) -> Response:
-    """Additions and withdrawals after sequence `after`, in order, signed; page on while `more`."""
+    """One signed page of every bank's active entries, in id order after `after_id`, with the
+    feed sequence it was read at; page on while `more`, then replay the changes from the first
+    page's sequence."""
     with reg.db.read() as session:
-        payload = feed.changes_payload(session, after, limit or reg.settings.feed_page_size)
+        payload = feed.snapshot_payload(session, after_id, limit or reg.snapshot_page_size)
     return _signed(reg, payload)
+
+
+def _changes_page(reg: Registry, after: int, limit: int) -> dict[str, Any]:
+    with reg.db.read() as session:
+        return feed.changes_payload(session, after, limit)
+
+
+def _latest(reg: Registry) -> int:
+    with reg.db.read() as session:
+        return feed.current_sequence(session)
+
+
+@router.get("/lists/changes", response_model=Envelope)
+async def changes(
+    after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
+    wait: Annotated[
+        float,
+        Query(
+            ge=0,
+            le=MAX_WAIT_SECONDS,
+            description="When nothing follows `after` yet, hold the request up to this many "
+            "seconds and answer as soon as a change is committed.",
+        ),
+    ] = 0,
+    caller: Caller = Depends(read),
+    reg: Registry = Depends(registry),
+) -> Response:
+    """Additions and withdrawals after sequence `after`, in order, signed; page on while `more`.
+    With `wait`, an empty answer is held (without a thread) until a change or the time is up."""
+    size = limit or reg.settings.feed_page_size
+    payload = await run_in_threadpool(_changes_page, reg, after, size)
+    if wait > 0 and not payload["changes"]:
+
+        async def latest() -> int:
+            return await run_in_threadpool(_latest, reg)
+
+        if await reg.db.feed_watch.wait_beyond(after, wait, latest):
+            payload = await run_in_threadpool(_changes_page, reg, after, size)
+    return await run_in_threadpool(_signed, reg, payload)
 
 
 @router.get("/keys", response_model=list[PublicKey])

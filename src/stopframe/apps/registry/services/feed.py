@@ -2,6 +2,8 @@
 
 Sequences come from the `feed` counter row, which the write transaction already holds locked,
 so they are gap-free and in commit order. The document shape is `stopframe.lists.documents`'.
+Snapshot pages are keyset pages by entry id (no OFFSET), so page 1,000 costs what page 1 does
+and the registry holds one page in memory, not the list.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any, cast
 from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session
 
-from stopframe.apps.registry.db import FEED_COUNTER
+from stopframe.apps.registry.db import FEED_ADVANCED, FEED_COUNTER
 from stopframe.apps.registry.models import Bank, Change, Counter, Entry
 from stopframe.errors import Conflict
 from stopframe.lists.canonical import utcnow
@@ -22,6 +24,11 @@ from stopframe.lists.documents import (
     entry_document,
     snapshot_document,
 )
+
+SNAPSHOT_PAGE_SIZE = 50_000  # entries in a snapshot page unless the consumer asks for fewer
+SNAPSHOT_PAGE_MAX = 200_000  # the most a consumer may ask for
+SNAPSHOT_PAGE_CHARS = 64 << 20  # about how much value text one page holds at most
+FETCH = 5_000
 
 
 def append_changes(session: Session, entry_ids: list[int], op: str) -> None:
@@ -41,6 +48,7 @@ def append_changes(session: Session, entry_ids: list[int], op: str) -> None:
     session.execute(
         update(Counter).where(Counter.name == FEED_COUNTER).values(value=last + len(entry_ids))
     )
+    session.info[FEED_ADVANCED] = True  # the write path wakes long-polling readers on commit
 
 
 def current_sequence(session: Session) -> int:
@@ -56,16 +64,35 @@ def _banks(session: Session) -> list[dict[str, Any]]:
     ]
 
 
-def snapshot_payload(session: Session) -> dict[str, Any]:
-    """Every active entry, with the sequence it is current to (one consistent read snapshot)."""
+def snapshot_payload(
+    session: Session,
+    after_id: int = 0,
+    limit: int = SNAPSHOT_PAGE_SIZE,
+    max_value_chars: int = SNAPSHOT_PAGE_CHARS,
+) -> dict[str, Any]:
+    """A snapshot page: the active entries with id > `after_id` in id order, at most `limit`
+    and about `max_value_chars` of values (long vPDQs fill a page sooner; a page holds at least
+    one entry), with the sequence read in the same transaction and whether more follow."""
     sequence = current_sequence(session)
     rows = session.execute(
         select(Entry.id, Bank.name, Entry.kind, Entry.value, Entry.quality)
         .join(Bank, Bank.id == Entry.bank_id)
-        .where(Entry.withdrawn_at.is_(None))
+        .where(Entry.id > after_id, Entry.withdrawn_at.is_(None))
         .order_by(Entry.id)
+        .limit(limit + 1)
+        .execution_options(yield_per=FETCH)
     )
-    return snapshot_document(sequence, _banks(session), (entry_document(*row) for row in rows))
+    entries: list[dict[str, Any]] = []
+    chars = 0
+    more = False
+    for row in rows:
+        if len(entries) == limit or (entries and chars + len(row.value) > max_value_chars):
+            more = True
+            break
+        entries.append(entry_document(*row))
+        chars += len(row.value)
+    rows.close()
+    return snapshot_document(sequence, _banks(session), entries, after_id, more)
 
 
 def changes_payload(session: Session, after: int, limit: int) -> dict[str, Any]:
