@@ -9,7 +9,9 @@ processes observing at once count every upload exactly once.
 
 from __future__ import annotations
 
+import sqlite3
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from stopframe.apps.matcher.state import MatcherState
@@ -38,31 +40,41 @@ class FloodGuard:
     def observe(self, entry: str, upload: str, now: float | None = None) -> bool:
         """Record that `entry` matched the upload fingerprinted `upload`; True when the entry is
         quarantined (now, or from before), False while it may act normally."""
+        return entry in self.observe_many([(entry, upload)], now)
+
+    def observe_many(self, pairs: Iterable[tuple[str, str]], now: float | None = None) -> set[str]:
+        """`observe` for every (entry, upload) pair of one request, in one transaction; returns
+        the entries that are quarantined."""
         now = time.time() if now is None else now
+        quarantined: set[str] = set()
         with self.state.transaction() as db:
-            row = db.execute(
-                "SELECT released_at FROM quarantine WHERE entry = ?", (entry,)
-            ).fetchone()
-            if row is not None and row[0] is None:
-                return True
-            db.execute(
-                "INSERT INTO flood_observations (entry, upload, at) VALUES (?, ?, ?)"
-                " ON CONFLICT (entry, upload) DO UPDATE SET at = max(at, excluded.at)",
-                (entry, upload, now),
-            )
-            counted_from = max(now - self.window_s, row[0] if row is not None else float("-inf"))
-            (count,) = db.execute(
-                "SELECT count(*) FROM flood_observations WHERE entry = ? AND at >= ?",
-                (entry, counted_from),
-            ).fetchone()
-            if count > self.limit:
-                db.execute(
-                    "INSERT OR REPLACE INTO quarantine (entry, since, count) VALUES (?, ?, ?)",
-                    (entry, now, count),
-                )
+            for entry, upload in pairs:
+                if self._observe(db, entry, upload, now):
+                    quarantined.add(entry)
             if now - self._last_prune >= PRUNE_EVERY_S:
                 db.execute("DELETE FROM flood_observations WHERE at < ?", (now - self.window_s,))
                 self._last_prune = now
+        return quarantined
+
+    def _observe(self, db: sqlite3.Connection, entry: str, upload: str, now: float) -> bool:
+        row = db.execute("SELECT released_at FROM quarantine WHERE entry = ?", (entry,)).fetchone()
+        if row is not None and row[0] is None:
+            return True
+        db.execute(
+            "INSERT INTO flood_observations (entry, upload, at) VALUES (?, ?, ?)"
+            " ON CONFLICT (entry, upload) DO UPDATE SET at = max(at, excluded.at)",
+            (entry, upload, now),
+        )
+        counted_from = max(now - self.window_s, row[0] if row is not None else float("-inf"))
+        (count,) = db.execute(
+            "SELECT count(*) FROM flood_observations WHERE entry = ? AND at >= ?",
+            (entry, counted_from),
+        ).fetchone()
+        if count > self.limit:
+            db.execute(
+                "INSERT OR REPLACE INTO quarantine (entry, since, count) VALUES (?, ?, ?)",
+                (entry, now, count),
+            )
         return bool(count > self.limit)
 
     def is_quarantined(self, entry: str) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -57,24 +57,34 @@ def enqueue_report(
 ) -> bool:
     """Queue a report that `upload` matched entry `entry_id` of `source` and `action` was taken;
     False when the same report was queued before (then nothing changes)."""
-    if action not in ACTIONS:
-        raise ValueError(f"action must be one of {', '.join(sorted(ACTIONS))}; got {action!r}")
+    return enqueue_reports(state, [(source, entry_id, action, upload)], matched_at, now) == 1
+
+
+def enqueue_reports(
+    state: MatcherState,
+    items: Iterable[tuple[str, int, str, str]],
+    matched_at: datetime,
+    now: float | None = None,
+) -> int:
+    """`enqueue_report` for each (source, entry id, action, upload) of one request, in one
+    transaction; returns how many were new."""
     now = time.time() if now is None else now
+    rows = []
+    for source, entry_id, action, upload in items:
+        if action not in ACTIONS:
+            raise ValueError(f"action must be one of {', '.join(sorted(ACTIONS))}; got {action!r}")
+        key = report_key(source, entry_id, upload, action)
+        rows.append((key, source, entry_id, action, iso(matched_at), now, now))
+    added = 0
     with state.transaction() as db:
-        cursor = db.execute(
-            "INSERT INTO report_outbox (key, source, entry_id, action, matched_at, created_at,"
-            " next_try) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
-            (
-                report_key(source, entry_id, upload, action),
-                source,
-                entry_id,
-                action,
-                iso(matched_at),
-                now,
-                now,
-            ),
-        )
-    return cursor.rowcount > 0
+        for row in rows:
+            cursor = db.execute(
+                "INSERT INTO report_outbox (key, source, entry_id, action, matched_at,"
+                " created_at, next_try) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+                row,
+            )
+            added += cursor.rowcount
+    return added
 
 
 def pending_count(state: MatcherState, source: str) -> int:

@@ -160,22 +160,30 @@ class MatchService:
             raise Unavailable("no lists loaded yet; the first sync has not finished")
         request_id = uuid.uuid4().hex
         per_signal = self.matcher.match(signals)
+        held = self._flood_held(signals, per_signal, upload)
         results = []
         for signal, matches in zip(signals, per_signal, strict=True):
-            fingerprint = upload or _fingerprint(signal)
-            matches = [self._flood_checked(m, fingerprint) for m in matches]
+            matches = [quarantine(m) if m.key in held else m for m in matches]
             results.append(SignalResult(signal, matches, decide(matches)))
         outcome = Outcome(request_id, decide([m for r in results for m in r.matches]), results)
         if outcome.matches and self.record:
             self._record(outcome, upload, content_id)
         return outcome
 
-    def _flood_checked(self, match: Match, fingerprint: str) -> Match:
-        if not self.record or match.allowed or match.action is not Decision.BLOCK:
-            return match
-        if self.flood.observe(match.key, fingerprint):
-            return quarantine(match)
-        return match
+    def _flood_held(
+        self, signals: list[Signal], per_signal: list[list[Match]], upload: str | None
+    ) -> set[str]:
+        """The entries flood quarantine holds back, after counting this upload against each
+        entry that would block it (one transaction)."""
+        if not self.record:
+            return set()
+        pairs = [
+            (m.key, upload or _fingerprint(signal))
+            for signal, matches in zip(signals, per_signal, strict=True)
+            for m in matches
+            if not m.allowed and m.action is Decision.BLOCK
+        ]
+        return self.flood.observe_many(pairs) if pairs else set()
 
     def _record(self, outcome: Outcome, upload: str | None, content_id: str | None) -> None:
         """Log the decision, queue a report per matched entry and the webhooks. A failure here
@@ -185,17 +193,12 @@ class MatchService:
         try:
             self.state.log_decision(outcome.request_id, outcome.decision.value, matches, content_id)
             if outcome.decision is not Decision.NONE:
-                for result in outcome.results:
-                    fingerprint = upload or _fingerprint(result.signal)
-                    for m in result.matches:
-                        reports.enqueue_report(
-                            self.state,
-                            m.source,
-                            m.entry_id,
-                            outcome.decision.value,
-                            fingerprint,
-                            at,
-                        )
+                items = [
+                    (m.source, m.entry_id, outcome.decision.value, upload or _fingerprint(r.signal))
+                    for r in outcome.results
+                    for m in r.matches
+                ]
+                reports.enqueue_reports(self.state, items, at)
                 event = {
                     "decision": outcome.decision.value,
                     "request_id": outcome.request_id,
