@@ -150,6 +150,17 @@ class MatcherSettings(BaseModel):
     )
     flood_window_s: PositiveFloat = Field(3600.0, description="The flood quarantine window.")
     max_batch_hashes: PositiveInt = Field(10_000, description="Most signals in one match request.")
+    matcher_shard: str = Field(
+        "0/1",
+        pattern=r"^\d+/[1-9]\d*$",
+        description="k/K: index only entries whose id is k modulo K (one shard of K machines).",
+    )
+
+    @property
+    def shard(self) -> tuple[int, int]:
+        """The shard as (k, K)."""
+        index, count = self.matcher_shard.split("/")
+        return int(index), int(count)
 
 
 _SECTIONS: dict[str, type[BaseModel]] = {

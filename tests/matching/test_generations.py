@@ -177,3 +177,22 @@ def test_rebuilding_a_source_replaces_only_its_rows(tmp_path: Path) -> None:
     code = np.frombuffer(bytes.fromhex(b_rows[3].value), np.uint8).reshape(1, 32)
     hit = reader.search("pdq", code, 0)
     assert split_rows(hit.ids)[0].tolist() == [number_b]
+
+
+def test_shards_split_a_list_and_together_hold_all_of_it(tmp_path: Path) -> None:
+    entries = _entries(40)
+    found: set[int] = set()
+    for k in range(3):
+        writer = IndexWriter(tmp_path / f"shard{k}", shard=(k, 3))
+        writer.source("reg", "r")
+        writer.apply("reg", _adds(entries[:20]))
+        writer.rebuild_source("reg", iter(entries))
+        writer.publish()
+        reader = IndexSet(tmp_path / f"shard{k}")
+        reader.refresh()
+        held = {e.id for e in entries if _found(reader, e.value)}
+        assert held == {e.id for e in entries if e.id % 3 == k}
+        found |= held
+    assert found == {e.id for e in entries}
+    with pytest.raises(ValueError, match="shard"):
+        IndexWriter(tmp_path / "bad", shard=(3, 3))

@@ -2,7 +2,8 @@
 files against a matcher's lists offline, for batch jobs).
 
 Exit codes of `stopframe match`: 0 nothing matched, 1 some file matched (its decision is in the
-output), 2 usage error, 3 no match but some file could not be hashed.
+output), 2 usage error (a store with no synced lists too), 3 no match but some file could not be
+hashed.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ matcher_app = typer.Typer(
 EXIT_MATCHED = 1
 EXIT_USAGE = 2
 EXIT_UNHASHED = 3
+_SYNC_FIRST = "sync it first: stopframe matcher sync --source BANK=FORMAT:PATH --data-dir DIR"
 
 DataDir = Annotated[
     Path | None,
@@ -45,6 +47,9 @@ Sources = Annotated[
     typer.Option("--source", help="Partner list BANK=FORMAT:PATH (file or folder); repeatable."),
 ]
 PolicyFile = Annotated[Path | None, typer.Option("--policy", help="Local bank policy (JSON).")]
+Shard = Annotated[
+    str | None, typer.Option("--shard", help="k/K: hold one shard of K (entries id % K == k).")
+]
 Webhooks = Annotated[
     Path | None, typer.Option("--webhooks", help="Webhooks JSON: [{url, secret, decisions}].")
 ]
@@ -92,6 +97,7 @@ def sync(
     registry_key: RegistryKey = None,
     trust: Trust = None,
     source: Sources = None,
+    shard: Shard = None,
     data_dir: DataDir = None,
     follow: Annotated[bool, typer.Option(help="Keep syncing until stopped.")] = False,
     webhooks: Webhooks = None,
@@ -103,6 +109,7 @@ def sync(
     settings = _settings(
         registry_url=registry, registry_key=registry_key, trust_file=trust,
         matcher_sources=source, matcher_data_dir=data_dir, webhooks_file=webhooks,
+        matcher_shard=shard,
     )  # fmt: skip
     try:
         syncer = run_sync(settings, follow)
@@ -123,6 +130,7 @@ def serve(
     registry_key: RegistryKey = None,
     trust: Trust = None,
     source: Sources = None,
+    shard: Shard = None,
     data_dir: DataDir = None,
     policy: PolicyFile = None,
     webhooks: Webhooks = None,
@@ -137,6 +145,7 @@ def serve(
         registry_url=registry, registry_key=registry_key, trust_file=trust,
         matcher_sources=source, matcher_data_dir=data_dir, policy_file=policy,
         webhooks_file=webhooks, matcher_host=host, matcher_port=port, matcher_workers=workers,
+        matcher_shard=shard,
     )  # fmt: skip
     try:
         run(settings)
@@ -169,10 +178,17 @@ def match_command(
     full = command_settings()
     settings = _settings(matcher_data_dir=store, policy_file=policy)
     options = with_limits(HashOptions(skip_unrecognised=True), full)
+    data_dir = settings.matcher_data_dir
+    if not data_dir.is_dir():  # checked first: the service would create an empty one
+        raise _usage(ConfigError(f"{data_dir}: no matcher data here; {_SYNC_FIRST}"))
     try:
         service = MatchService(settings, hooks=[], options=options, record=False)
     except StopframeError as exc:
         raise _usage(exc) from None
+    if not service.index_set.ready:  # else every file would fail alike, one line each
+        service.close()
+        why = service.index_set.last_error or "no lists loaded"
+        raise _usage(ConfigError(f"{data_dir}: {why}; {_SYNC_FIRST}"))
     files = list(iter_files(paths))
     writer = _MatchWriter(sys.stdout, fmt)
     matched = unhashed = False

@@ -89,9 +89,19 @@ class IndexWriter:
     """Keeps the index set of every list source; one per data dir (the sync process)."""
 
     def __init__(
-        self, root: Path, rebase_rows: int = REBASE_ROWS, rebase_share: float = REBASE_SHARE
+        self,
+        root: Path,
+        rebase_rows: int = REBASE_ROWS,
+        rebase_share: float = REBASE_SHARE,
+        shard: tuple[int, int] = (0, 1),
     ) -> None:
-        """Resume from the generation published under `root` (none: an empty index set)."""
+        """Resume from the generation published under `root` (none: an empty index set).
+        `shard` (k, K) keeps only entries whose id is k modulo K: K machines, one shard each,
+        together hold a list too large for one."""
+        index, count = shard
+        if not 0 <= index < count:
+            raise ValueError(f"shard {index}/{count}: need 0 <= k < K")
+        self.shard = shard
         self.root = root
         self.rebase_rows = rebase_rows
         self.rebase_share = rebase_share
@@ -217,7 +227,7 @@ class IndexWriter:
         return count
 
     def _code_bytes(self, number: int, entry: ListEntry) -> bytes:
-        if not _indexed_kind(entry.kind):
+        if not _indexed_kind(entry.kind) or entry.id % self.shard[1] != self.shard[0]:
             return b""
         try:
             return entry_code_bytes(entry.kind, entry.value, entry.quality)[: MAX_ROWS * CODE_BYTES]

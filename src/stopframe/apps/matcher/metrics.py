@@ -17,7 +17,7 @@ from prometheus_client.registry import Collector
 from stopframe.apps.matcher.status import read_status
 from stopframe.matching.index_set import IndexSet
 
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # set by `stopframe matcher serve`
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 LOOKUPS = Counter("stopframe_matcher_lookups_total", "Signals looked up.", ["kind"])

@@ -1,23 +1,26 @@
 """Run the matcher: the sync process (one writer) and the API workers (many readers).
 
-`serve` starts `stopframe matcher sync --follow` as a child process with the same settings, then
-uvicorn with `matcher_workers` processes, each mapping the published index generation. Settings
-reach the children through STOPFRAME_* variables (the registry key too, never the command line).
+`serve` starts `stopframe matcher sync --follow` as a child process with the same settings, loads
+the API code once, then forks `matcher_workers` uvicorn workers on one listening socket: they
+share the loaded code's memory and each maps the published index generation (shared page
+cache). Settings reach the sync child through STOPFRAME_* variables (the registry key too, never
+the command line).
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
 
 import uvicorn
 
-from stopframe.apps.matcher.metrics import MULTIPROC_ENV
 from stopframe.apps.matcher.outbox import Outbox
 from stopframe.apps.matcher.service import load_hooks
 from stopframe.apps.matcher.sources import parse_partner_sources
@@ -27,6 +30,7 @@ from stopframe.config import MatcherSettings, env_name
 from stopframe.errors import ConfigError
 
 log = logging.getLogger("stopframe.apps.matcher")
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's own variable
 
 
 def registry_source(settings: MatcherSettings) -> RegistrySource | None:
@@ -49,7 +53,10 @@ def make_syncer(settings: MatcherSettings) -> Syncer:
     if registry is None and not partners:
         raise ConfigError("no list source: give --registry (with --registry-key, --trust) "
                           "or --source BANK=FORMAT:PATH")  # fmt: skip
-    return Syncer(settings.matcher_data_dir, registry, partners)
+    try:
+        return Syncer(settings.matcher_data_dir, registry, partners, shard=settings.shard)
+    except ValueError as exc:
+        raise ConfigError(f"STOPFRAME_MATCHER_SHARD: {exc}") from None
 
 
 def run_sync(settings: MatcherSettings, follow: bool) -> Syncer:
@@ -88,33 +95,83 @@ def child_environment(settings: MatcherSettings) -> dict[str, str]:
 
 
 def serve(settings: MatcherSettings) -> None:
-    """Start the sync process and the API workers; stop both on SIGTERM/SIGINT."""
+    """Start the sync process and `matcher_workers` API workers forked from one parent that
+    loaded the code first (so workers share its pages); restart a worker that dies; stop all on
+    SIGTERM/SIGINT."""
     make_syncer(settings).close()  # refuse bad sources before anything starts
-    data_dir = settings.matcher_data_dir
-    metrics_dir = data_dir / "metrics"
+    metrics_dir = settings.matcher_data_dir / "metrics"
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True)
+    os.environ[MULTIPROC_ENV] = str(metrics_dir)  # before prometheus_client is first imported
     env = child_environment(settings)
-    env[MULTIPROC_ENV] = str(metrics_dir)
-    os.environ[MULTIPROC_ENV] = str(metrics_dir)
-    os.environ.update({k: v for k, v in env.items() if k.startswith("STOPFRAME_")})
     sync = subprocess.Popen(
         [sys.executable, "-m", "stopframe", "matcher", "sync", "--follow"], env=env
     )
+    listener = socket.create_server(
+        (settings.matcher_host, settings.matcher_port), backlog=2048, reuse_port=False
+    )
     try:
-        uvicorn.run(
-            "stopframe.apps.matcher.app:create_app_from_env",
-            factory=True,
-            host=settings.matcher_host,
-            port=settings.matcher_port,
-            workers=settings.matcher_workers,
-            log_level="info",
-            access_log=False,  # request lines say nothing useful and may carry content ids
-            server_header=False,
-        )
+        _supervise(settings, listener, sync)
     finally:
+        listener.close()
         sync.terminate()
         try:
             sync.wait(timeout=10)
         except subprocess.TimeoutExpired:
             sync.kill()
+
+
+def _supervise(
+    settings: MatcherSettings, listener: socket.socket, sync: subprocess.Popen[bytes]
+) -> None:
+    """Fork the workers and keep them running until told to stop."""
+    import stopframe.apps.matcher.app  # noqa: F401  (load everything once, before forking)
+
+    stopping = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopping.set())
+    gc.collect()
+    gc.freeze()  # keep the collector from touching (and so copying) the shared objects
+    workers = {_fork_worker(settings, listener) for _ in range(settings.matcher_workers)}
+    log.info("matcher on %s:%d, %d workers", settings.matcher_host, settings.matcher_port,
+             len(workers))  # fmt: skip
+    while not stopping.wait(0.5):
+        for pid in list(workers):
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                workers.discard(pid)
+                log.error("API worker %d exited (status %d); starting another", pid, status)
+                workers.add(_fork_worker(settings, listener))
+        if sync.poll() is not None:
+            log.error("sync process exited (%s); restarting it", sync.returncode)
+            sync = subprocess.Popen(sync.args, env=child_environment(settings))
+    for pid in workers:
+        os.kill(pid, signal.SIGTERM)
+    for pid in workers:
+        os.waitpid(pid, 0)
+
+
+def _fork_worker(settings: MatcherSettings, listener: socket.socket) -> int:
+    """Fork one API worker serving on the shared listening socket; return its pid."""
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 0
+    try:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, signal.SIG_DFL)
+        from stopframe.apps.matcher.app import create_app
+
+        config = uvicorn.Config(
+            create_app(settings),
+            log_level="info",
+            access_log=False,  # request lines say nothing useful and may carry content ids
+            server_header=False,
+            timeout_keep_alive=30,
+        )
+        uvicorn.Server(config).run(sockets=[listener])
+    except BaseException:
+        log.exception("API worker failed")
+        code = 1
+    finally:
+        os._exit(code)

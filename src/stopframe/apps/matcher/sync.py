@@ -78,6 +78,7 @@ class Syncer:
         registry: RegistrySource | None,
         partners: list[PartnerSource],
         client: RegistryClient | None = None,
+        shard: tuple[int, int] = (0, 1),
     ) -> None:
         self.data_dir = data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -87,7 +88,7 @@ class Syncer:
         if registry is not None and client is None:
             self.client = RegistryClient(registry.url, registry.api_key, registry.trust)
         self.stores = SourceStores(data_dir)
-        self.writer = IndexWriter(data_dir / INDEX_DIR)
+        self.writer = IndexWriter(data_dir / INDEX_DIR, shard=shard)
         self.status = SyncStatus(pid=os.getpid())
         origins = {p.name: p.origin for p in partners}
         if registry is not None:
