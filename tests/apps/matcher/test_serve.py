@@ -99,6 +99,7 @@ def test_killed_workers_and_sync_process_are_replaced(tmp_path: Path) -> None:
         with listed.open("a") as handle:
             handle.write(f"pdq {extra}\n")
         _wait(lambda: matched(extra), 30)  # the restarted sync process picked up the change
+        survivors = _children(serve.pid)
     finally:
         serve.send_signal(signal.SIGTERM)
         try:
@@ -107,3 +108,5 @@ def test_killed_workers_and_sync_process_are_replaced(tmp_path: Path) -> None:
             os.killpg(serve.pid, signal.SIGKILL)
             raise
     assert serve.returncode is not None
+    time.sleep(0.5)
+    assert [p for p in survivors if Path(f"/proc/{p}").exists() and _cmdline(p)] == []

@@ -70,6 +70,7 @@ def run_sync(settings: MatcherSettings, follow: bool) -> Syncer:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    threading.Thread(target=_stop_with_parent, args=(stop,), daemon=True).start()
     state = MatcherState.open(state_path(settings.matcher_data_dir))
     outbox = Outbox(state, syncer.client, load_hooks(settings.webhooks_file))
     sender = threading.Thread(target=outbox.run, args=(stop,), daemon=True)
@@ -83,6 +84,16 @@ def run_sync(settings: MatcherSettings, follow: bool) -> Syncer:
         state.close()
         syncer.close()
     return syncer
+
+
+def _stop_with_parent(stop: threading.Event) -> None:
+    """Stop when the process that started this one goes away (a `serve` killed with SIGKILL
+    must not leave its sync process running)."""
+    parent = os.getppid()
+    while not stop.wait(1.0):
+        if os.getppid() != parent:
+            log.error("parent process %d is gone; stopping", parent)
+            stop.set()
 
 
 def child_environment(settings: MatcherSettings) -> dict[str, str]:
@@ -111,7 +122,7 @@ def serve(settings: MatcherSettings) -> None:
         (settings.matcher_host, settings.matcher_port), backlog=2048, reuse_port=False
     )
     try:
-        _supervise(settings, listener, sync)
+        sync = _supervise(settings, listener, sync)
     finally:
         listener.close()
         sync.terminate()
@@ -123,8 +134,9 @@ def serve(settings: MatcherSettings) -> None:
 
 def _supervise(
     settings: MatcherSettings, listener: socket.socket, sync: subprocess.Popen[bytes]
-) -> None:
-    """Fork the workers and keep them running until told to stop."""
+) -> subprocess.Popen[bytes]:
+    """Fork the workers and keep them (and the sync process) running until told to stop;
+    return the sync process now running, for the caller to stop."""
     import stopframe.apps.matcher.app  # noqa: F401  (load everything once, before forking)
 
     stopping = threading.Event()
@@ -149,6 +161,7 @@ def _supervise(
         os.kill(pid, signal.SIGTERM)
     for pid in workers:
         os.waitpid(pid, 0)
+    return sync
 
 
 def _fork_worker(settings: MatcherSettings, listener: socket.socket) -> int:
