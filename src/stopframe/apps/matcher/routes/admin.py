@@ -11,10 +11,11 @@ from fastapi import APIRouter, Depends, Query
 from stopframe.apps.matcher import webhooks
 from stopframe.apps.matcher.deps import SCOPE_ADMIN, require, service
 from stopframe.apps.matcher.keys import KeyInfo
+from stopframe.apps.matcher.routes import CountedRoute
 from stopframe.apps.matcher.service import MatchService
 from stopframe.errors import NotFound
 
-router = APIRouter(prefix="/admin", tags=["admin"])
+router = APIRouter(prefix="/admin", tags=["admin"], route_class=CountedRoute)
 admin_key = require(SCOPE_ADMIN)
 
 

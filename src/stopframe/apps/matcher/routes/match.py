@@ -13,11 +13,12 @@ from starlette.concurrency import run_in_threadpool
 from stopframe.apps.matcher import metrics
 from stopframe.apps.matcher.deps import SCOPE_MATCH, require, service
 from stopframe.apps.matcher.keys import KeyInfo
+from stopframe.apps.matcher.routes import CountedRoute
 from stopframe.apps.matcher.service import MatchService, Outcome
 from stopframe.apps.matcher.upload import receive
 from stopframe.errors import Invalid, TooLarge
 
-router = APIRouter(tags=["match"])
+router = APIRouter(tags=["match"], route_class=CountedRoute)
 matcher_key = require(SCOPE_MATCH)
 BYTES_PER_SIGNAL = 4096  # a generous bound on one signal's JSON (vPDQ values are longer)
 
