@@ -96,7 +96,7 @@ async def _multipart(
 ) -> None:
     if not boundary:
         raise Invalid("multipart body without a boundary")
-    state: dict[str, object] = {"name": None, "text": bytearray()}
+    state: dict[str, object] = {"name": None, "text": bytearray(), "ended": False}
     header_field = bytearray()
     header_value = bytearray()
     headers: dict[bytes, bytes] = {}
@@ -141,6 +141,9 @@ async def _multipart(
         if isinstance(name, str) and name != FILE_FIELD and isinstance(text, bytearray):
             upload.fields[name] = text.decode("utf-8", "replace")
 
+    def on_end() -> None:
+        state["ended"] = True
+
     parser = MultipartParser(
         boundary,
         {
@@ -151,6 +154,7 @@ async def _multipart(
             "on_headers_finished": on_headers_finished,
             "on_part_data": on_part_data,
             "on_part_end": on_part_end,
+            "on_end": on_end,
         },
     )
     try:
@@ -161,3 +165,5 @@ async def _multipart(
         raise
     except Exception as exc:  # the parser's own errors for a malformed body
         raise Invalid(f"malformed multipart body: {exc}") from None
+    if not state["ended"]:  # a body cut off in transit must not be hashed as if whole
+        raise Invalid("malformed multipart body: it ends before the closing boundary")
