@@ -109,6 +109,8 @@ def partner_changes(source: PartnerSource, store: ListStore) -> ChangePage | Non
             parsed = fmt.parse(data)
         except FormatError as exc:
             raise FormatError(f"{path}: {exc}") from None
+        except UnicodeDecodeError as exc:  # a text format given bytes that are not UTF-8
+            raise FormatError(f"{path}: not UTF-8 text ({exc})") from None
         for signal in parsed.signals:
             wanted.setdefault((signal.kind, signal.value), signal.quality)
     current = {(e.kind, e.value): e for e in store.entries()}
