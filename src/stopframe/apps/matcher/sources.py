@@ -78,9 +78,12 @@ def store_path(data_dir: Path, name: str) -> Path:
 def partner_files(source: PartnerSource) -> list[Path]:
     """The files a partner source reads: the file, or every file of the folder in name order."""
     if source.path.is_dir():
-        return sorted(
+        found = sorted(
             p for p in source.path.iterdir() if p.is_file() and not p.name.startswith(".")
         )
+        if not found:  # more likely a delivery in progress than a partner withdrawing all
+            raise ListStoreError(f"{source.path}: partner folder holds no list file")
+        return found
     if source.path.is_file():
         return [source.path]
     raise ListStoreError(f"{source.path}: partner list not found")
