@@ -9,6 +9,7 @@ registry's feed.
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from stopframe.signals import SIGNAL_TYPES
 SOURCES_DIR = "sources"
 REGISTRY_SOURCE = "registry"
 MAX_PARTNER_BYTES = 1 << 30
+BANK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # also the store's file name
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,11 @@ def parse_partner_source(item: str) -> PartnerSource:
     if not sep or not sep2 or not bank.strip() or not path.strip():
         raise ConfigError(
             f"source {item!r}: expected BANK=FORMAT:PATH, formats: {', '.join(sorted(FORMATS))}"
+        )
+    if not BANK_NAME.fullmatch(bank.strip()):
+        raise ConfigError(
+            f"source {item!r}: the bank name may hold letters, digits and . _ - (at most 64, "
+            "starting with a letter or digit)"
         )
     try:
         get_format(fmt.strip())
