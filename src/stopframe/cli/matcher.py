@@ -119,7 +119,7 @@ def sync(
         name: {"sequence": s.sequence, "entries": s.entries, "error": s.last_error}
         for name, s in syncer.status.sources.items()
     }
-    typer.echo(json.dumps({"generation": syncer.status.generation, "sources": report}, indent=1))
+    typer.echo(json.dumps({"generation": syncer.writer.generation, "sources": report}, indent=1))
     if any(s.last_error for s in syncer.status.sources.values()):
         raise typer.Exit(1)
 
