@@ -67,7 +67,7 @@ def _settings(**given: object) -> MatcherSettings:
         raise typer.BadParameter(str(exc)) from None
 
 
-def _usage(exc: StopframeError) -> typer.Exit:
+def _usage(exc: StopframeError | OSError) -> typer.Exit:
     typer.echo(f"error: {exc}", err=True)
     return typer.Exit(EXIT_USAGE)
 
@@ -83,8 +83,12 @@ def create_key(
     from stopframe.apps.matcher.state import MatcherState, state_path
 
     settings = _settings(matcher_data_dir=data_dir)
-    settings.matcher_data_dir.mkdir(parents=True, exist_ok=True)
-    with MatcherState.open(state_path(settings.matcher_data_dir)) as state:
+    try:
+        settings.matcher_data_dir.mkdir(parents=True, exist_ok=True)
+        state = MatcherState.open(state_path(settings.matcher_data_dir))
+    except (ConfigError, OSError) as exc:  # a data dir that is a file, or not writable
+        raise _usage(exc) from None
+    with state:
         try:
             typer.echo(create(state, scope, name))
         except ValueError as exc:
@@ -113,7 +117,7 @@ def sync(
     )  # fmt: skip
     try:
         syncer = run_sync(settings, follow)
-    except ConfigError as exc:
+    except (ConfigError, OSError) as exc:  # OSError: a data dir that cannot be made
         raise _usage(exc) from None
     report = {
         name: {"sequence": s.sequence, "entries": s.entries, "error": s.last_error}
@@ -149,7 +153,7 @@ def serve(
     )  # fmt: skip
     try:
         run(settings)
-    except ConfigError as exc:
+    except (ConfigError, OSError) as exc:  # OSError: the data dir, or the port is taken
         raise _usage(exc) from None
 
 
