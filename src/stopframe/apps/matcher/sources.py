@@ -124,8 +124,11 @@ def partner_changes(source: PartnerSource, store: ListStore) -> ChangePage | Non
         for signal in parsed.signals:
             wanted.setdefault((signal.kind, signal.value), signal.quality)
     current = {(e.kind, e.value): e for e in store.entries()}
-    next_id = max((e.id for e in current.values()), default=0) + 1
     sequence = max(store.sequence, 0)
+    # Each change moves the sequence on by one, so no id ever issued exceeds it: starting new
+    # ids past it means a withdrawn entry's id never comes back for another value (policy,
+    # flood quarantine and reports name entries by id).
+    next_id = max(sequence, max((e.id for e in current.values()), default=0)) + 1
     changes = []
     for key, entry in current.items():
         if key not in wanted:
