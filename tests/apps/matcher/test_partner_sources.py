@@ -142,6 +142,30 @@ def test_an_edit_syncs_exactly_its_difference_and_keeps_ids(
     assert listed(restarted) == after
 
 
+def test_an_id_once_withdrawn_never_names_another_value(
+    tmp_path: Path, data_dir: Path, syncers: list[Syncer]
+) -> None:
+    """Policy (`allow_entries`), flood quarantine and reports name entries by id: an id that
+    came back for another hash would carry their decisions over to it."""
+    path = write_list(tmp_path / "p.txt", [("pdq", v) for v in VALUES[:2]])
+    syncer = partner_syncer(data_dir, path)
+    syncers.append(syncer)
+    syncer.sync_once()
+    first = listed(syncer)
+    write_list(path, [("pdq", VALUES[0])])  # the newest entry is withdrawn...
+    syncer.sync_once()
+    write_list(path, [("pdq", VALUES[0]), ("pdq", VALUES[2])])  # ...and another hash added
+    syncer.sync_once()
+    later = listed(syncer)
+    assert later[VALUES[0]] == first[VALUES[0]]
+    assert later[VALUES[2]] not in first.values()
+    restarted = partner_syncer(data_dir, path)  # the same after a restart
+    syncers.append(restarted)
+    write_list(path, [("pdq", VALUES[0]), ("pdq", VALUES[3])])
+    restarted.sync_once()
+    assert listed(restarted)[VALUES[3]] not in {*first.values(), *later.values()}
+
+
 def test_an_unchanged_file_publishes_no_generation(
     tmp_path: Path, data_dir: Path, syncers: list[Syncer]
 ) -> None:
