@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
@@ -25,6 +26,9 @@ class CountedRoute(APIRoute):
                 return await handler(request)
             except ServiceError as exc:
                 metrics.REFUSED.labels(str(exc.status)).inc()
+                raise
+            except RequestValidationError:  # a query parameter out of range
+                metrics.REFUSED.labels("422").inc()
                 raise
 
         return counted
