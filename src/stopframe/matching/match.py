@@ -44,7 +44,7 @@ class Match:
     kind: str
     distance: int
     action: Decision
-    allowed: bool = False  # an allow-list entry: suppresses the decision
+    allowed: bool = False  # an allow-list bank's entry: suppresses the decision
     quarantined: bool = False  # flood quarantine demoted a block to review
 
     @property
@@ -157,8 +157,9 @@ class Matcher:
             distance = _video_distance(signal.value, entry.value)
         if distance > rule.threshold:
             return None
-        allowed = rule.allow or f"{source}:{entry_id}" in self.policy.allow_entries
-        return Match(source, entry_id, entry.bank, entry.kind, distance, rule.action, allowed)
+        if f"{source}:{entry_id}" in self.policy.allow_entries:
+            return None  # an entry the platform reviewed and ignores: no match at all
+        return Match(source, entry_id, entry.bank, entry.kind, distance, rule.action, rule.allow)
 
 
 def _video_distance(query: str, listed: str) -> int:

@@ -1,7 +1,7 @@
 """Bank policy: what a match leads to. The list says each bank's threshold, whether it is
 verified and its suggested action; a platform's local policy may override any of that per bank,
 mark banks as allow-lists (their matches suppress a decision: false-positive fixes) and ignore
-single entries.
+single entries (`allow_entries`: those entries never match; the upload's other matches stand).
 
     {"banks": {"ngo-verified": {"action": "block"}, "known-memes": {"allow": true},
                "partner-x": {"action": "review", "threshold": 20}},

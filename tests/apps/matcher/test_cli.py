@@ -97,12 +97,6 @@ def test_sync_reports_each_source_as_json(tmp_path: Path, pictures: list[Picture
     assert "line 1: pdq must be" in json.loads(failed.stdout)["sources"][BANK]["error"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sync.py starts each process with a blank status and sets a source's entries (and "
-    "last success) only after a good attempt, so a sync that fails reports 0 entries while the "
-    "store keeps serving the old ones, and a restarted sync process makes /readyz forget them",
-)
 def test_a_failed_sync_reports_the_entries_that_keep_serving(
     tmp_path: Path, pictures: list[Picture]
 ) -> None:

@@ -7,7 +7,7 @@ Sync: `stopframe matcher sync` killed with SIGKILL in each phase of a large part
 a data dir that reopens consistently and that the next run completes exactly; a damaged
 generation file is refused by readers, which keep the previous one; a full disk at publish keeps
 the old generation serving, is reported, and the change lands on a later round (a full disk at
-the list store's commit is not handled yet: an xfail says so).
+the list store's commit is recorded and retried).
 """
 
 from __future__ import annotations
@@ -570,12 +570,6 @@ def test_a_full_disk_at_publish_keeps_the_old_generation_and_the_change_lands_la
         syncer.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sync.py's round catches list, format, index and OS errors but not sqlite3.Error, so "
-    "a full disk at the list store's commit (SQLITE_FULL) escapes sync_once and kills the sync "
-    "process instead of being recorded in the status and retried",
-)
 def test_a_full_disk_at_the_store_commit_is_recorded_not_raised(
     tmp_path: Path, pictures: list[Picture], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -249,12 +249,6 @@ def test_an_emptied_file_withdraws_every_entry(
     assert reader.size("pdq") == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lists/formats/threatexchange.py decodes with bytes.decode and lets "
-    "UnicodeDecodeError out instead of the FormatError every format promises (the matcher's "
-    "sources.py now catches it; other callers of the formats do not)",
-)
 @pytest.mark.parametrize("name", ["threatexchange-text", "threatexchange-csv"])
 def test_a_format_refuses_bytes_that_are_not_utf8_with_a_format_error(name: str) -> None:
     with pytest.raises(FormatError):

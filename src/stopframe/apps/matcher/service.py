@@ -46,7 +46,7 @@ from stopframe.lists.canonical import iso, utcnow
 from stopframe.matching.index_set import IndexSet
 from stopframe.matching.match import Match, Matcher, decide, quarantine
 from stopframe.matching.policy import Decision, Policy
-from stopframe.signals import PDQ_ROBUST, Signal, parse_signal_value
+from stopframe.signals import PDQ_ROBUST, SIGNAL_TYPES, Signal, parse_signal_value
 from stopframe.signals.pdq_robust import robust_signal
 
 log = logging.getLogger("stopframe.apps.matcher")
@@ -128,10 +128,13 @@ class MatchService:
         signals = []
         for n, item in enumerate(items):
             try:
-                signals.append(parse_signal_value(item["kind"], item["value"], item.get("quality")))
+                signals.append(_parse(item))
             except (UnknownSignalType, SignalValueError, KeyError, TypeError) as exc:
                 raise Invalid(f"signals[{n}]: {exc}") from None
-        return self._decide(signals, None, content_id)
+        # the platform's id of the upload, when given, is what flood quarantine and reports
+        # count as one upload (several hashes of one picture are still one upload)
+        upload = None if content_id is None else _fingerprint(Signal("content_id", content_id))
+        return self._decide(signals, upload, content_id)
 
     # -- media ---------------------------------------------------------------------------
     def match_file(
@@ -155,9 +158,13 @@ class MatchService:
         return self._decide(signals, record.value("sha256"), content_id)
 
     # -- the decision --------------------------------------------------------------------
-    def _decide(self, signals: list[Signal], upload: str | None, content_id: str | None) -> Outcome:
+    def require_lists(self) -> None:
+        """Unavailable (503) until the first index generation is loaded."""
         if not self.index_set.ready:
             raise Unavailable("no lists loaded yet; the first sync has not finished")
+
+    def _decide(self, signals: list[Signal], upload: str | None, content_id: str | None) -> Outcome:
+        self.require_lists()
         request_id = uuid.uuid4().hex
         per_signal = self.matcher.match(signals)
         held = self._flood_held(signals, per_signal, upload)
@@ -209,6 +216,14 @@ class MatchService:
                 webhooks.enqueue_event(self.state, self.hooks, event)
         except Exception:
             log.exception("decision %s not recorded", outcome.request_id)
+
+
+def _parse(item: dict[str, Any]) -> Signal:
+    """A signal from an API item; the kind may be any name or alias of a registered type
+    (`photo_md5`, `hash_pdq`), as partner formats write them."""
+    kind = item["kind"]
+    found = SIGNAL_TYPES.resolve(kind) if isinstance(kind, str) else None
+    return parse_signal_value(found.name if found else kind, item["value"], item.get("quality"))
 
 
 def _fingerprint(signal: Signal) -> str:

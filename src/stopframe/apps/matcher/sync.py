@@ -14,9 +14,10 @@ import json
 import logging
 import os
 import random
+import sqlite3
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from stopframe.apps.matcher.sources import (
@@ -25,7 +26,7 @@ from stopframe.apps.matcher.sources import (
     SourceStores,
     partner_changes,
 )
-from stopframe.apps.matcher.status import SourceStatus, SyncStatus
+from stopframe.apps.matcher.status import SourceStatus, SyncStatus, read_status
 from stopframe.errors import (
     ConfigError,
     FormatError,
@@ -93,8 +94,16 @@ class Syncer:
         origins = {p.name: p.origin for p in partners}
         if registry is not None:
             origins[REGISTRY_SOURCE] = registry.url
+        previous = read_status(data_dir)
         for name, origin in origins.items():
-            self.status.sources[name] = SourceStatus(origin=origin)
+            before = previous.sources.get(name) if previous else None
+            kept = before is not None and before.origin == origin
+            self.status.sources[name] = (
+                replace(before, failures=0, last_error=None)
+                if kept and before
+                else SourceStatus(origin=origin)
+            )
+        self.status.generation = self.writer.generation
         for name in set(self.writer.sources) - set(origins):
             self.writer.drop_source(name)  # a source no longer configured stops matching
         self._next_try: dict[str, float] = {}
@@ -136,15 +145,26 @@ class Syncer:
         except (RegistryError, FormatError, ListStoreError, IndexFileError, OSError) as exc:
             self._failed(name, status, str(exc))
             return 0
+        except sqlite3.Error as exc:  # a full disk or a locked file at the store's commit
+            self._failed(name, status, f"list store: {exc}")
+            return 0
         status.last_success = time.time()
         status.last_error = None
         status.failures = 0
         self._next_try.pop(name, None)
-        store = self.stores.store(name)
-        status.entries = store.count() if store is not None else 0
+        status.entries = self._entries(name)
         return count
 
+    def _entries(self, name: str) -> int:
+        """Active entries in a source's store: what keeps serving, whatever the last attempt."""
+        try:
+            store = self.stores.store(name)
+            return store.count() if store is not None else 0
+        except (ListStoreError, sqlite3.Error):
+            return 0
+
     def _failed(self, name: str, status: SourceStatus, why: str) -> None:
+        status.entries = self._entries(name)
         status.failures += 1
         status.last_error = why
         delay = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** min(status.failures - 1, 16))

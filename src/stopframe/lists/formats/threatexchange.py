@@ -19,9 +19,17 @@ from stopframe.lists.formats.base import ListFormat, ParsedList, every_type, sig
 from stopframe.signals import SIGNAL_TYPES, Signal, SignalType
 
 
+def _text(data: bytes) -> str:
+    """The file as text; FormatError (not a decode error) when it is not UTF-8."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"not UTF-8 text (byte {exc.start})") from None
+
+
 def parse_csv(data: bytes) -> ParsedList:
     """Read a ThreatExchange/HMA CSV signal list."""
-    text = data.decode("utf-8-sig")
+    text = _text(data)
     reader = csv.DictReader(io.StringIO(text))
     fields = {f.strip().lower() for f in reader.fieldnames or []}
     if not {"signal_type", "signal"} <= fields:
@@ -50,7 +58,7 @@ def parse_csv(data: bytes) -> ParsedList:
 def parse_text(data: bytes) -> ParsedList:
     """Read `signal_type signal` lines; blank lines and # comments are ignored."""
     out = ParsedList()
-    for number, line in enumerate(data.decode("utf-8-sig").splitlines(), start=1):
+    for number, line in enumerate(_text(data).splitlines(), start=1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue

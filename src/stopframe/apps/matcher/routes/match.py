@@ -3,6 +3,7 @@ out. Media is received into memory only and never logged."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -20,6 +21,7 @@ from stopframe.errors import Invalid, TooLarge
 
 router = APIRouter(tags=["match"], route_class=CountedRoute)
 matcher_key = require(SCOPE_MATCH)
+UPLOADS = asyncio.Semaphore(4)  # uploads received and hashed at once by one worker
 BYTES_PER_SIGNAL = 4096  # a generous bound on one signal's JSON (vPDQ values are longer)
 
 
@@ -58,10 +60,9 @@ async def match_hashes(
         raise Invalid('expected {"signals": [{"kind": ..., "value": ...}, ...]}')
     content_id = body.get("content_id")
     items = body["signals"]
-    if len(items) > 64:
-        outcome = await run_in_threadpool(svc.match_hashes, items, _text(content_id))
-    else:
-        outcome = svc.match_hashes(items, _text(content_id))
+    # in the thread pool: a lookup is CPU work, and a matched request writes the state file,
+    # which may wait on another worker's transaction; the event loop must keep answering
+    outcome = await run_in_threadpool(svc.match_hashes, items, _text(content_id))
     _counted(outcome, [r.signal.kind for r in outcome.results])
     answer = {
         "request_id": outcome.request_id,
@@ -88,12 +89,15 @@ async def match_media(
     """Hash one uploaded image or video in memory (multipart field `file`, or the raw body) with
     the code and limits of `stopframe hash`, and match its signals."""
     done = metrics.timed("media")
+    svc.require_lists()  # before reading and hashing an upload that could not be matched
     limit = svc.options.limits.max_file_bytes if svc.options.limits else 0
-    with await receive(request.headers.get("content-type", ""), request.stream(), limit) as upload:
-        content_id = upload.fields.get("content_id") or request.headers.get("x-content-id")
-        record, outcome = await run_in_threadpool(
-            svc.match_file, upload.path, "upload", _text(content_id)
-        )
+    async with UPLOADS:  # bounds the memory held by uploads in flight, per worker
+        ctype = request.headers.get("content-type", "")
+        with await receive(ctype, request.stream(), limit) as upload:
+            content_id = upload.fields.get("content_id") or request.headers.get("x-content-id")
+            record, outcome = await run_in_threadpool(
+                svc.match_file, upload.path, "upload", _text(content_id)
+            )
     _counted(outcome, [s.kind for s in record.signals])
     answer = {
         "request_id": outcome.request_id,
