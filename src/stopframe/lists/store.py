@@ -126,6 +126,19 @@ class ListStore:
         ).fetchone()
         return ListEntry(*row) if row else None
 
+    def get_many(self, ids: Iterable[int]) -> dict[int, ListEntry]:
+        """The active entries among `ids`, by id (one query per 500 ids)."""
+        wanted = list(dict.fromkeys(int(i) for i in ids))
+        out: dict[int, ListEntry] = {}
+        for lo in range(0, len(wanted), 500):
+            part = wanted[lo : lo + 500]
+            marks = ",".join("?" * len(part))
+            rows = self._db.execute(
+                f"SELECT id, bank, kind, value, quality FROM entries WHERE id IN ({marks})", part
+            )
+            out.update((row[0], ListEntry(*row)) for row in rows)
+        return out
+
     def entries(self, kind: str | None = None, bank: str | None = None) -> Iterator[ListEntry]:
         """Active entries in id order, optionally of one kind and/or bank, streamed from disk."""
         where, args = _filter(kind, bank)

@@ -20,7 +20,7 @@ from stopframe.errors import SignalValueError
 from stopframe.index.codes import CODE_BYTES
 from stopframe.lists.documents import ListEntry
 from stopframe.matching.index_set import IndexSet
-from stopframe.matching.policy import SEVERITY, Decision, Policy
+from stopframe.matching.policy import SEVERITY, BankPolicy, Decision, Policy
 from stopframe.matching.rows import entry_codes, search_radius, split_rows
 from stopframe.matching.video import match_vpdq
 from stopframe.signals import SIGNAL_TYPES, IndexKind, Signal
@@ -30,8 +30,8 @@ from stopframe.signals.vpdq import parse_vpdq_lines
 class Entries(Protocol):
     """Where the matcher reads the active entries of each list source."""
 
-    def entry(self, source: str, entry_id: int) -> ListEntry | None:
-        """The active entry, or None when it is unknown or withdrawn."""
+    def entries_by_id(self, source: str, ids: Sequence[int]) -> dict[int, ListEntry]:
+        """The active entries among `ids` (unknown or withdrawn ones are left out)."""
 
 
 @dataclass(frozen=True)
@@ -134,32 +134,52 @@ class Matcher:
             key = (n, s, e)
             if key not in best or d < best[key]:
                 best[key] = d
+        wanted: dict[int, set[int]] = defaultdict(set)
+        for _n, s, e in best:
+            wanted[s].add(e)
+        found = {s: self._active(s, sorted(ids)) for s, ids in wanted.items()}
+        rules: dict[tuple[str, str, str], BankPolicy] = {}
         for (n, s, e), distance in sorted(best.items(), key=lambda item: (item[0][0], item[1])):
-            found = self._confirm(signals[n], s, e, distance)
-            if found is not None:
-                out[positions[n]].append(found)
+            source, entry = found[s]
+            if source is None or e not in entry:
+                continue
+            match = self._confirm(signals[n], source, entry[e], distance, rules)
+            if match is not None:
+                out[positions[n]].append(match)
 
-    def _confirm(
-        self, signal: Signal, source_no: int, entry_id: int, distance: int
-    ) -> Match | None:
-        """The match of a candidate row's entry, if it is active and within its bank's rule."""
+    def _active(self, source_no: int, ids: list[int]) -> tuple[str | None, dict[int, ListEntry]]:
+        """A source's name and its active entries among `ids`, read in one query."""
         source = self.index_set.source_name(source_no)
         if source is None:
+            return None, {}
+        return source, self.entries.entries_by_id(source, ids)
+
+    def _confirm(
+        self,
+        signal: Signal,
+        source: str,
+        entry: ListEntry,
+        distance: int,
+        rules: dict[tuple[str, str, str], BankPolicy],
+    ) -> Match | None:
+        """The match of a candidate's active entry, if it is within its bank's rule."""
+        if entry.kind != signal.kind:
             return None
-        entry = self.entries.entry(source, entry_id)
-        if entry is None or entry.kind != signal.kind:
-            return None
-        listed = self.index_set.sources()[source].banks.get(entry.bank)
-        rule = self.policy.bank(entry.bank, listed, entry.kind)
+        rule = rules.get((source, entry.bank, entry.kind))
+        if rule is None:
+            listed = self.index_set.sources()[source].banks.get(entry.bank)
+            rule = rules[(source, entry.bank, entry.kind)] = self.policy.bank(
+                entry.bank, listed, entry.kind
+            )
         if not rule.enabled:
             return None
         if SIGNAL_TYPES[entry.kind].index_kind is IndexKind.FRAMES:
             distance = _video_distance(signal.value, entry.value)
         if distance > rule.threshold:
             return None
-        if f"{source}:{entry_id}" in self.policy.allow_entries:
+        if f"{source}:{entry.id}" in self.policy.allow_entries:
             return None  # an entry the platform reviewed and ignores: no match at all
-        return Match(source, entry_id, entry.bank, entry.kind, distance, rule.action, rule.allow)
+        return Match(source, entry.id, entry.bank, entry.kind, distance, rule.action, rule.allow)
 
 
 def _video_distance(query: str, listed: str) -> int:

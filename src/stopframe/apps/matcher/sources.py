@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -178,13 +178,13 @@ class SourceStores:
                 store = self._stores[name] = ListStore.open(path)
             return store
 
-    def entry(self, source: str, entry_id: int) -> ListEntry | None:
-        """The active entry `entry_id` of `source`, or None."""
+    def entries_by_id(self, source: str, ids: Sequence[int]) -> dict[int, ListEntry]:
+        """The active entries of `source` among `ids`, by id."""
         store = self.store(source)
         if store is None:
-            return None
+            return {}
         with self._lock:
-            return store.get(entry_id)
+            return store.get_many(ids)
 
     def entries(self, name: str) -> Iterator[ListEntry]:
         """Every active entry of source `name`, streamed."""
