@@ -81,12 +81,17 @@ def populate_registry(data_dir: Path, size: int) -> tuple[str, str, dict[str, st
     db.execute("PRAGMA synchronous=OFF")
     now = "2026-11-30 00:00:00.000000+00:00"
     started = time.perf_counter()
-    codes = np.concatenate([realistic_codes(min(CHUNK, size - lo), seed=lo // CHUNK)
-                            for lo in range(0, size, CHUNK)])  # fmt: skip
-    keys_view = np.ascontiguousarray(codes).view(np.dtype((np.void, 32))).ravel()
-    _, first = np.unique(keys_view, return_index=True)  # a bank holds each value once
-    codes = codes[np.sort(first)]
-    del keys_view, first
+    codes, seed, want = np.zeros((0, 32), np.uint8), 0, size
+    while codes.shape[0] < size:  # families repeat values: draw until `size` distinct ones
+        drawn = [realistic_codes(min(CHUNK, want - lo), seed=seed + lo // CHUNK)
+                 for lo in range(0, want, CHUNK)]  # fmt: skip
+        seed += 1000
+        codes = np.concatenate([codes, *drawn])
+        keys_view = np.ascontiguousarray(codes).view(np.dtype((np.void, 32))).ravel()
+        _, first = np.unique(keys_view, return_index=True)  # a bank holds each value once
+        codes = codes[np.sort(first)]
+        want = max(CHUNK, int((size - codes.shape[0]) * 1.2))
+    codes = codes[:size]
     count = codes.shape[0]
     rng = np.random.default_rng(11)
     sample = codes[rng.choice(count, min(count, 100_000), replace=False)]
@@ -236,16 +241,34 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="API workers for the load steps")
     parser.add_argument("--photos", type=int, default=200)
     parser.add_argument("--work", type=Path, default=None, help="keep files here")
+    parser.add_argument(
+        "--near",
+        type=float,
+        default=0.02,
+        help="share of lookups that are near copies of listed pictures",
+    )
+    parser.add_argument("--reuse", action="store_true",
+                        help="reuse an earlier run's registry and matcher in --work")  # fmt: skip
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="stopframe-matcher-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     say(f"machine: {os.cpu_count()} CPUs; work dir {work}; size {args.size:,}")
     results: dict[str, object] = {"size": args.size}
 
-    consumer, submitter, pinned, listed = populate_registry(work / "registry", args.size)
+    saved = work / "bench.json"
+    if args.reuse and saved.exists():
+        kept = json.loads(saved.read_text())
+        consumer, submitter, pinned = kept["consumer"], kept["submitter"], kept["pinned"]
+        listed = np.load(work / "listed.npy", allow_pickle=False)
+        reg_port = int(kept["port"])  # the matcher's store is bound to the registry's URL
+    else:
+        consumer, submitter, pinned, listed = populate_registry(work / "registry", args.size)
+        reg_port = free_port()
+        saved.write_text(json.dumps({"consumer": consumer, "submitter": submitter,
+                                     "pinned": pinned, "port": reg_port}))  # fmt: skip
+        np.save(work / "listed.npy", listed, allow_pickle=False)
     trust = work / "trust.json"
     trust.write_text(json.dumps(pinned))
-    reg_port = free_port()
     base_env = dict(os.environ)
     base_env.update({
         "STOPFRAME_DATA_DIR": str(work / "registry"), "STOPFRAME_PORT": str(reg_port),
@@ -266,10 +289,11 @@ def main() -> None:
     ]
     with process([*stopframe, "serve"], base_env):
         wait_for(f"{registry_url}/v1/health", 60, lambda r: r.status_code == 200)
-        with process([*stopframe, "matcher", "sync", *source_args], base_env) as sync:
-            seconds, peak = peak_rss_mb(sync)
-        results["bootstrap_s"], results["bootstrap_peak_rss_mb"] = seconds, peak
-        say(f"bootstrap: {seconds:.0f} s, peak RSS {peak:,.0f} MB (exit {sync.returncode})")
+        if not args.reuse:
+            with process([*stopframe, "matcher", "sync", *source_args], base_env) as sync:
+                seconds, peak = peak_rss_mb(sync)
+            results["bootstrap_s"], results["bootstrap_peak_rss_mb"] = seconds, peak
+            say(f"bootstrap: {seconds:.0f} s, peak RSS {peak:,.0f} MB (exit {sync.returncode})")
         key = subprocess.run(
             [*stopframe, "matcher", "create-key", "--scope", "match",
              "--data-dir", str(matcher_dir)],
@@ -277,7 +301,7 @@ def main() -> None:
         ).stdout.strip()  # fmt: skip
         results.update(serve_phases(args, stopframe, source_args, base_env, key, listed,
                                     registry_url, submitter, work))  # fmt: skip
-        results.update(memory_phase(stopframe, source_args, base_env, key, listed))
+        results.update(memory_phase(stopframe, source_args, base_env, key, listed, args.near))
     say(json.dumps(results, indent=1, default=str))
 
 
@@ -302,7 +326,8 @@ def serve_phases(
     out: dict[str, object] = {}
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    queries, _ = realistic_queries(listed, 20_000, near_fraction=0.1)
+    queries, source = realistic_queries(listed, 20_000, near_fraction=args.near)
+    say(f"lookups: {np.mean(source >= 0):.1%} near copies of listed pictures, the rest unrelated")
     with process([*stopframe, "matcher", "serve", *source_args],
                  serve_env(base_env, port, args.workers)):  # fmt: skip
         wait_for(f"{url}/readyz", 300, lambda r: r.status_code == 200)
@@ -398,10 +423,10 @@ def latency_phase(registry_url: str, submitter: str, url: str, key: str) -> dict
 
 def memory_phase(
     stopframe: list[str], source_args: list[str], base_env: dict[str, str], key: str,
-    listed: np.ndarray,
+    listed: np.ndarray, near: float,
 ) -> dict[str, object]:  # fmt: skip
     out: dict[str, object] = {}
-    queries, _ = realistic_queries(listed, 4000, near_fraction=0.1, seed=3)
+    queries, _ = realistic_queries(listed, 4000, near_fraction=near, seed=3)
     singles = [http_request("/v1/match/hashes", b, "application/json", key)
                for b in map(single_body(queries), range(len(queries)))]  # fmt: skip
     for workers in (1, 4):
