@@ -26,6 +26,8 @@ from stopframe.matching.video import match_vpdq
 from stopframe.signals import SIGNAL_TYPES, IndexKind, Signal
 from stopframe.signals.vpdq import parse_vpdq_lines
 
+MAX_MATCHES = 100  # per signal, in an answer, the decision log and reports
+
 
 class Entries(Protocol):
     """Where the matcher reads the active entries of each list source."""
@@ -102,15 +104,16 @@ class Matcher:
         return min(widest, search_radius(signal_type))
 
     def match(self, signals: Sequence[Signal]) -> list[list[Match]]:
-        """The matches of each signal, nearest first; signals of types no index serves, or below
-        their quality floor, have none."""
+        """The matches of each signal, at most `MAX_MATCHES` (allow-list matches first, then the
+        most severe, then the nearest: the decision is the same as over all of them); signals of
+        types no index serves, or below their quality floor, have none."""
         out: list[list[Match]] = [[] for _ in signals]
         by_kind: dict[str, list[int]] = defaultdict(list)
         for i, signal in enumerate(signals):
             by_kind[signal.kind].append(i)
         for kind, positions in by_kind.items():
             self._match_kind(kind, [signals[i] for i in positions], positions, out)
-        return out
+        return [_most_telling(matches) for matches in out]
 
     def _match_kind(
         self, kind: str, signals: list[Signal], positions: list[int], out: list[list[Match]]
@@ -180,6 +183,14 @@ class Matcher:
         if f"{source}:{entry.id}" in self.policy.allow_entries:
             return None  # an entry the platform reviewed and ignores: no match at all
         return Match(source, entry.id, entry.bank, entry.kind, distance, rule.action, rule.allow)
+
+
+def _most_telling(matches: list[Match]) -> list[Match]:
+    """A degenerate upload (a blank frame) can match hundreds of entries; keep those that decide."""
+    if len(matches) <= MAX_MATCHES:
+        return matches
+    ranked = sorted(matches, key=lambda m: (not m.allowed, -SEVERITY[m.action], m.distance))
+    return sorted(ranked[:MAX_MATCHES], key=lambda m: (m.distance, m.key))
 
 
 def _video_distance(query: str, listed: str) -> int:

@@ -1,7 +1,8 @@
 """Run the matcher: the sync process (one writer) and the API workers (many readers).
 
 `serve` starts `stopframe matcher sync --follow` as a child process with the same settings, loads
-the API code once, then forks `matcher_workers` uvicorn workers on one listening socket: they
+the API code once, then forks `matcher_workers` uvicorn workers, each listening on the port with
+SO_REUSEPORT (the kernel spreads connections over them); they
 share the loaded code's memory and each maps the published index generation (shared page
 cache). Settings reach the sync child through STOPFRAME_* variables (the registry key too, never
 the command line).
@@ -118,13 +119,10 @@ def serve(settings: MatcherSettings) -> None:
     sync = subprocess.Popen(
         [sys.executable, "-m", "stopframe", "matcher", "sync", "--follow"], env=env
     )
-    listener = socket.create_server(
-        (settings.matcher_host, settings.matcher_port), backlog=2048, reuse_port=False
-    )
+    _listen(settings).close()  # the port is free (else OSError, before any worker starts)
     try:
-        sync = _supervise(settings, listener, sync)
+        sync = _supervise(settings, sync)
     finally:
-        listener.close()
         sync.terminate()
         try:
             sync.wait(timeout=10)
@@ -132,9 +130,15 @@ def serve(settings: MatcherSettings) -> None:
             sync.kill()
 
 
-def _supervise(
-    settings: MatcherSettings, listener: socket.socket, sync: subprocess.Popen[bytes]
-) -> subprocess.Popen[bytes]:
+def _listen(settings: MatcherSettings) -> socket.socket:
+    """A listening socket of the matcher's address. Each worker opens its own with SO_REUSEPORT,
+    so the kernel spreads new connections over the workers instead of one taking them all."""
+    return socket.create_server(
+        (settings.matcher_host, settings.matcher_port), backlog=2048, reuse_port=True
+    )
+
+
+def _supervise(settings: MatcherSettings, sync: subprocess.Popen[bytes]) -> subprocess.Popen[bytes]:
     """Fork the workers and keep them (and the sync process) running until told to stop;
     return the sync process now running, for the caller to stop."""
     import stopframe.apps.matcher.app  # noqa: F401  (load everything once, before forking)
@@ -144,7 +148,7 @@ def _supervise(
         signal.signal(sig, lambda *_: stopping.set())
     gc.collect()
     gc.freeze()  # keep the collector from touching (and so copying) the shared objects
-    workers = {_fork_worker(settings, listener) for _ in range(settings.matcher_workers)}
+    workers = {_fork_worker(settings) for _ in range(settings.matcher_workers)}
     log.info("matcher on %s:%d, %d workers", settings.matcher_host, settings.matcher_port,
              len(workers))  # fmt: skip
     while not stopping.wait(0.5):
@@ -153,7 +157,7 @@ def _supervise(
             if done:
                 workers.discard(pid)
                 log.error("API worker %d exited (status %d); starting another", pid, status)
-                workers.add(_fork_worker(settings, listener))
+                workers.add(_fork_worker(settings))
         if sync.poll() is not None:
             log.error("sync process exited (%s); restarting it", sync.returncode)
             sync = subprocess.Popen(sync.args, env=child_environment(settings))
@@ -164,8 +168,8 @@ def _supervise(
     return sync
 
 
-def _fork_worker(settings: MatcherSettings, listener: socket.socket) -> int:
-    """Fork one API worker serving on the shared listening socket; return its pid."""
+def _fork_worker(settings: MatcherSettings) -> int:
+    """Fork one API worker serving on its own socket of the matcher's address; return its pid."""
     pid = os.fork()
     if pid:
         return pid
@@ -182,7 +186,7 @@ def _fork_worker(settings: MatcherSettings, listener: socket.socket) -> int:
             server_header=False,
             timeout_keep_alive=30,
         )
-        uvicorn.Server(config).run(sockets=[listener])
+        uvicorn.Server(config).run(sockets=[_listen(settings)])
     except BaseException:
         log.exception("API worker failed")
         code = 1
