@@ -237,7 +237,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", type=int, default=10_000_000)
     parser.add_argument("--seconds", type=float, default=10.0, help="per load step")
-    parser.add_argument("--rates", default="500,1000,2000")
+    parser.add_argument("--rates", default="250,500,1000,2000")
     parser.add_argument("--workers", type=int, default=2, help="API workers for the load steps")
     parser.add_argument("--photos", type=int, default=200)
     parser.add_argument("--work", type=Path, default=None, help="keep files here")
@@ -378,7 +378,7 @@ def media_phase(
     for path in photos:
         body, ctype = multipart(path.read_bytes())
         uploads.append(http_request("/v1/match/media", body, ctype, key))
-    res = closed_loop("127.0.0.1", port, args.workers, max(args.seconds, 10),
+    res = closed_loop("127.0.0.1", port, 2 * args.workers, max(args.seconds, 10),
                       lambda i: uploads[i % len(uploads)])  # fmt: skip
     say(f"/match/media 1080p JPEG: {res.achieved:.1f} uploads/s (p50 {res.median_ms():.0f} ms); "
         f"stopframe hash --jobs {args.workers}: {cli_rate:.1f} images/s (ratio "
