@@ -8,8 +8,6 @@ frame. All rows of an entry share one id range, so withdrawing an entry never ne
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from stopframe.errors import SignalValueError
@@ -27,14 +25,6 @@ MAX_ENTRY_ID = (1 << ENTRY_BITS) - 1
 MAX_ROWS = 1 << ROW_BITS
 _ROW_MASK = np.uint64(MAX_ROWS - 1)
 _ENTRY_MASK = np.uint64(MAX_ENTRY_ID)
-
-
-@dataclass(frozen=True, slots=True)
-class EntryKey:
-    """Which entry of which source a row belongs to; `str()` is the key operators see."""
-
-    source: int
-    entry_id: int
 
 
 def indexed(signal_type: SignalType) -> bool:
@@ -87,13 +77,6 @@ def first_row(source: int, entry_id: int) -> int:
     if not 0 <= entry_id <= MAX_ENTRY_ID:
         raise ValueError(f"entry id {entry_id} out of range 0-{MAX_ENTRY_ID}")
     return (source << (ENTRY_BITS + ROW_BITS)) | (entry_id << ROW_BITS)
-
-
-def row_ids(source: int, entry_id: int, count: int) -> np.ndarray:
-    """Ids of an entry's `count` rows."""
-    if count > MAX_ROWS:
-        raise ValueError(f"an entry may have at most {MAX_ROWS} rows, got {count}")
-    return np.uint64(first_row(source, entry_id)) + np.arange(count, dtype=np.uint64)
 
 
 def split_rows(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -133,7 +133,7 @@ class MatchService:
                 raise Invalid(f"signals[{n}]: {exc}") from None
         # the platform's id of the upload, when given, is what flood quarantine and reports
         # count as one upload (several hashes of one picture are still one upload)
-        upload = None if content_id is None else _fingerprint(Signal("content_id", content_id))
+        upload = None if content_id is None else _fingerprint("content_id", content_id)
         return self._decide(signals, upload, content_id)
 
     # -- media ---------------------------------------------------------------------------
@@ -185,7 +185,7 @@ class MatchService:
         if not self.record:
             return set()
         pairs = [
-            (m.key, upload or _fingerprint(signal))
+            (m.key, _upload(upload, signal))
             for signal, matches in zip(signals, per_signal, strict=True)
             for m in matches
             if not m.allowed and m.action is Decision.BLOCK
@@ -200,8 +200,9 @@ class MatchService:
         try:
             self.state.log_decision(outcome.request_id, outcome.decision.value, matches, content_id)
             if outcome.decision is not Decision.NONE:
+                action = outcome.decision.value
                 items = [
-                    (m.source, m.entry_id, outcome.decision.value, upload or _fingerprint(r.signal))
+                    (m.source, m.entry_id, action, _upload(upload, r.signal))
                     for r in outcome.results
                     for m in r.matches
                 ]
@@ -226,8 +227,15 @@ def _parse(item: dict[str, Any]) -> Signal:
     return parse_signal_value(found.name if found else kind, item["value"], item.get("quality"))
 
 
-def _fingerprint(signal: Signal) -> str:
-    return hashlib.sha256(f"{signal.kind}:{signal.value}".encode()).hexdigest()
+def _fingerprint(kind: str, value: str) -> str:
+    """A digest naming one upload: of its content id, or of one of its hashes."""
+    return hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()
+
+
+def _upload(upload: str | None, signal: Signal) -> str:
+    """What flood quarantine and reports count as one upload: the media's (or content id's)
+    fingerprint when there is one, else the signal itself."""
+    return upload or _fingerprint(signal.kind, signal.value)
 
 
 def _refusal(record: HashRecord) -> Exception:

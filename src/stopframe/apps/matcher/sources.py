@@ -18,7 +18,7 @@ from pathlib import Path
 from stopframe.errors import ConfigError, FormatError, ListStoreError
 from stopframe.lists.documents import ADD, WITHDRAW, Change, ChangePage, ListEntry
 from stopframe.lists.formats import FORMATS, get_format
-from stopframe.lists.store import NEVER_SYNCED, ListStore
+from stopframe.lists.store import ListStore
 from stopframe.signals import SIGNAL_TYPES
 
 SOURCES_DIR = "sources"
@@ -191,11 +191,6 @@ class SourceStores:
         store = self.store(name)
         if store is not None:
             yield from store.entries()
-
-    def synced(self, name: str) -> bool:
-        """Whether source `name` has a store that took its first snapshot."""
-        store = self.store(name)
-        return store is not None and store.sequence != NEVER_SYNCED
 
     def close(self) -> None:
         """Close every store."""
