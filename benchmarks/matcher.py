@@ -436,9 +436,7 @@ def memory_phase(
             wait_for(f"http://127.0.0.1:{port}/readyz", 300, lambda r: r.status_code == 200)
             closed_loop("127.0.0.1", port, 8, 8.0, lambda i: singles[i % len(singles)])
             api = [p for p in [serve.pid, *descendants(serve.pid)]
-                   if "matcher sync" not in cmdline(p) and "multiprocessing" not in cmdline(p)
-                   or "spawn_main" in cmdline(p)]  # fmt: skip
-            api = [p for p in api if "matcher sync" not in cmdline(p)]
+                   if "matcher sync" not in cmdline(p)]  # fmt: skip
             mem = [memory_mb(p) for p in api]
             total = {k: round(sum(m[k] for m in mem)) for k in ("rss", "pss", "uss")}
             out[f"memory_{workers}_workers"] = {"processes": len(api), **total}
