@@ -1,6 +1,7 @@
 """Shared pieces of the matcher tests: the shipped sample pictures hashed once, partner list files
 in ThreatExchange text (`kind value` lines), a data dir synced from them without any registry,
-and an in-process API client holding a match key and an admin key."""
+an in-process API client holding a match key and an admin key, and `world`: a real registry and
+matcher on loopback (see `servers.loopback_world`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import httpx
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from tests.apps.matcher.servers import World, loopback_world
 
 from stopframe.apps.matcher.app import create_app
 from stopframe.apps.matcher.keys import create_key
@@ -136,3 +138,10 @@ def open_api() -> Iterator[Callable[..., Api]]:
             )
 
         yield make
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    """A registry and a matcher on loopback, SQLite, syncing (see `servers.loopback_world`)."""
+    with loopback_world(tmp_path) as opened:
+        yield opened

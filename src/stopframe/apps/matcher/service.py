@@ -154,7 +154,9 @@ class MatchService:
             raise _refusal(record)
         signals = list(record.signals)
         if record.media_type == "image" and self.index_set.size(PDQ_ROBUST.name):
-            signals.append(robust_signal(robust_query_of_file(path, self.options.limits)))
+            query = robust_query_of_file(path, self.options.limits)
+            if query:  # a featureless picture has no usable hash: nothing to search by
+                signals.append(robust_signal(query))
         return self._decide(signals, record.value("sha256"), content_id)
 
     # -- the decision --------------------------------------------------------------------
