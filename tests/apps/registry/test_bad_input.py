@@ -1,5 +1,6 @@
-"""Bad input gets a clear 4xx problem and writes nothing: hex, lengths, kinds, quality, batches,
-bodies, content types, imports."""
+"""Bad input gets a clear 4xx problem and writes nothing: hex, lengths, kinds, quality, multi-line
+values (a vPDQ, a robust set with a bad line or over 32 hashes), batches, bodies, content types,
+imports."""
 
 from __future__ import annotations
 
@@ -35,6 +36,16 @@ def state(registry) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
         ({"kind": "md5", "value": "a" * 32, "quality": 50}, "no quality"),
         ({"kind": "vpdq", "value": "0,100,nothex,0.0"}, "pdq must be 64 hex"),
         ({"kind": "vpdq", "value": "0,100"}, "vpdq line 1"),
+        ({"kind": "pdq_robust", "value": "full,90,zz"}, "pdq_robust line 1: pdq must be 64 hex"),
+        (
+            {"kind": "pdq_robust", "value": f"full,90,{'a' * 64}\nleft8 90 {'b' * 64}"},
+            "pdq_robust line 2: expected variant,quality,pdq_hex",
+        ),
+        ({"kind": "pdq_robust", "value": f"full,101,{'a' * 64}"}, "line 1: quality out of range"),
+        (
+            {"kind": "pdq_robust", "value": "\n".join(f"c{i},90,{i:064x}" for i in range(33))},
+            "pdq_robust holds 33 hashes; at most 32",
+        ),
         ({"kind": "pdq", "value": ""}, "at least 1"),
         ({"kind": "pdq", "value": 12345}, "valid string"),
         ({"kind": "pdq", "value": "a" * 64, "media": "aGVsbG8="}, "Extra inputs"),
