@@ -45,6 +45,14 @@ def test_plain_hash_has_no_robust_set(vectors_dir: Path) -> None:
     assert json.loads(result.stdout)["pdq_robust"] is None
 
 
+def test_the_te_format_refuses_robust_sets_rather_than_dropping_them(vectors_dir: Path) -> None:
+    image = vectors_dir / "pdq/data/reg-test-input/dih/bridge-1-original.jpg"
+    result = CliRunner().invoke(app, ["hash", "--robust", "--format", "te", str(image)])
+    assert result.exit_code == 2 and result.stdout == ""
+    message = " ".join(result.output.replace("│", " ").split())  # the error box wraps lines
+    assert "te format has one line per hash and cannot carry robust sets" in message
+
+
 def test_bad_pictures_are_named_and_do_not_stop_the_batch(
     vectors_dir: Path, tmp_path: Path
 ) -> None:

@@ -115,6 +115,12 @@ def hash_command(
 ) -> None:
     """Hash images (PDQ) and videos (vPDQ) with MD5 and SHA-256: a record per file, in order.
     Only hashes are written; the media never leaves this machine."""
+    if robust and fmt is OutputFormat.TE:  # refused rather than dropped from every record
+        raise typer.BadParameter(
+            "the te format has one line per hash and cannot carry robust sets; "
+            "use --format jsonl or csv",
+            param_hint="--robust",
+        )
     settings = command_settings()
     chosen = HashOptions(
         path=decode_path,
