@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stopframe.media.borders import Box, border_box, trim_borders
+from stopframe.media.borders import Box, border_box, trim_borders, window_boxes
 
 
 def _picture(height: int = 90, width: int = 120) -> np.ndarray:
@@ -66,3 +66,33 @@ def test_trim_never_exceeds_the_cap() -> None:
 def test_rejects_non_rgb() -> None:
     with pytest.raises(ValueError, match="H x W x 3"):
         border_box(np.zeros((4, 4), np.uint8))
+
+
+def _window(picture: np.ndarray, text_column: bool) -> np.ndarray:
+    """`picture` on a page: a toolbar of buttons, a side bar of text lines and (optionally) a
+    text column between the picture and the right edge, all on one exact background colour."""
+    h, w = picture.shape[:2]
+    page = np.full((h + 120, w + 260, 3), 245, np.uint8)
+    page[:30] = 200
+    page[8:22, 10 : w + 200 : 40] = 20  # buttons in the toolbar
+    page[40::18, 10:70][:, ::3] = 30  # side bar: dotted lines of "text"
+    if text_column:
+        page[50::14, w + 150 : w + 240][:, ::2] = 30
+    page[60 : 60 + h, 90 : 90 + w] = picture
+    return page
+
+
+@pytest.mark.parametrize("text_column", [False, True])
+def test_window_boxes_find_the_picture_among_chrome(text_column: bool) -> None:
+    rng = np.random.default_rng(3)
+    picture = rng.integers(0, 255, (150, 200, 3), dtype=np.uint8)
+    boxes = window_boxes(_window(picture, text_column))
+    assert Box(60, 90, 210, 290) in boxes
+    assert border_box(_window(picture, text_column)) != Box(60, 90, 210, 290)  # strict keeps chrome
+
+
+def test_window_boxes_leave_plain_pictures_alone() -> None:
+    rng = np.random.default_rng(4)
+    picture = rng.integers(0, 255, (120, 160, 3), dtype=np.uint8)
+    assert window_boxes(picture) == []
+    assert window_boxes(np.full((50, 80, 3), 128, np.uint8)) == []

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageOps
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from stopframe.matching.robust import MATCH_DISTANCE, NO_MATCH, is_match, match_score
 from stopframe.signals.pdq_robust import MIN_QUALITY, query_hashes, register_hashes
@@ -75,6 +75,30 @@ def test_edited_copies_match(bridge, registered, edit) -> None:
 def test_small_rotation_matches(bridge, registered) -> None:
     rotated = np.asarray(Image.fromarray(bridge).rotate(5, resample=Image.Resampling.BILINEAR))
     assert is_match(query_hashes(rotated), registered)
+
+
+def _web_page(rgb: np.ndarray, dark: bool) -> np.ndarray:
+    """The picture shown on a page and captured: a navigation bar and a right-hand column of
+    text, the picture scaled down with a caption under it."""
+    page, ink = ((30, 30, 34), (210, 210, 210)) if dark else ((255, 255, 255), (60, 60, 60))
+    shown = Image.fromarray(rgb).resize((420, 264), Image.Resampling.BILINEAR)
+    canvas = Image.new("RGB", (720, 480), page)
+    draw = ImageDraw.Draw(canvas)
+    font = ImageFont.load_default(size=14)
+    draw.rectangle((0, 0, 720, 36), fill=(40, 90, 160))
+    draw.text((12, 10), "Home   News   Photos   About", fill=(255, 255, 255), font=font)
+    for row in range(60, 460, 24):
+        draw.text((500, row), "Lorem ipsum dolor sit", fill=ink, font=font)
+    canvas.paste(shown, (40, 70))
+    draw.text((40, 345), "A bridge over the river, seen from the bank", fill=ink, font=font)
+    return np.asarray(canvas)
+
+
+@pytest.mark.parametrize("dark", [False, True])
+def test_screenshot_of_a_page_matches(bridge, registered, dark: bool) -> None:
+    query = query_hashes(_web_page(bridge, dark))
+    assert len(query) <= 32
+    assert is_match(query, registered), match_score(query, registered)
 
 
 def test_bridge_vector_edits_match(vectors_dir: Path, registered) -> None:

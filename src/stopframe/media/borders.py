@@ -5,6 +5,13 @@ lie within a tolerance of that line's median colour. Leading and trailing runs o
 cut from every side, in two passes so that a letterbox inside a pillarbox (or a chrome bar around
 a canvas) is removed as well.
 
+Windows (`window_box`): a picture shown in an app window or web page and captured as a
+screenshot sits among chrome, side bars and text columns whose lines are mostly one exact colour
+but carry text and icons, so they fail the strict test, and a text column may lie between the
+picture and the edge. With a tight tolerance and half the line as the test, the widest run of
+lines that are not flat is the picture; natural content (skies, walls) is rarely that exactly
+flat over half a line.
+
 Clips (`detect_content_box`): per frame, a bar is a run of edge rows (or columns) that are flat
 (tiny spread) and all of one colour, the colour of the outermost line. Over the clip, each side
 keeps the bar that holds in most frames (a low percentile of the per-frame bar widths), so content
@@ -22,6 +29,8 @@ import numpy as np
 DEFAULT_TOLERANCE = 14  # max per-channel deviation (0-255) from the line's median colour
 DEFAULT_FLAT_SHARE = 0.96  # share of a line's pixels that must be within tolerance
 DEFAULT_MAX_TRIM = 0.45  # never cut more than this share of the height or width per side
+WINDOW_TOLERANCE = 4  # window chrome: a synthetic colour, so only compression noise around it
+WINDOW_FLAT_SHARE = 0.5  # ...over at least half the line (the rest: text, icons, a side bar)
 _PASSES = 2
 _SAMPLES = 160
 
@@ -116,6 +125,48 @@ def trim_borders(
     """`rgb` without its flat borders (a view; the input itself when there are none)."""
     box = border_box(rgb, tolerance, flat_share, max_trim)
     return rgb[box.slices()]
+
+
+def _longest_run(flags: np.ndarray) -> tuple[int, int]:
+    """[start, end) of the longest run of True in `flags` ((0, 0) when there is none)."""
+    padded = np.concatenate([[False], flags, [False]]).astype(np.int8)
+    edges = np.flatnonzero(np.diff(padded))
+    starts, ends = edges[::2], edges[1::2]
+    if not starts.size:
+        return 0, 0
+    best = int(np.argmax(ends - starts))
+    return int(starts[best]), int(ends[best])
+
+
+def window_boxes(rgb: np.ndarray) -> list[Box]:
+    """Where a screenshot may show its picture inside window chrome, side bars, text columns and
+    page background, judging lines by the tight window test: trimmed from each edge inwards (the
+    picture beside a side bar), and the widest run of lines that are not flat, columns then rows,
+    twice (a text column between the picture and the edge). Each is left out when it is under a
+    quarter of either axis or the whole picture."""
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"expected an H x W x 3 array, got shape {rgb.shape}")
+    height, width = rgb.shape[:2]
+    found = [border_box(rgb, WINDOW_TOLERANCE, WINDOW_FLAT_SHARE)]
+    top, left, bottom, right = 0, 0, height, width
+    for _ in range(_PASSES):
+        cols = flat_lines(rgb[top:bottom], 1, WINDOW_TOLERANCE, WINDOW_FLAT_SHARE)
+        left, right = _longest_run(~cols)
+        if right - left < width / 4:
+            break
+        rows = flat_lines(rgb[:, left:right], 0, WINDOW_TOLERANCE, WINDOW_FLAT_SHARE)
+        top, bottom = _longest_run(~rows)
+        if bottom - top < height / 4:
+            break
+    else:
+        found.append(Box(top, left, bottom, right))
+    return [
+        box
+        for box in dict.fromkeys(found)
+        if not box.is_full(height, width)
+        and box.bottom - box.top >= height / 4
+        and box.right - box.left >= width / 4
+    ]
 
 
 def _bar_width(means: np.ndarray, stds: np.ndarray, limit: int) -> int:
