@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from stopframe.errors import ConfigError
-from stopframe.signals import SIGNAL_TYPES
+from stopframe.signals import SIGNAL_TYPES, SignalType
 
 
 class Decision(StrEnum):
@@ -109,7 +109,7 @@ class Policy:
             action = self.unverified_action
         threshold = rule.threshold
         if threshold is None:
-            threshold = int(listed.get("distance_threshold", signal_type.default_threshold))
+            threshold = _listed_threshold(listed, signal_type)
         return BankPolicy(
             action=rule.action or action,
             threshold=min(max(threshold, 0), signal_type.max_threshold),
@@ -150,3 +150,16 @@ def _rule(bank: str, raw: Any) -> BankRule:
         enabled=raw.get("enabled", True),
         allow=raw.get("allow", False),
     )
+
+
+def _listed_threshold(listed: dict[str, Any], signal_type: SignalType) -> int:
+    """A bank's threshold for one kind. Kinds differ in scale (pdq 31, pdq_robust 40, vPDQ 20 %
+    of frames), so a bank stating the default for its kinds (no operator choice) gets each kind at
+    its own default; a threshold the operator chose applies to every kind as stated."""
+    stated = listed.get("distance_threshold")
+    if stated is None:
+        return signal_type.default_threshold
+    kinds = [k for k in listed.get("kinds", []) if k in SIGNAL_TYPES]
+    if kinds and int(stated) == SIGNAL_TYPES.bank_default_threshold(kinds):
+        return signal_type.default_threshold
+    return int(stated)

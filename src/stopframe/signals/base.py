@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
@@ -186,6 +186,14 @@ class SignalTypes(Mapping[str, SignalType]):
     def of_content(self, content: ContentType) -> list[SignalType]:
         """The registered types computed from `content`."""
         return [t for t in self._types.values() if content in t.contents]
+
+    def bank_default_threshold(self, kinds: Iterable[str]) -> int:
+        """The one distance threshold a bank of `kinds` states when its operator set none: the
+        largest default among kinds with a distance scale, at most the smallest maximum (0 for
+        exact digests only). A bank stating it means "each kind at its own default"."""
+        scaled = [self[k] for k in kinds if self[k].max_threshold > 0]
+        bound = min((t.max_threshold for t in scaled), default=0)
+        return min(bound, max((t.default_threshold for t in scaled), default=0))
 
     def parse(self, kind: str, value: object, quality: object = None) -> Signal:
         """Validate a signal arriving from outside (file, API, import); return it canonical."""

@@ -85,4 +85,4 @@ def test_the_case_bank_takes_every_registered_kind(registry) -> None:  # type: i
     with registry.db.write() as session:
         bank = banks.case_bank(session, "self-reported", "test")
     assert sorted(bank.kind_names) == sorted(SIGNAL_TYPES)
-    assert bank.distance_threshold == 31
+    assert bank.distance_threshold == SIGNAL_TYPES.bank_default_threshold(SIGNAL_TYPES) == 40

@@ -25,11 +25,12 @@ def get_bank(session: Session, name: str) -> Bank:
 
 def threshold_for(kinds: Sequence[str], threshold: int | None) -> int:
     """The bank's distance threshold: at most the smallest maximum among its kinds that have a
-    distance scale, by default the largest of their defaults (0 for exact digests only)."""
+    distance scale; by default `SIGNAL_TYPES.bank_default_threshold`, which consumers read as
+    "each kind at its own default"."""
+    if threshold is None:
+        return SIGNAL_TYPES.bank_default_threshold(kinds)
     scaled = [SIGNAL_TYPES[k] for k in kinds if SIGNAL_TYPES[k].max_threshold > 0]
     bound = min((t.max_threshold for t in scaled), default=0)
-    if threshold is None:
-        return min(bound, max((t.default_threshold for t in scaled), default=0))
     if threshold > bound:
         which = ", ".join(t.name for t in scaled) or "exact digests only"
         raise Invalid(
