@@ -9,7 +9,10 @@ from collections.abc import Iterable
 from stopframe.signals.pdq_robust import NO_MATCH, PDQ_ROBUST, RobustHash, set_distance
 
 MATCH_DISTANCE = PDQ_ROBUST.default_threshold
-__all__ = ["MATCH_DISTANCE", "NO_MATCH", "is_match", "match_score"]
+# the operating point stays at least this many bits under the closest unrelated pair measured on
+# the whole benign corpus (tests/bench/test_corpus_false_matches.py checks it)
+SAFETY_MARGIN = 10
+__all__ = ["MATCH_DISTANCE", "NO_MATCH", "SAFETY_MARGIN", "is_match", "match_score"]
 
 
 def match_score(query: Iterable[RobustHash], registered: Iterable[RobustHash]) -> int:
