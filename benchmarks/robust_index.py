@@ -276,7 +276,12 @@ def make_queries(
     n_near = n // 2 if eligible.size else 0
     target = np.full(n, -1, dtype=np.int64)
     target[:n_near] = rng.choice(eligible, n_near) if n_near else []
-    fresh = realistic_codes(n - n_near, seed=seed + 1_000_003, model=model)
+    # unrelated pictures: no family may start from the committed real hashes the registered
+    # bases also start from (that would be the same picture) and no collapsed low-quality code
+    # (quality < 50: never queried by the real hashers)
+    fresh = realistic_codes(
+        n - n_near, seed=seed + 1_000_003, real_fraction=0.0, collapse_fraction=0.0, model=model
+    )
     base = np.concatenate([reg.bases[target[:n_near]], fresh])
     shape = np.concatenate(
         [reg.shape[target[:n_near]], rng.integers(0, len(shapes), n - n_near)]
