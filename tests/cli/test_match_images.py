@@ -37,7 +37,10 @@ def test_register_then_match(vectors_dir: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     found = [json.loads(line) for line in result.stdout.splitlines()]
     assert [m["registered"] for m in found[0]["matches"]] == [record["path"]]
-    assert found[0]["matches"][0]["distance"] <= PDQ_ROBUST.default_threshold and found[1]["matches"] == []
+    assert (
+        found[0]["matches"][0]["distance"] <= PDQ_ROBUST.default_threshold
+        and found[1]["matches"] == []
+    )
 
 
 def test_plain_hash_has_no_robust_set(vectors_dir: Path) -> None:
