@@ -123,3 +123,19 @@ def test_low_quality_hashes_are_gated(vectors_dir: Path) -> None:
     assert match_score(query_hashes(featureless), register_hashes(featureless)) == NO_MATCH
     flat = np.full((100, 100, 3), 90, np.uint8)
     assert match_score(query_hashes(flat), register_hashes(flat)) == NO_MATCH
+
+
+def test_despeckling_brings_overlaid_text_closer(bridge, registered) -> None:
+    captioned = Image.fromarray(bridge)
+    draw = ImageDraw.Draw(captioned)
+    font = ImageFont.load_default(size=40)
+    for i in range(6):
+        position = (10 + 30 * (i % 3), 10 + i * 63)
+        draw.text(
+            position, "SHARE THIS NOW", fill=(255, 255, 0), font=font, stroke_width=2, stroke_fill=0
+        )
+    query = query_hashes(np.asarray(captioned))
+    despeckled = [item for item in query if item.variant == "trim/despeckled"]
+    others = [item for item in query if item.variant != "trim/despeckled"]
+    assert despeckled and is_match(query, registered)
+    assert match_score(despeckled, registered) < match_score(others, registered)

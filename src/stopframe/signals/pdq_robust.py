@@ -5,7 +5,8 @@ Registration (victim side) hashes the border-trimmed picture plus a fixed set of
 (centred, and from each side) and slight rotations; only these 32-byte hashes leave the device.
 A query (platform side) hashes its border-trimmed form, its untrimmed form and the region a
 screenshot shows inside window chrome, each in the 8 dihedral variants taken from one DCT
-(rotations by 90/180/270 degrees and mirrors cost nothing extra).
+(rotations by 90/180/270 degrees and mirrors cost nothing extra), and once more despeckled, with
+the thin strokes of overlaid text wiped by a median.
 Hashes with quality below `MIN_QUALITY` are never kept, and a picture whose whole-picture hash is
 below it gets none at all (its crops and rotations would only show black corners and crop edges).
 Comparing sets lives in `stopframe.matching.robust`.
@@ -17,7 +18,7 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from stopframe.errors import SignalValueError
 from stopframe.media.borders import trim_borders, window_boxes
@@ -70,6 +71,7 @@ def _register_crops() -> tuple[Crop, ...]:
 REGISTER_CROPS: tuple[Crop, ...] = _register_crops()
 REGISTER_ROTATIONS: tuple[float, ...] = (-9.0, -6.0, -3.0, 3.0, 6.0, 9.0)  # degrees, black fill
 WORK_SIDE = 256  # crops and rotations work on a copy this size: hashes only see 64 x 64
+DESPECKLE_SIZE = 5  # median window at 128 x 128 for the query's text-free candidate
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,16 +106,17 @@ def query_bases(rgb: np.ndarray) -> list[tuple[str, np.ndarray]]:
     return [(name, luma_from_rgb(view)) for name, view in out]
 
 
-def canonical_block(luma: np.ndarray) -> np.ndarray:
+def canonical_block(luma: np.ndarray, despeckle: bool = False) -> np.ndarray:
     """The 64 x 64 block robust hashes are taken from: box-average to 128 x 128, a [1 2 1] blur,
     then 2 x 2 means. Unlike PDQ's Jarosz sampling it is symmetric, so the dihedral variants
-    of one DCT equal the hashes of the rotated or mirrored picture."""
-    square = np.asarray(
-        Image.fromarray(np.ascontiguousarray(luma, dtype=np.float32), "F").resize(
-            (128, 128), Image.Resampling.BOX
-        ),
-        dtype=np.float64,
+    of one DCT equal the hashes of the rotated or mirrored picture. `despeckle` adds a 5 x 5
+    median at 128 x 128 first, which wipes thin strokes (overlaid text) but keeps edges."""
+    image = Image.fromarray(np.ascontiguousarray(luma, dtype=np.float32), "F").resize(
+        (128, 128), Image.Resampling.BOX
     )
+    if despeckle:
+        image = image.filter(ImageFilter.MedianFilter(DESPECKLE_SIZE))
+    square = np.asarray(image, dtype=np.float64)
     rows = np.concatenate([square[:1], square, square[-1:]], axis=0)
     square = (rows[:-2] + 2 * rows[1:-1] + rows[2:]) / 4
     cols = np.concatenate([square[:, :1], square, square[:, -1:]], axis=1)
@@ -145,15 +148,20 @@ def register_hashes(rgb: np.ndarray) -> list[RobustHash]:
 
 def query_hashes(rgb: np.ndarray) -> list[RobustHash]:
     """The hashes a platform computes for one uploaded picture, usable ones only: each of its
-    `query_bases` in its 8 dihedral variants (at most 32)."""
+    `query_bases` in its 8 dihedral variants, and after the trimmed picture's the same picture
+    despeckled (thin strokes of overlaid text wiped). A query is a set like a registered one, so
+    at most `MAX_SET_SIZE`: the last window variant gives way when all four regions differ."""
     out = []
-    for name, luma in query_bases(rgb):
+    for number, (name, luma) in enumerate(query_bases(rgb)):
         result = pdq_from_block64(canonical_block(luma))
         out += [
             RobustHash(value, f"{name}/{variant.name.lower()}")
             for variant, value in result.all_dihedral().items()
         ]
-    return [item for item in _unique(out) if item.usable]
+        if number == 0:
+            despeckled = pdq_from_block64(canonical_block(luma, despeckle=True)).hash
+            out.append(RobustHash(despeckled, f"{name}/despeckled"))
+    return [item for item in _unique(out) if item.usable][:MAX_SET_SIZE]
 
 
 def _unique(items: list[RobustHash]) -> list[RobustHash]:
