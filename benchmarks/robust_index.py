@@ -71,7 +71,6 @@ from stopframe.bench.corpus import default_corpus_dir, list_images
 from stopframe.bench.images import as_array, load_rgb
 from stopframe.errors import MediaError
 from stopframe.index import HammingIndex
-from stopframe.index import hamming as hamming_module
 from stopframe.index.layout import ChunkLayout
 from stopframe.index.synthetic import HashModel, realistic_codes
 from stopframe.matching.rows import ENTRY_BITS, ROW_BITS, first_row, split_rows
@@ -387,7 +386,6 @@ def in_child(cores: set[int] | None, job: Callable[[], Timing]) -> Timing:
         try:
             if cores is not None:
                 os.sched_setaffinity(0, cores)
-            hamming_module._POOL = None  # a fork copies the parent's pool object, not its threads
             send.send(("ok", job()))
         except BaseException:
             send.send(("error", traceback.format_exc()))

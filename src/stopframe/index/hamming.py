@@ -201,6 +201,17 @@ def _pool() -> ThreadPoolExecutor:
         return _POOL
 
 
+def _forget_pool_after_fork() -> None:
+    """A forked child inherits the pool object but none of its threads, so work sent to it would
+    wait forever; the child starts its own pool on first use (matcher workers, benchmarks)."""
+    global _POOL, _POOL_LOCK
+    _POOL = None
+    _POOL_LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool_after_fork)
+
+
 def _merge(parts: list[BatchMatches]) -> BatchMatches:
     offsets = np.cumsum([0] + [p.ids.shape[0] for p in parts[:-1]])
     start = np.concatenate([[0]] + [p.start[1:] + o for p, o in zip(parts, offsets, strict=True)])
