@@ -5,12 +5,12 @@ lie within a tolerance of that line's median colour. Leading and trailing runs o
 cut from every side, in two passes so that a letterbox inside a pillarbox (or a chrome bar around
 a canvas) is removed as well.
 
-Windows (`window_box`): a picture shown in an app window or web page and captured as a
+Windows (`window_boxes`): a picture shown in an app window or web page and captured as a
 screenshot sits among chrome, side bars and text columns whose lines are mostly one exact colour
 but carry text and icons, so they fail the strict test, and a text column may lie between the
-picture and the edge. With a tight tolerance and half the line as the test, the widest run of
-lines that are not flat is the picture; natural content (skies, walls) is rarely that exactly
-flat over half a line.
+picture and the edge. With a tight tolerance and half the line as the test, trimming from the
+edges or the widest run of lines that are not flat finds the picture; natural content (skies,
+walls) is rarely that exactly flat over half a line.
 
 Clips (`detect_content_box`): per frame, a bar is a run of edge rows (or columns) that are flat
 (tiny spread) and all of one colour, the colour of the outermost line. Over the clip, each side
@@ -144,10 +144,8 @@ def window_boxes(rgb: np.ndarray) -> list[Box]:
     picture beside a side bar), and the widest run of lines that are not flat, columns then rows,
     twice (a text column between the picture and the edge). Each is left out when it is under a
     quarter of either axis or the whole picture."""
-    if rgb.ndim != 3 or rgb.shape[2] != 3:
-        raise ValueError(f"expected an H x W x 3 array, got shape {rgb.shape}")
+    found = [border_box(rgb, WINDOW_TOLERANCE, WINDOW_FLAT_SHARE)]  # checks the shape
     height, width = rgb.shape[:2]
-    found = [border_box(rgb, WINDOW_TOLERANCE, WINDOW_FLAT_SHARE)]
     top, left, bottom, right = 0, 0, height, width
     for _ in range(_PASSES):
         cols = flat_lines(rgb[top:bottom], 1, WINDOW_TOLERANCE, WINDOW_FLAT_SHARE)
