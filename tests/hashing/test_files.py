@@ -7,12 +7,13 @@ import shutil
 
 import pytest
 
-from stopframe.hashing.files import HashOptions, hash_file, record_fields
+from stopframe.hashing.files import HashOptions, hash_file, record_fields, robust_query_of_file
 from stopframe.media.limits import MediaLimits
 from stopframe.samples import sample_images
 from stopframe.signals import SIGNAL_TYPES
 from stopframe.signals.pdq import Dihedral
 from stopframe.signals.pdq_image import DecodePath
+from stopframe.signals.pdq_robust import format_robust_set
 
 
 def test_image_record_has_every_signal() -> None:
@@ -44,6 +45,18 @@ def test_image_record_has_every_signal() -> None:
     assert fields[-2:] == ("duration_s", "error")
     assert set(SIGNAL_TYPES) <= set(fields)
     assert [s.kind for s in record.signals] == ["pdq", "md5", "sha256"]
+    assert record.sha1 == hashlib.sha1(data).hexdigest() and record.robust_query is None
+
+
+def test_robust_query_set_comes_from_the_same_decode_as_the_registration_set() -> None:
+    path = sample_images()[0]
+    both = hash_file(path, HashOptions(robust=True, robust_query=True))
+    alone = hash_file(path, HashOptions(robust=True))
+    assert both.value("pdq_robust") == alone.value("pdq_robust")
+    assert both.robust_query == format_robust_set(robust_query_of_file(path))
+    query_only = hash_file(path, HashOptions(robust_query=True))
+    assert query_only.signal("pdq_robust") is None
+    assert query_only.robust_query == both.robust_query
 
 
 def test_dihedral_and_paths() -> None:

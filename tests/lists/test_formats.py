@@ -5,6 +5,7 @@ or reported, never dropped silently."""
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,21 @@ def test_fixture_files_parse(name: str) -> None:
     parsed = parse((FIXTURES / name).read_bytes())
     assert [(s.kind, s.value, s.quality) for s in parsed.signals] == signals
     assert parsed.skipped == skipped
+
+
+def test_project_vic_categories_stay_beside_their_signals() -> None:
+    data = json.dumps(
+        {
+            "value": [
+                {"Category": 1, "MD5": M1, "MediaFiles": [{"SHA256": S1}]},
+                {"MD5": M2},
+                {"Category": "", "SHA256": S1},
+            ]
+        }
+    ).encode()
+    parsed = projectvic.parse(data)
+    assert [s.value for s in parsed.signals] == [M1, S1, M2, S1]
+    assert parsed.categories == {0: "1", 1: "1"}
 
 
 def test_what_each_format_carries() -> None:

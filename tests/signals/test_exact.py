@@ -14,9 +14,13 @@ from stopframe.signals.exact import digests_of_bytes, digests_of_file, digests_o
 @settings(deadline=None)  # timing varies on loaded machines; not a speed test
 @given(st.binary(max_size=5000), st.integers(1, 700))
 def test_streamed_digests_match_hashlib(data: bytes, chunk: int) -> None:
-    expected = (hashlib.md5(data).hexdigest(), hashlib.sha256(data).hexdigest())
+    expected = (
+        hashlib.md5(data).hexdigest(),
+        hashlib.sha256(data).hexdigest(),
+        hashlib.sha1(data).hexdigest(),
+    )
     streamed = digests_of_stream(io.BytesIO(data), chunk_bytes=chunk)
-    assert (streamed.md5, streamed.sha256) == expected
+    assert (streamed.md5, streamed.sha256, streamed.sha1) == expected
     assert digests_of_bytes(data) == streamed
 
 

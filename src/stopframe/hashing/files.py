@@ -22,7 +22,13 @@ from stopframe.media.sniff import SNIFF_BYTES, MediaType, Sniffed, sniff_bytes
 from stopframe.signals import MD5, PDQ, SHA256, SIGNAL_TYPES, VPDQ, Signal
 from stopframe.signals.exact import CHUNK_BYTES, DigestStream, ExactDigests
 from stopframe.signals.pdq_image import FAST_DRAFT_MIN_SIDE, DecodePath, pdq_of_bytes
-from stopframe.signals.pdq_robust import RobustHash, query_hashes, register_hashes, robust_signal
+from stopframe.signals.pdq_robust import (
+    RobustHash,
+    format_robust_set,
+    query_hashes,
+    register_hashes,
+    robust_signal,
+)
 from stopframe.signals.vpdq import hash_video
 
 STATUS_OK = "ok"
@@ -47,7 +53,8 @@ class HashOptions:
     registration set, image and video decode limits (None: from the settings), whether content
     that is neither image nor video gets status "skipped" rather than "error" (used for files
     found in folders), and for videos the seconds between hashed frames (0 = every frame) and
-    letterbox removal."""
+    letterbox removal. `robust_query` adds a picture's robust query set (`robust_query_of_file`)
+    to the record, from the same decode as the registration set: triage compares both."""
 
     path: DecodePath = DecodePath.FAST
     dihedral: bool = False
@@ -57,6 +64,7 @@ class HashOptions:
     skip_unrecognised: bool = False
     video_rate: float = 1.0
     remove_bars: bool = True
+    robust_query: bool = False
 
 
 @dataclass(slots=True)
@@ -76,6 +84,8 @@ class HashRecord:
     duration_s: float | None = None
     error: str | None = None
     failure: str | None = None  # the MediaError class behind an "error" status, for services
+    sha1: str | None = None  # of the file bytes: no signal type, but case files record it
+    robust_query: str | None = None  # the robust query set, when `HashOptions.robust_query`
 
     def signal(self, kind: str) -> Signal | None:
         """The record's signal of type `kind`, if it has one."""
@@ -105,10 +115,14 @@ def _hash_image(data: bytes, record: HashRecord, options: HashOptions, limits: M
     record.signals.insert(0, Signal(PDQ.name, result.hash.hex, result.quality))
     if options.dihedral:
         record.dihedral = {v.name.lower(): h.hex for v, h in result.all_dihedral().items()}
-    if options.robust:
-        hashes = register_hashes(_rgb(data, record.path, limits))
+    if options.robust or options.robust_query:
+        rgb = _rgb(data, record.path, limits)
+        hashes = register_hashes(rgb) if options.robust else []
         if hashes:
             record.signals.insert(1, robust_signal(hashes))
+        query = query_hashes(rgb) if options.robust_query else []
+        if query:
+            record.robust_query = format_robust_set(query)
 
 
 def _rgb(data: bytes, name: str, limits: MediaLimits) -> np.ndarray:
@@ -203,6 +217,7 @@ def hash_file(path: str | Path, options: HashOptions | None = None) -> HashRecor
         sniffed, data, digests, size = _read(record.path, limits)
         exact = digests.result()
         record.signals = [Signal(MD5.name, exact.md5), Signal(SHA256.name, exact.sha256)]
+        record.sha1 = exact.sha1
         if size == 0:
             raise CorruptMedia(record.path, "file is empty (0 bytes)")
         if sniffed is None:

@@ -1,6 +1,7 @@
 """Exact-copy signals: MD5 and SHA-256 of a file's bytes, both from a single streamed read.
 
-MD5 is kept because the hash lists platforms and NGOs exchange still carry it.
+MD5 is kept because the hash lists platforms and NGOs exchange still carry it. SHA-1 is computed
+in the same read but is no signal type: investigators' case files (Project VIC) record it.
 """
 
 from __future__ import annotations
@@ -45,21 +46,24 @@ class ExactDigests:
 
     md5: str
     sha256: str
+    sha1: str | None = None
 
 
 class DigestStream:
-    """Feed bytes in any number of pieces; read both digests at the end."""
+    """Feed bytes in any number of pieces; read the digests at the end."""
 
     def __init__(self) -> None:
         self._md5 = hashlib.md5(usedforsecurity=False)
+        self._sha1 = hashlib.sha1(usedforsecurity=False)
         self._sha256 = hashlib.sha256()
 
     def update(self, data: bytes) -> None:
         self._md5.update(data)
+        self._sha1.update(data)
         self._sha256.update(data)
 
     def result(self) -> ExactDigests:
-        return ExactDigests(self._md5.hexdigest(), self._sha256.hexdigest())
+        return ExactDigests(self._md5.hexdigest(), self._sha256.hexdigest(), self._sha1.hexdigest())
 
 
 def digests_of_bytes(data: bytes) -> ExactDigests:

@@ -15,10 +15,12 @@ from stopframe.signals import SIGNAL_TYPES, Signal, SignalType
 
 @dataclass
 class ParsedList:
-    """Signals read from a partner file, and how many records carried only unsupported hashes."""
+    """Signals read from a partner file, how many records carried only unsupported hashes, and
+    the category the file gives a signal (by its position in `signals`), where it gives one."""
 
     signals: list[Signal] = field(default_factory=list)
     skipped: int = 0
+    categories: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,9 @@
 
 Each Media object carries hash fields from Project VIC's own vocabulary (`FIELDS`: `MD5`,
 `SHA256`, `SHA1`, `PhotoDNA`) and may list `MediaFiles` with their own. A field whose name means
-a registered type (its name or an alias) is read; SHA-1 and PhotoDNA are not. Categories, file
-names, paths and every other field are dropped: the registry keeps hashes only. Types with no
+a registered type (its name or an alias) is read; SHA-1 and PhotoDNA are not. A Media's
+`Category` is kept beside its signals (triage reports it); file names, paths and every other
+field are dropped: the registry keeps hashes only. Types with no
 Project VIC field (perceptual hashes) cannot be carried: exports refuse them or report them.
 """
 
@@ -51,6 +52,7 @@ def parse(data: bytes) -> ParsedList:
         where = f"value[{number}]"
         if not isinstance(item, dict):
             raise FormatError(f"{where}: expected a Media object")
+        first = len(out.signals)
         found = _hashes(item, where, out)
         files = item.get("MediaFiles") or []
         if not isinstance(files, list):
@@ -60,6 +62,9 @@ def parse(data: bytes) -> ParsedList:
                 found = _hashes(media_file, f"{where}.MediaFiles[{index}]", out) or found
         if not found:
             out.skipped += 1
+        category = item.get("Category")
+        if isinstance(category, int | str) and not isinstance(category, bool) and category != "":
+            out.categories.update(dict.fromkeys(range(first, len(out.signals)), str(category)))
     return out
 
 
