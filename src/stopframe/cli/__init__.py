@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import typer
 
-from stopframe.cli import bench, hashing, images, matcher, registry, signal_types, video
+from stopframe.cli import (
+    bench,
+    hashing,
+    images,
+    matcher,
+    registry,
+    signal_types,
+    triage,
+    video,
+)
 
 app = typer.Typer(
     name="stopframe",
@@ -21,6 +30,7 @@ app.command("hash-video")(video.hash_video_command)
 app.command("match-video")(video.match_video_command)
 app.command("serve")(registry.serve)
 app.command("match")(matcher.match_command)
+app.command("triage")(triage.triage_command)
 app.add_typer(registry.registry_app, name="registry")
 app.add_typer(matcher.matcher_app, name="matcher")
 app.add_typer(bench.bench_app, name="bench")

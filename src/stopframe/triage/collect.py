@@ -1,0 +1,132 @@
+"""Hash a collection once: list every file under the given folders, number them in path order
+(so results never depend on the order the folders were named in), take what the cache already
+holds, hash the rest in worker processes, and stream `TriageFile`s out.
+
+Files are only ever opened for reading; the cache lives elsewhere. A file that cannot be read or
+decoded becomes an error record, and the run goes on.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from stopframe.hashing.batch import FoundFile, hash_paths, iter_files
+from stopframe.hashing.files import STATUS_ERROR, HashOptions, HashRecord
+from stopframe.signals import MD5, PDQ, PDQ_ROBUST, SHA256, VPDQ
+from stopframe.triage.cache import CACHE_FORMAT, HashCache, file_key
+from stopframe.triage.model import TriageFile
+
+Progress = Callable[[int, int], None]  # (files done, files in all)
+
+TRIAGE_OPTIONS = HashOptions(robust=True, robust_query=True, skip_unrecognised=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """A file of the collection: its path, number, and stat (None when it cannot be read)."""
+
+    number: int
+    path: str
+    info: os.stat_result | None
+    error: str | None = None
+
+
+def list_collection(paths: Iterable[str | Path]) -> list[Listed]:
+    """Every file under `paths`, once each, numbered in path order. A file reached twice (by
+    two named folders, or through a symbolic link) is listed once, under the first of its paths
+    in sorted order; hard links, being two names a user made, stay two files."""
+    found: dict[str, tuple[str, os.stat_result | str]] = {}  # real path -> (path, stat or error)
+    for item in iter_files(os.path.abspath(p) for p in paths):
+        if isinstance(item, HashRecord):  # a folder that could not be listed
+            state: os.stat_result | str = item.error or "cannot list folder"
+            path = item.path
+        else:
+            path = item.path if isinstance(item, FoundFile) else item
+            try:
+                state = os.stat(path)
+            except OSError as exc:
+                state = f"cannot read file: {exc.strerror or exc}"
+        real = os.path.realpath(path)
+        if real not in found or path < found[real][0]:
+            found[real] = (path, state)
+    return [
+        Listed(number, path, None, state) if isinstance(state, str) else Listed(number, path, state)
+        for number, (path, state) in enumerate(sorted(found.values(), key=lambda item: item[0]))
+    ]
+
+
+def cache_settings(options: HashOptions) -> str:
+    """What, besides the file, decides its record: a change here misses the whole cache."""
+    from stopframe import __version__
+
+    return (
+        f"triage{CACHE_FORMAT}/{__version__}/robust={options.robust}+{options.robust_query}/"
+        f"rate={options.video_rate}/bars={options.remove_bars}/path={options.path.value}"
+    )
+
+
+def hash_collection(
+    listed: list[Listed],
+    cache: HashCache,
+    *,
+    jobs: int = 1,
+    options: HashOptions = TRIAGE_OPTIONS,
+    progress: Progress | None = None,
+) -> Iterator[tuple[TriageFile, bool]]:
+    """Each listed file's `TriageFile`, in number order, with whether it came from the cache."""
+    settings = cache_settings(options)
+    keys: dict[str, str] = {}
+    cached: set[str] = set()
+
+    def items() -> Iterator[FoundFile | HashRecord]:
+        for entry in listed:
+            if entry.info is None:
+                yield HashRecord(path=entry.path, status=STATUS_ERROR, error=entry.error)
+                continue
+            key = keys[entry.path] = file_key(entry.path, entry.info, settings)
+            record = cache.get(key, entry.path)
+            if record is not None:
+                cached.add(entry.path)
+                yield record
+            else:
+                yield FoundFile(entry.path)
+
+    total = len(listed)
+    for done, (entry, record) in enumerate(
+        zip(listed, hash_paths(items(), options, jobs), strict=True), 1
+    ):
+        hit = entry.path in cached
+        if not hit and entry.path in keys:
+            cache.put(keys[entry.path], record)
+        if progress is not None:
+            progress(done, total)
+        yield to_triage_file(entry, record), hit
+    cache.flush()
+
+
+def to_triage_file(entry: Listed, record: HashRecord) -> TriageFile:
+    """The triage view of one hashed file."""
+    pdq = record.signal(PDQ.name)
+    return TriageFile(
+        number=entry.number,
+        path=entry.path,
+        size=entry.info.st_size if entry.info else 0,
+        status=record.status,
+        media_type=record.media_type,
+        format=record.format,
+        width=record.width,
+        height=record.height,
+        duration_s=record.duration_s,
+        md5=record.value(MD5.name),
+        sha1=record.sha1,
+        sha256=record.value(SHA256.name),
+        pdq=None if pdq is None else pdq.value,
+        quality=None if pdq is None else pdq.quality,
+        robust=record.value(PDQ_ROBUST.name),
+        robust_query=record.robust_query,
+        vpdq=record.value(VPDQ.name),
+        error=record.error,
+    )

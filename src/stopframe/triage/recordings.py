@@ -1,0 +1,153 @@
+"""Copies, trims, excerpts and compilations among the videos of a collection.
+
+Every good frame hash (vPDQ, quality >= 50) of every video goes into one Hamming index, once per
+distinct hash per video; its self-join at PDQ's frame distance gives, for each ordered pair of
+videos (A, B), the share of A's good frames that have a near frame in B: its coverage. The
+decisions read only coverages, so they are symmetric and independent of input order:
+
+1. **Same recording**: the shorter side's coverage >= 80 % and the longer side's >= 50 %
+   (re-encodes, rescales, trims that keep at least half).
+2. **Compilation**: a video whose frames lie >= 80 % in other groups, with >= 2 groups holding
+   >= 10 % each: it is made of other recordings and is no distinct recording itself.
+3. **Excerpt**: a video >= 80 % inside one other video, neither a compilation, joins its group.
+   An original inside a compilation does not: that would merge the compilation's recordings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from stopframe.errors import SignalValueError
+from stopframe.index import HammingIndex
+from stopframe.index.codes import CODE_BYTES
+from stopframe.signals import PDQ
+from stopframe.signals.vpdq import VpdqFrame, parse_vpdq_lines
+from stopframe.triage.model import TriageFile
+from stopframe.triage.unions import DisjointSets
+
+FRAME_DISTANCE = PDQ.default_threshold
+SAME_SHORTER = 0.8
+SAME_LONGER = 0.5
+COMPILATION_COVERED = 0.8
+COMPILATION_PART = 0.1
+INSIDE = 0.8
+MIN_FRAMES = 3  # matched frames below which an overlap is noise
+
+
+@dataclass(slots=True)
+class VideoFrames:
+    """The good frames of one video: distinct hashes with how many frames each stands for."""
+
+    frames: list[VpdqFrame]
+    codes: np.ndarray  # (u, 32) distinct good hashes
+    counts: np.ndarray  # (u,) good frames per hash
+    total: int  # good frames
+
+
+def video_frames(item: TriageFile) -> VideoFrames:
+    """The good frames of a video file's vPDQ (none when it has no readable hash)."""
+    try:
+        frames = parse_vpdq_lines(item.vpdq or "", item.path)
+    except SignalValueError:
+        frames = []
+    good = [f for f in frames if f.quality >= PDQ.quality_floor]
+    if not good:
+        return VideoFrames(frames, np.zeros((0, CODE_BYTES), np.uint8), np.zeros(0, np.int64), 0)
+    raw = np.frombuffer(b"".join(f.digest for f in good), np.uint8).reshape(-1, CODE_BYTES)
+    codes, counts = np.unique(raw, axis=0, return_counts=True)
+    return VideoFrames(frames, codes, counts.astype(np.int64), len(good))
+
+
+@dataclass(slots=True)
+class RecordingGroups:
+    """What the videos' coverages decide: a label per video (the smallest video position in its
+    group), which videos are compilations, and each ordered pair's coverage."""
+
+    labels: np.ndarray
+    compilation: np.ndarray  # bool per video
+    coverage: dict[tuple[int, int], float]  # (a, b) -> share of a's good frames found in b
+
+
+class _Hits:
+    """Which distinct hash of which video has a near frame in which other video."""
+
+    def __init__(self, videos: Sequence[VideoFrames]) -> None:
+        sizes = [len(v.codes) for v in videos]
+        self.owner = np.repeat(np.arange(len(videos)), sizes)
+        self.weight = np.concatenate([v.counts for v in videos]) if videos else np.zeros(0)
+        self.total = np.array([v.total for v in videos], dtype=np.int64)
+        codes = (
+            np.concatenate([v.codes for v in videos])
+            if sum(sizes)
+            else np.zeros((0, CODE_BYTES), np.uint8)
+        )
+        code_of: np.ndarray = np.zeros(0, np.int64)
+        video_of: np.ndarray = np.zeros(0, np.int64)
+        if len(codes):
+            index = HammingIndex.build(np.arange(len(codes), dtype=np.uint64), codes)
+            pairs = index.self_join(FRAME_DISTANCE)
+            a, b = pairs.id_a.astype(np.int64), pairs.id_b.astype(np.int64)
+            other = self.owner[a] != self.owner[b]
+            a, b = a[other], b[other]
+            # directed: hash a has a near frame in b's video, and the other way round
+            code_of = np.concatenate([a, b])
+            video_of = np.concatenate([self.owner[b], self.owner[a]])
+        self.code_of, self.video_of = code_of, video_of
+
+    def covered(self, target: np.ndarray) -> dict[tuple[int, int], float]:
+        """(video, target label) -> share of the video's good frames with a near frame in a
+        video of that label (`target` maps each video to its label)."""
+        if not len(self.code_of):
+            return {}
+        keys = np.unique(np.stack([self.code_of, target[self.video_of]], axis=1), axis=0)
+        src = self.owner[keys[:, 0]]
+        weights = self.weight[keys[:, 0]]
+        pairs, inverse = np.unique(np.stack([src, keys[:, 1]], axis=1), axis=0, return_inverse=True)
+        sums = np.bincount(inverse.ravel(), weights=weights)
+        return {
+            (int(s), int(t)): float(w) / max(1, int(self.total[s]))
+            for (s, t), w in zip(pairs.tolist(), sums.tolist(), strict=True)
+            if w >= MIN_FRAMES or w >= self.total[s]
+        }
+
+    def covered_outside(self, labels: np.ndarray) -> np.ndarray:
+        """Per video, the share of its good frames with a near frame in another group."""
+        share = np.zeros(len(self.total))
+        if not len(self.code_of):
+            return share
+        outside = labels[self.video_of] != labels[self.owner[self.code_of]]
+        codes = np.unique(self.code_of[outside])
+        np.add.at(share, self.owner[codes], self.weight[codes])
+        return share / np.maximum(1, self.total)
+
+
+def group_recordings(videos: Sequence[VideoFrames]) -> RecordingGroups:
+    """Decide the videos' groups by the module's three rules."""
+    count = len(videos)
+    hits = _Hits(videos)
+    by_video = hits.covered(np.arange(count))
+    sets = DisjointSets(count)
+    for (a, b), share in by_video.items():
+        back = by_video.get((b, a), 0.0)
+        if a < b and max(share, back) >= SAME_SHORTER and min(share, back) >= SAME_LONGER:
+            sets.union(a, b)
+    labels = sets.labels()
+    compilation = _compilations(hits, labels)
+    for (a, b), share in by_video.items():
+        if share >= INSIDE and not compilation[a] and not compilation[b]:
+            sets.union(a, b)
+    return RecordingGroups(sets.labels(), compilation, by_video)
+
+
+def _compilations(hits: _Hits, labels: np.ndarray) -> np.ndarray:
+    """Videos made of parts of at least two other groups (see the module docstring)."""
+    outside = hits.covered_outside(labels)
+    parts = np.zeros(len(labels), np.int64)
+    for (video, label), share in hits.covered(labels).items():
+        if label != labels[video] and share >= COMPILATION_PART:
+            parts[video] += 1
+    found = (outside >= COMPILATION_COVERED) & (parts >= 2)
+    return np.isin(labels, labels[found])  # a copy of a compilation is one too
