@@ -121,3 +121,56 @@ def test_large_logo_is_an_overlay_not_a_bar(bars_removed) -> None:
         bars_removed["pattern-sd-with-large-logo-bar"], bars_removed["pattern-hd-no-bar"]
     )
     assert result.query_match_pct < 80
+
+
+def _write(path: Path, frames: list[np.ndarray], fps: int = 5) -> Path:
+    """An H.264 clip showing each RGB frame for one second."""
+    av = pytest.importorskip("av")
+    height, width = frames[0].shape[:2]
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for rgb in frames:
+            for _ in range(fps):
+                container.mux(stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
+        container.mux(stream.encode(None))
+    return path
+
+
+def _smooth(seed: int) -> np.ndarray:
+    from PIL import Image
+
+    coarse = np.random.default_rng(seed).integers(0, 256, (12, 16, 3), dtype=np.uint8)
+    return np.asarray(Image.fromarray(coarse).resize((256, 192), Image.Resampling.BICUBIC))
+
+
+def test_bars_per_frame_find_parts_boxed_differently(tmp_path: Path) -> None:
+    """A compilation joins parts of several shapes: here half its seconds are pillarboxed and
+    half stretched, so no bar holds over the clip. Cutting each frame's own bars finds the boxed
+    seconds again; clip-wide bar removal alone does not."""
+    from PIL import Image
+
+    scenes = [_smooth(seed) for seed in range(8)]
+    original = _write(tmp_path / "original.mp4", scenes)
+    parts = [
+        np.pad(s, ((0, 0), (64, 64), (0, 0)))
+        if k % 2 == 0
+        else np.asarray(Image.fromarray(s).resize((384, 192)))
+        for k, s in enumerate(scenes)
+    ]
+    compilation = _write(tmp_path / "compilation.mp4", parts)
+
+    def found(bars_per_frame: bool) -> int:
+        ours = hash_video(original, bars_per_frame=bars_per_frame).frames
+        theirs = hash_video(compilation, bars_per_frame=bars_per_frame).frames
+        return sum(
+            min(
+                bin(int.from_bytes(a.digest, "big") ^ int.from_bytes(b.digest, "big")).count("1")
+                for a in ours
+            )
+            <= 31
+            for b in theirs
+        )
+
+    assert found(True) == 8
+    assert found(False) == 4

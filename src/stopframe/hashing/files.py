@@ -24,6 +24,7 @@ from stopframe.signals.exact import CHUNK_BYTES, DigestStream, ExactDigests
 from stopframe.signals.pdq_image import FAST_DRAFT_MIN_SIDE, DecodePath, pdq_of_bytes
 from stopframe.signals.pdq_robust import (
     RobustHash,
+    WorkViews,
     format_robust_set,
     query_hashes,
     register_hashes,
@@ -53,8 +54,9 @@ class HashOptions:
     registration set, image and video decode limits (None: from the settings), whether content
     that is neither image nor video gets status "skipped" rather than "error" (used for files
     found in folders), and for videos the seconds between hashed frames (0 = every frame) and
-    letterbox removal. `robust_query` adds a picture's robust query set (`robust_query_of_file`)
-    to the record, from the same decode as the registration set: triage compares both."""
+    letterbox removal (clip-wide, and with `bars_per_frame` each frame's own). `robust_query`
+    adds a picture's robust query set (`robust_query_of_file`) to the record, from the same
+    decode as the registration set: triage compares both."""
 
     path: DecodePath = DecodePath.FAST
     dihedral: bool = False
@@ -65,6 +67,7 @@ class HashOptions:
     video_rate: float = 1.0
     remove_bars: bool = True
     robust_query: bool = False
+    bars_per_frame: bool = False
 
 
 @dataclass(slots=True)
@@ -116,11 +119,11 @@ def _hash_image(data: bytes, record: HashRecord, options: HashOptions, limits: M
     if options.dihedral:
         record.dihedral = {v.name.lower(): h.hex for v, h in result.all_dihedral().items()}
     if options.robust or options.robust_query:
-        rgb = _rgb(data, record.path, limits)
-        hashes = register_hashes(rgb) if options.robust else []
+        views = WorkViews.of(_rgb(data, record.path, limits))
+        hashes = register_hashes(views) if options.robust else []
         if hashes:
             record.signals.insert(1, robust_signal(hashes))
-        query = query_hashes(rgb) if options.robust_query else []
+        query = query_hashes(views) if options.robust_query else []
         if query:
             record.robust_query = format_robust_set(query)
 
@@ -153,6 +156,7 @@ def _hash_video(data: bytes, record: HashRecord, options: HashOptions, limits: M
         remove_bars=options.remove_bars,
         limits=options.video_limits,
         digests=digests,
+        bars_per_frame=options.bars_per_frame,
     )
     record.width, record.height, record.duration_s = video.width, video.height, video.duration_s
     record.signals.insert(0, Signal(VPDQ.name, video.lines().rstrip("\n")))

@@ -86,18 +86,31 @@ class RobustHash:
         return self.hash.quality >= MIN_QUALITY
 
 
-def prepare(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+@dataclass(frozen=True, slots=True)
+class WorkViews:
+    """A picture shrunk to `WORK_SIDE`, and the same with its flat borders trimmed (a view):
+    what both sets start from, made once when a picture gets both."""
+
+    small: np.ndarray
+    trimmed: np.ndarray
+
+    @classmethod
+    def of(cls, rgb: np.ndarray) -> WorkViews:
+        small = fit_long_side(rgb, WORK_SIDE)
+        return cls(small, trim_borders(small))
+
+
+def prepare(rgb: np.ndarray | WorkViews) -> tuple[np.ndarray, np.ndarray]:
     """Luma of the shrunk picture with its flat borders trimmed, and without trimming."""
-    small = fit_long_side(rgb, WORK_SIDE)
-    trimmed = trim_borders(small)
-    return luma_from_rgb(trimmed), luma_from_rgb(small)
+    views = rgb if isinstance(rgb, WorkViews) else WorkViews.of(rgb)
+    return luma_from_rgb(views.trimmed), luma_from_rgb(views.small)
 
 
-def query_bases(rgb: np.ndarray) -> list[tuple[str, np.ndarray]]:
+def query_bases(rgb: np.ndarray | WorkViews) -> list[tuple[str, np.ndarray]]:
     """The lumas a query is hashed from, each once: trimmed, untrimmed (when trimming cut
     something) and the window content (when a screenshot's chrome hides it from trimming)."""
-    small = fit_long_side(rgb, WORK_SIDE)
-    trimmed = trim_borders(small)
+    views = rgb if isinstance(rgb, WorkViews) else WorkViews.of(rgb)
+    small, trimmed = views.small, views.trimmed
     windows = [("window", small[box.slices()]) for box in window_boxes(small)]
     out: list[tuple[str, np.ndarray]] = [("trim", trimmed)]
     for name, view in [("full", small), *windows]:
@@ -133,8 +146,9 @@ def _hash(luma: np.ndarray, variant: str) -> RobustHash:
     return RobustHash(pdq_from_block64(canonical_block(luma)).hash, variant)
 
 
-def register_hashes(rgb: np.ndarray) -> list[RobustHash]:
-    """The hashes a victim's device registers for one picture (H x W x 3), usable ones only."""
+def register_hashes(rgb: np.ndarray | WorkViews) -> list[RobustHash]:
+    """The hashes a victim's device registers for one picture (H x W x 3, or its `WorkViews`),
+    usable ones only."""
     base, untrimmed = prepare(rgb)
     out = [_hash(base, "full")]
     if not out[0].usable:
@@ -146,11 +160,12 @@ def register_hashes(rgb: np.ndarray) -> list[RobustHash]:
     return [item for item in _unique(out) if item.usable]
 
 
-def query_hashes(rgb: np.ndarray) -> list[RobustHash]:
-    """The hashes a platform computes for one uploaded picture, usable ones only: each of its
-    `query_bases` in its 8 dihedral variants, and after the trimmed picture's the same picture
-    despeckled (thin strokes of overlaid text wiped). A query is a set like a registered one, so
-    at most `MAX_SET_SIZE`: the last window variant gives way when all four regions differ."""
+def query_hashes(rgb: np.ndarray | WorkViews) -> list[RobustHash]:
+    """The hashes a platform computes for one uploaded picture (or its `WorkViews`), usable ones
+    only: each of its `query_bases` in its 8 dihedral variants, and after the trimmed picture's
+    the same picture despeckled (thin strokes of overlaid text wiped). A query is a set like a
+    registered one, so at most `MAX_SET_SIZE`: the last window variant gives way when all four
+    regions differ."""
     out = []
     for number, (name, luma) in enumerate(query_bases(rgb)):
         result = pdq_from_block64(canonical_block(luma))

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from stopframe.errors import SignalValueError
-from stopframe.media.borders import Box, detect_content_box
+from stopframe.media.borders import MIN_CONTENT_SHARE, Box, detect_content_box, frame_bars
 from stopframe.media.limits import VideoLimits
 from stopframe.media.video import SparseSamplingError, VideoReader
 from stopframe.signals.base import ContentType, IndexKind, Signal, SignalType
@@ -151,6 +151,18 @@ def read_vpdq_file(path: str | os.PathLike[str], max_bytes: int = 256 * 1024**2)
     return parse_vpdq_lines(text, source=str(path))
 
 
+def _without_bars(plane: np.ndarray) -> np.ndarray:
+    """One frame's luma without its own flat bars (unchanged when too little would be left)."""
+    bars = frame_bars(plane)
+    if bars is None:
+        return plane
+    top, bottom, left, right = bars
+    height, width = plane.shape
+    if min(height - top - bottom, width - left - right) < MIN_CONTENT_SHARE * min(height, width):
+        return plane
+    return plane[top : height - bottom, left : width - right]
+
+
 def detect_bars(path: str | os.PathLike[str], limits: VideoLimits | None = None) -> Box | None:
     """The clip's content box inside fixed letterbox/pillarbox bars, from its key frames."""
     with VideoReader(path, limits, threads=1) as reader:
@@ -165,10 +177,14 @@ def hash_video(
     limits: VideoLimits | None = None,
     threads: int = 0,
     digests: ExactDigests | None = None,
+    bars_per_frame: bool = False,
 ) -> VideoHash:
     """vPDQ of a video file: PDQ of one frame every `rate` seconds (0 = every frame).
 
     `remove_bars` crops fixed letterbox/pillarbox bars first (declared in `content_box`).
+    `bars_per_frame` also cuts each frame's own bars: a compilation joins recordings of several
+    shapes, each boxed differently, so no bar holds over the whole clip; upstream vPDQ does not
+    do this, so hashes made with it are for comparing with each other (triage), not for lists.
     `threads` is the decoder's thread count (0 = automatic). `digests` saves a second read when
     the caller already has the file's MD5/SHA-256. Raises `MediaError` for files that cannot be
     hashed; a file that breaks off midway gives `partial=True` with the reason.
@@ -178,9 +194,13 @@ def hash_video(
     digests = digests or digests_of_file(path)
     md5, sha256 = digests.md5, digests.sha256
     try:
-        return _hash_frames(path, rate, box, limits, threads, md5, sha256, sparse=True)
+        return _hash_frames(
+            path, rate, box, limits, threads, md5, sha256, sparse=True, per_frame=bars_per_frame
+        )
     except SparseSamplingError:
-        return _hash_frames(path, rate, box, limits, threads, md5, sha256, sparse=False)
+        return _hash_frames(
+            path, rate, box, limits, threads, md5, sha256, sparse=False, per_frame=bars_per_frame
+        )
 
 
 def _hash_frames(
@@ -192,11 +212,13 @@ def _hash_frames(
     md5: str,
     sha256: str,
     sparse: bool,
+    per_frame: bool = False,
 ) -> VideoHash:
     frames: list[VpdqFrame] = []
     with VideoReader(path, limits, threads=threads) as reader:
         for luma in reader.frames(rate, crop=box, sparse=sparse):
-            result = pdq_from_plane(luma.plane, luma.scale, luma.offset).hash
+            plane = _without_bars(luma.plane) if per_frame else luma.plane
+            result = pdq_from_plane(plane, luma.scale, luma.offset).hash
             frames.append(
                 VpdqFrame(luma.frame_number, result.quality, result.digest, luma.timestamp)
             )
