@@ -295,3 +295,15 @@ def test_group_ids_stay_distinct_when_sha256_prefixes_coincide() -> None:
     assert len(groups) == 3 and len({g.id for g in groups}) == 3
     assert all(g.id.startswith("P-" + "ab" * 6) and len(g.id) == 2 + 16 for g in groups)
     assert [f.group_id for f in files] == [g.id for g in sorted(groups, key=lambda g: g.members)]
+
+
+def test_list_checks_compare_videos_at_one_frame_a_second() -> None:
+    from stopframe.triage.known import list_vpdq
+
+    code = "ab" * 32
+    dense = "\n".join(f"{n},100,{code},{n / 10:.3f}" for n in range(25))
+    assert [line.split(",")[-1] for line in list_vpdq(dense).splitlines()] == [
+        "0.000",
+        "1.000",
+        "2.000",
+    ]

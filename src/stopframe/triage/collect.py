@@ -21,7 +21,20 @@ from stopframe.triage.model import TriageFile
 
 Progress = Callable[[int, int], None]  # (files done, files in all)
 
-TRIAGE_OPTIONS = HashOptions(robust=True, robust_query=True, skip_unrecognised=True)
+# Videos are hashed every 0.1 s, not at vPDQ's usual 1 s: a trim or re-encode of a moving scene
+# starts at an arbitrary instant, and frames 0.5 s apart differ by 60-120 bits in handheld
+# footage, so at 1 s two copies may share no frame at all. Decoding dominates either way (the
+# decoder reads every frame), so ten times the hashes costs little; list checks use one frame
+# a second (`known.list_vpdq`), as the lists' own vPDQ hashes have. Each frame also loses its
+# own bars: a compilation boxes each part to one frame size, so no bar holds over the clip.
+VIDEO_RATE_S = 0.1
+TRIAGE_OPTIONS = HashOptions(
+    robust=True,
+    robust_query=True,
+    skip_unrecognised=True,
+    video_rate=VIDEO_RATE_S,
+    bars_per_frame=True,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +77,8 @@ def cache_settings(options: HashOptions) -> str:
 
     return (
         f"triage{CACHE_FORMAT}/{__version__}/robust={options.robust}+{options.robust_query}/"
-        f"rate={options.video_rate}/bars={options.remove_bars}/path={options.path.value}"
+        f"rate={options.video_rate}/bars={options.remove_bars}+{options.bars_per_frame}/"
+        f"path={options.path.value}"
     )
 
 

@@ -173,5 +173,22 @@ def file_signals(item: TriageFile) -> list[Signal]:
         quality = int(first[1]) if len(first) == 3 and first[1].isdigit() else 0
         out.append(Signal(PDQ_ROBUST.name, item.robust_query, quality))
     if item.vpdq:
-        out.append(Signal(VPDQ.name, item.vpdq))
+        out.append(Signal(VPDQ.name, list_vpdq(item.vpdq)))
     return out
+
+
+def list_vpdq(lines: str, every_s: float = 1.0) -> str:
+    """vPDQ lines thinned to the first frame of each `every_s` seconds: triage hashes videos
+    densely, and a list's vPDQ (one frame a second) must be compared at its own rate, or most
+    query frames would fall between its frames and the match share would drop."""
+    kept, last = [], -1
+    for line in lines.splitlines():
+        parts = line.rsplit(",", 1)
+        try:
+            slot = int(float(parts[-1]) // every_s)
+        except ValueError:
+            continue
+        if slot != last:
+            kept.append(line)
+            last = slot
+    return "\n".join(kept)
