@@ -8,7 +8,8 @@ decisions read only coverages, so they are symmetric and independent of input or
 1. **Same recording**: the shorter side's coverage >= 80 % and the longer side's >= 50 %
    (re-encodes, rescales, trims that keep at least half).
 2. **Compilation**: a video whose frames lie >= 80 % in other groups, with >= 2 groups holding
-   >= 10 % each: it is made of other recordings and is no distinct recording itself.
+   >= 10 % each and none >= 80 % (that would make it an excerpt of that one): it is made of
+   other recordings and is no distinct recording itself.
 3. **Excerpt**: a video >= 80 % inside one other video, neither a compilation, joins its group.
    An original inside a compilation does not: that would merge the compilation's recordings.
 """
@@ -146,8 +147,12 @@ def _compilations(hits: _Hits, labels: np.ndarray) -> np.ndarray:
     """Videos made of parts of at least two other groups (see the module docstring)."""
     outside = hits.covered_outside(labels)
     parts = np.zeros(len(labels), np.int64)
+    largest = np.zeros(len(labels))
     for (video, label), share in hits.covered(labels).items():
-        if label != labels[video] and share >= COMPILATION_PART:
-            parts[video] += 1
-    found = (outside >= COMPILATION_COVERED) & (parts >= 2)
+        if label != labels[video]:
+            parts[video] += share >= COMPILATION_PART
+            largest[video] = max(largest[video], share)
+    # mostly inside one other group: an excerpt of it (its own trims may cover it too), not a
+    # compilation of several
+    found = (outside >= COMPILATION_COVERED) & (parts >= 2) & (largest < INSIDE)
     return np.isin(labels, labels[found])  # a copy of a compilation is one too
