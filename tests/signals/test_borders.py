@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from stopframe.media.borders import Box, border_box, trim_borders, window_boxes
+from stopframe.media.borders import Box, border_box, flat_lines, trim_borders, window_boxes
 
 
 def _picture(height: int = 90, width: int = 120) -> np.ndarray:
@@ -96,3 +98,49 @@ def test_window_boxes_leave_plain_pictures_alone() -> None:
     picture = rng.integers(0, 255, (120, 160, 3), dtype=np.uint8)
     assert window_boxes(picture) == []
     assert window_boxes(np.full((50, 80, 3), 128, np.uint8)) == []
+
+
+def _border_box_from_all_lines(rgb: np.ndarray, max_trim: float = 0.45) -> Box:
+    """The border box judged from every line's flag at once: what `border_box` computes by
+    reading lines from the edges inwards and stopping early."""
+    height, width = rgb.shape[:2]
+    top, left, bottom, right = 0, 0, height, width
+
+    def run(flags: np.ndarray, limit: int) -> int:
+        misses = np.flatnonzero(~flags[:limit])
+        return int(misses[0]) if misses.size else limit
+
+    for _ in range(2):
+        view = rgb[top:bottom, left:right]
+        rows, cols = flat_lines(view, 0), flat_lines(view, 1)
+        if rows.all() or cols.all():
+            break
+        row_limit, col_limit = int(height * max_trim), int(width * max_trim)
+        cuts = (
+            run(rows, max(0, row_limit - top)),
+            run(rows[::-1], max(0, row_limit - (height - bottom))),
+            run(cols, max(0, col_limit - left)),
+            run(cols[::-1], max(0, col_limit - (width - right))),
+        )
+        top, bottom, left, right = top + cuts[0], bottom - cuts[1], left + cuts[2], right - cuts[3]
+        if not any(cuts):
+            break
+    return Box(top, left, bottom, right)
+
+
+@settings(deadline=None, max_examples=150)
+@given(
+    st.integers(0, 2**32 - 1),
+    st.tuples(*[st.integers(0, 70)] * 4),
+    st.tuples(*[st.integers(0, 40)] * 4),
+    st.sampled_from([(0, 0, 0), (255, 255, 255), (30, 120, 200)]),
+)
+def test_border_box_equals_judging_every_line(
+    seed: int, outer: tuple[int, ...], inner: tuple[int, ...], colour: tuple[int, int, int]
+) -> None:
+    rng = np.random.default_rng(seed)
+    height, width = (int(v) for v in rng.integers(1, 80, 2))
+    content = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    content[: int(rng.integers(0, height + 1))] = rng.integers(0, 256, 3)  # flat content rows
+    picture = _pad(_pad(content, *inner, colour=(90, 90, 90)), *outer, colour=colour)
+    assert border_box(picture) == _border_box_from_all_lines(picture)

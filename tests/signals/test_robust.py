@@ -7,7 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFont, ImageOps
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 
 from stopframe.matching.robust import MATCH_DISTANCE, NO_MATCH, is_match, match_score
 from stopframe.signals.pdq_robust import MIN_QUALITY, query_hashes, register_hashes
@@ -139,3 +141,16 @@ def test_despeckling_brings_overlaid_text_closer(bridge, registered) -> None:
     others = [item for item in query if item.variant != "trim/despeckled"]
     assert despeckled and is_match(query, registered)
     assert match_score(despeckled, registered) < match_score(others, registered)
+
+
+@settings(deadline=None, max_examples=40)
+@given(st.integers(0, 2**32 - 1), st.booleans())
+def test_despeckle_median_equals_pillows(seed: int, ties: bool) -> None:
+    from stopframe.signals.pdq_robust import DESPECKLE_SIZE, _median
+
+    rng = np.random.default_rng(seed)
+    pixels = (rng.random((128, 128)) * 255).astype(np.float32)
+    if ties:
+        pixels = np.round(pixels / 16) * 16
+    expected = Image.fromarray(pixels, "F").filter(ImageFilter.MedianFilter(DESPECKLE_SIZE))
+    assert np.array_equal(_median(pixels, DESPECKLE_SIZE), np.asarray(expected))

@@ -81,10 +81,21 @@ def flat_lines(
     return flat
 
 
-def _run_length(flags: np.ndarray, limit: int) -> int:
-    """Length of the leading run of True in `flags`, capped at `limit`."""
-    misses = np.flatnonzero(~flags[:limit])
-    return int(misses[0]) if misses.size else limit
+def _edge_run(rgb: np.ndarray, axis: int, from_end: bool, tolerance: int, flat_share: float) -> int:
+    """How many lines along `axis` are flat from the first (or last) one inwards: the same as
+    the leading run of `flat_lines`, but judging lines in growing chunks from the edge and
+    stopping at the first that is not flat, so a picture without borders costs a few lines."""
+    count = int(rgb.shape[axis])
+    done, step = 0, 8
+    while done < count:
+        take = min(step, count - done)
+        lines = slice(count - done - take, count - done) if from_end else slice(done, done + take)
+        flags = flat_lines(rgb[lines] if axis == 0 else rgb[:, lines], axis, tolerance, flat_share)
+        misses = np.flatnonzero(~(flags[::-1] if from_end else flags))
+        if misses.size:
+            return done + int(misses[0])
+        done, step = done + take, step * 2
+    return count
 
 
 def border_box(
@@ -100,15 +111,18 @@ def border_box(
     top, left, bottom, right = 0, 0, height, width
     for _ in range(_PASSES):
         view = rgb[top:bottom, left:right]
-        rows = flat_lines(view, 0, tolerance, flat_share)
-        cols = flat_lines(view, 1, tolerance, flat_share)
-        if rows.all() or cols.all():
+        runs = [
+            _edge_run(view, axis, from_end, tolerance, flat_share)
+            for axis in (0, 1)
+            for from_end in (False, True)
+        ]
+        if runs[0] == view.shape[0] or runs[2] == view.shape[1]:
             break  # the whole picture is one flat colour: nothing to tell border from content
         row_limit, col_limit = int(height * max_trim), int(width * max_trim)
-        cut_top = _run_length(rows, max(0, row_limit - top))
-        cut_bottom = _run_length(rows[::-1], max(0, row_limit - (height - bottom)))
-        cut_left = _run_length(cols, max(0, col_limit - left))
-        cut_right = _run_length(cols[::-1], max(0, col_limit - (width - right)))
+        cut_top = min(runs[0], max(0, row_limit - top))
+        cut_bottom = min(runs[1], max(0, row_limit - (height - bottom)))
+        cut_left = min(runs[2], max(0, col_limit - left))
+        cut_right = min(runs[3], max(0, col_limit - (width - right)))
         top, bottom = top + cut_top, bottom - cut_bottom
         left, right = left + cut_left, right - cut_right
         if not (cut_top or cut_bottom or cut_left or cut_right):
