@@ -129,9 +129,25 @@ def canonical_block(luma: np.ndarray, despeckle: bool = False) -> np.ndarray:
     return block
 
 
+def _blur_and_halve() -> np.ndarray:
+    """The 64 x 128 matrix A with A @ square @ A.T = a [1 2 1] / 4 blur of each axis (edge
+    lines repeated outwards), then means of 2 x 2 cells."""
+    blur = np.zeros((128, 128))
+    for i in range(128):
+        for j, weight in ((i - 1, 0.25), (i, 0.5), (i + 1, 0.25)):
+            blur[i, min(max(j, 0), 127)] += weight
+    halve = np.zeros((64, 128))
+    halve[np.arange(64), 2 * np.arange(64)] = halve[np.arange(64), 2 * np.arange(64) + 1] = 0.5
+    matrix: np.ndarray = halve @ blur
+    return matrix
+
+
+_BLUR_AND_HALVE = _blur_and_halve()
+
+
 def canonical_blocks(lumas: Sequence[np.ndarray], despeckle: bool = False) -> np.ndarray:
-    """`canonical_block` of each luma, as one N x 64 x 64 array: the blur and means run once
-    over the stack, which a set of 30 hashes makes worth it."""
+    """`canonical_block` of each luma, as one N x 64 x 64 array. The blur and the 2 x 2 means
+    are one linear map per axis, applied as two small matrix products."""
     squares = []
     for luma in lumas:
         image = Image.fromarray(np.ascontiguousarray(luma, dtype=np.float32), "F").resize(
@@ -139,12 +155,8 @@ def canonical_blocks(lumas: Sequence[np.ndarray], despeckle: bool = False) -> np
         )
         pixels = np.asarray(image)
         squares.append(_median(pixels, DESPECKLE_SIZE) if despeckle else pixels)
-    square = np.stack(squares).astype(np.float64)
-    rows = np.concatenate([square[:, :1], square, square[:, -1:]], axis=1)
-    square = (rows[:, :-2] + 2 * rows[:, 1:-1] + rows[:, 2:]) / 4
-    cols = np.concatenate([square[:, :, :1], square, square[:, :, -1:]], axis=2)
-    square = (cols[:, :, :-2] + 2 * cols[:, :, 1:-1] + cols[:, :, 2:]) / 4
-    blocks: np.ndarray = square.reshape(len(squares), 64, 2, 64, 2).mean(axis=(2, 4))
+    stack = np.stack(squares).astype(np.float64)
+    blocks: np.ndarray = _BLUR_AND_HALVE @ stack @ _BLUR_AND_HALVE.T
     return blocks
 
 
