@@ -79,7 +79,7 @@ def result(tmp_path: Path) -> TriageResult:
     segments = (Segment(12.0, 31.5, 0.0, 19.5, 20), Segment(40.0, 45.0, 50.0, 55.0, 5))
     match = KnownMatch("partner", "bank-a", "md5", 7, 0, category="1", file_number=6)
     groups = [
-        Group("P-aaa", IMAGE, PICTURE, [0, 1], 0),
+        Group("P-aaa", IMAGE, PICTURE, [0, 1], 0, frame_of=["V-bbb"]),
         Group("V-bbb", VIDEO, RECORDING, [3, 4], 3),
         Group("V-ccc", VIDEO, COMPILATION, [5], 5, contains=[Overlap("V-bbb", segments)]),
         Group("P-ddd", IMAGE, PICTURE, [6], 6, known=[match]),
@@ -145,6 +145,7 @@ def test_groups_csv_has_one_row_per_grouped_file(result: TriageResult, tmp_path:
     assert by_file["1"]["group_size"] == "2" and by_file["4"]["relation"] == EXCERPT
     assert (by_file["6"]["known_lists"], by_file["6"]["categories"]) == ("partner/bank-a", "1")
     assert by_file["5"]["contains"] == "V-bbb@12.0-31.5;V-bbb@40.0-45.0"
+    assert by_file["0"]["contains"] == "frame of V-bbb"
 
 
 def test_vics_json_reads_back_with_the_project_vic_reader(

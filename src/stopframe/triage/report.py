@@ -280,12 +280,12 @@ def _categories(group: Group) -> list[str]:
 
 def _contains(group: Group, at: str, dash: str) -> list[str]:
     """Each stretch of another group inside this one: `other{at}start{dash}end` (this group's
-    seconds)."""
+    seconds); for a picture, `frame of V-...` for each recording it is a frame of."""
     return [
         f"{o.other}{at}{s.start_s:.1f}{dash}{s.end_s:.1f}"
         for o in group.contains
         for s in o.segments
-    ]
+    ] + [f"frame of {video}" for video in group.frame_of]
 
 
 # VICS -------------------------------------------------------------------------------------------
@@ -431,7 +431,9 @@ def _groups_table(result: TriageResult, thumbs: dict[str, Path]) -> str:
     rows: list[list[str]] = []
     for g in sorted(result.groups, key=lambda g: g.id):
         known = '<span class="known">yes</span>' if g.is_known else "no"
-        contains = "<br>".join(e(c) + " s" for c in _contains(g, " ", "–"))
+        contains = "<br>".join(
+            e(c) + ("" if c.startswith("frame of") else " s") for c in _contains(g, " ", "–")
+        )
         row = [e(g.id), e(g.kind), str(len(g.members)), known, e(", ".join(_lists(g)))]
         row += [f"<code>{e(files[g.representative].path)}</code>", contains]
         if thumbs:
