@@ -1,5 +1,5 @@
-"""`stopframe bench ...`: the robustness benchmark (robust matching itself is
-`stopframe hash --robust` and `stopframe match-images`)."""
+"""`stopframe bench ...`: the robustness and triage benchmarks (robust matching itself is
+`stopframe hash --robust` and `stopframe match-images`; triage is `stopframe triage`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-bench_app = typer.Typer(help="Benchmarks of matching accuracy.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks of matching accuracy and triage.", no_args_is_help=True)
 
 
 @bench_app.command("robustness")
@@ -72,3 +72,54 @@ def robustness(
             raise typer.Exit(2) from error
     typer.echo((out / "robustness.md").read_text())
     typer.echo(f"done in {summary['seconds']} s; files in {out}")
+
+
+@bench_app.command("triage")
+def triage(
+    corpus: Annotated[
+        Path | None,
+        typer.Option(help="Corpus folder (images/, videos/); default $STOPFRAME_CORPUS."),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option(help="Folder for the collection, truth.json, triage.json/.md.")
+    ] = Path("bench-out/triage"),
+    pictures: Annotated[int, typer.Option(min=1, help="Distinct original photos.")] = 400,
+    videos: Annotated[int, typer.Option(min=0, help="Distinct recordings.")] = 12,
+    seed: Annotated[int, typer.Option(help="Seed of the collection.")] = 0,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes.")] = 2,
+    clips: Annotated[
+        Path | None,
+        typer.Option(help="Real clips to use as recordings first; default <corpus>/videos."),
+    ] = None,
+    grouping: Annotated[
+        int, typer.Option(min=0, help="Also time grouping alone on this many hashed pictures.")
+    ] = 0,
+    imagededup: Annotated[
+        bool, typer.Option(help="Run imagededup too (when it is installed).")
+    ] = True,
+    collection: Annotated[
+        bool, typer.Option(help="Build and score the collection (off: only --grouping).")
+    ] = True,
+) -> None:
+    """Score triage against a synthetic seized collection with known ground truth, beside plain
+    PDQ and imagededup."""
+    from stopframe.bench.corpus import CorpusMissingError, default_corpus_dir
+    from stopframe.bench.triage import TriageBenchConfig, run_benchmark
+
+    config = TriageBenchConfig(
+        corpus or default_corpus_dir(),
+        out,
+        pictures,
+        videos,
+        seed,
+        jobs,
+        clips,
+        grouping,
+        imagededup,
+        collection,
+    )
+    try:
+        run_benchmark(config, typer.echo)
+    except (CorpusMissingError, ValueError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
