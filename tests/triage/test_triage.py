@@ -182,6 +182,20 @@ def test_second_run_reads_the_cache_and_gives_the_same_result(
     assert third.cached == 18  # a changed file is hashed again
 
 
+def test_an_interrupted_run_resumes_from_what_it_had_hashed(evidence: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache.sqlite3"
+
+    def stop_after_eight(done: int, total: int) -> None:
+        if done >= 8:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        triage([evidence], cache, progress=stop_after_eight)
+    resumed = triage([evidence], cache)
+    assert 8 <= resumed.cached < 19
+    assert named_groups(resumed) == named_groups(triage([evidence], tmp_path / "fresh.sqlite3"))
+
+
 def _fingerprint(root: Path) -> dict[str, tuple[str, int, int]]:
     return {
         str(p.relative_to(root)): (

@@ -46,6 +46,7 @@ FPS = 25
 MIN_TRIM_S = 3.0  # shorter recordings are not trimmed (a part would be a few frames)
 MIN_EXCERPT_SOURCE_S = 2.0
 PLAIN_PDQ_RADIUS = PDQ.default_threshold
+GROUPING_GOAL_PICTURES = 100_000  # the grouping goal: this many hashed pictures in 60 s
 PICTURE_EDITS = ("reencode", "resize_0.5", "resize_0.75", "crop", "pad", "mirror", "screenshot")
 PICTURE_EDITS_ALL = (*PICTURE_EDITS, "exact")
 VIDEO_EDITS = ("reencode", "rescale", "trim")
@@ -1170,6 +1171,8 @@ def run_benchmark(
             f"({timed['pictures_per_s']} pictures/s), {timed['groups']} groups of "
             f"{timed['true_distinct']} true, BCubed F1 {float(str(timed['f1'])):.4f}",
         )
+        if config.grouping < GROUPING_GOAL_PICTURES:
+            mark = "n/a   "  # the goal is for 100k; a smaller run only shows the trend
         goals.append(
             f"   {mark} grouping 100k hashed pictures <= 60 s "
             f"({timed['seconds']} s for {timed['pictures']})"
