@@ -32,6 +32,11 @@ class UnsupportedFormat(MediaError):
     """The content is not a format stopframe decodes (checked from the bytes, not the name)."""
 
 
+class NotARegularFile(UnsupportedFormat):
+    """The path is a named pipe, socket or device, not a file: reading it could block forever
+    or never end, so it is never read."""
+
+
 class CorruptMedia(MediaError):
     """The content claims a known format but is truncated, malformed or unreadable."""
 

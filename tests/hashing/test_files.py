@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
+import threading
 
 import pytest
 
-from stopframe.hashing.files import HashOptions, hash_file, record_fields, robust_query_of_file
+from stopframe.hashing.files import (
+    HashOptions,
+    HashRecord,
+    hash_file,
+    record_fields,
+    robust_query_of_file,
+)
 from stopframe.media.limits import MediaLimits
 from stopframe.samples import sample_images
 from stopframe.signals import SIGNAL_TYPES
@@ -129,3 +137,23 @@ def test_skip_unrecognised_option(tmp_path) -> None:
     path.write_text("hello\n")
     record = hash_file(path, HashOptions(skip_unrecognised=True))
     assert record.status == "skipped"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes (POSIX)")
+@pytest.mark.parametrize("skip", [False, True])
+def test_a_named_pipe_is_never_read(tmp_path, skip: bool) -> None:
+    """Opening a pipe with no writer for reading would block forever: it gets a record at once."""
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    done: list[HashRecord] = []
+    worker = threading.Thread(
+        target=lambda: done.append(hash_file(pipe, HashOptions(skip_unrecognised=skip))),
+        daemon=True,
+    )
+    worker.start()
+    worker.join(20)
+    assert done, "hashing a named pipe blocked"
+    record = done[0]
+    assert record.status == ("skipped" if skip else "error")
+    assert "named pipe" in (record.error or "") and record.signals == []
+    assert record.failure == (None if skip else "NotARegularFile")

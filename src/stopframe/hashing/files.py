@@ -7,7 +7,6 @@ type happens in one place, `_HASHERS`.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -15,9 +14,16 @@ from pathlib import Path
 import numpy as np
 
 from stopframe.config import Settings, load_settings
-from stopframe.errors import CorruptMedia, LimitExceeded, MediaError, UnsupportedFormat
+from stopframe.errors import (
+    CorruptMedia,
+    LimitExceeded,
+    MediaError,
+    NotARegularFile,
+    UnsupportedFormat,
+)
 from stopframe.media.images import decode_image
 from stopframe.media.limits import MediaLimits, VideoLimits
+from stopframe.media.regular import open_regular
 from stopframe.media.sniff import SNIFF_BYTES, MediaType, Sniffed, sniff_bytes
 from stopframe.signals import MD5, PDQ, SHA256, SIGNAL_TYPES, VPDQ, Signal
 from stopframe.signals.exact import CHUNK_BYTES, DigestStream, ExactDigests
@@ -140,11 +146,12 @@ def robust_query_of_file(path: str | Path, limits: MediaLimits | None = None) ->
     limits = limits or MediaLimits.from_env()
     name = str(path)
     try:
-        if os.path.getsize(path) > limits.max_file_bytes:
-            raise _too_large(name, limits)
-        data = Path(path).read_bytes()
+        with open_regular(path) as handle:
+            data = handle.read(limits.max_file_bytes + 1)
     except OSError as exc:
         raise CorruptMedia(name, f"cannot read file: {exc.strerror or exc}") from None
+    if len(data) > limits.max_file_bytes:
+        raise _too_large(name, limits)
     return query_hashes(_rgb(data, name, limits))
 
 
@@ -176,7 +183,7 @@ def _read(path: str, limits: MediaLimits) -> tuple[Sniffed | None, bytes | None,
     """One pass over the file: sniff the head, digest everything, and keep the bytes when the
     hasher needs them and the file is within the size limit."""
     digests = DigestStream()
-    with open(path, "rb") as handle:
+    with open_regular(path) as handle:
         head = handle.read(SNIFF_BYTES)
         sniffed = sniff_bytes(head)
         keep = sniffed is not None and sniffed.media_type in _LOADS_BYTES
@@ -218,7 +225,13 @@ def hash_file(path: str | Path, options: HashOptions | None = None) -> HashRecor
         options = with_limits(options)
         limits = options.limits
         assert limits is not None  # with_limits sets both limits
-        sniffed, data, digests, size = _read(record.path, limits)
+        try:
+            sniffed, data, digests, size = _read(record.path, limits)
+        except NotARegularFile as exc:
+            if not options.skip_unrecognised:
+                raise
+            record.status, record.error = STATUS_SKIPPED, exc.reason
+            return record
         exact = digests.result()
         record.signals = [Signal(MD5.name, exact.md5), Signal(SHA256.name, exact.sha256)]
         record.sha1 = exact.sha1

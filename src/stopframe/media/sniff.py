@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from stopframe.media.regular import open_regular
+
 SNIFF_BYTES = 512  # enough for every signature below, MPEG-TS sync bytes included
 
 
@@ -94,5 +96,5 @@ def sniff_bytes(head: bytes) -> Sniffed | None:
 
 def sniff_file(path: str | Path) -> Sniffed | None:
     """Identify the media in the file at `path` from its first bytes."""
-    with open(path, "rb") as handle:
+    with open_regular(path) as handle:
         return sniff_bytes(handle.read(SNIFF_BYTES))

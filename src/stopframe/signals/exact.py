@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from stopframe.media.regular import open_regular
 from stopframe.signals.base import ContentType, DigestType
 
 CHUNK_BYTES = 1 << 20
@@ -83,5 +84,5 @@ def digests_of_stream(handle: BinaryIO, chunk_bytes: int = CHUNK_BYTES) -> Exact
 
 def digests_of_file(path: str | os.PathLike[str]) -> ExactDigests:
     """MD5 and SHA-256 of the file at `path`, streamed."""
-    with open(path, "rb") as handle:
+    with open_regular(path) as handle:
         return digests_of_stream(handle)

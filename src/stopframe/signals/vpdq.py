@@ -17,6 +17,7 @@ import numpy as np
 from stopframe.errors import SignalValueError
 from stopframe.media.borders import MIN_CONTENT_SHARE, Box, detect_content_box, frame_bars
 from stopframe.media.limits import VideoLimits
+from stopframe.media.regular import require_regular
 from stopframe.media.video import SparseSamplingError, VideoReader
 from stopframe.signals.base import ContentType, IndexKind, Signal, SignalType
 from stopframe.signals.exact import MD5, SHA256, ExactDigests, digests_of_file
@@ -190,6 +191,7 @@ def hash_video(
     hashed; a file that breaks off midway gives `partial=True` with the reason.
     """
     limits = limits or VideoLimits.from_env()
+    require_regular(path)  # FFmpeg would wait forever on a named pipe
     box = detect_bars(path, limits) if remove_bars else None
     digests = digests or digests_of_file(path)
     md5, sha256 = digests.md5, digests.sha256
