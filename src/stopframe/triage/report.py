@@ -379,7 +379,7 @@ _STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}
 table{border-collapse:collapse;margin:1em 0}
 th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}
-th{background:#f0f0f0}
+th{background:#f0f0f0}td:first-child{white-space:nowrap}
 .known{color:#a00;font-weight:bold}code{word-break:break-all}
 """
 
