@@ -32,6 +32,7 @@ from stopframe.errors import MediaError
 from stopframe.signals.pdq import PDQ, Dihedral, digest_matrix, hamming_matrix, pdq_from_rgb
 from stopframe.signals.pdq_robust import REGISTER_CROPS, REGISTER_ROTATIONS
 from stopframe.triage.model import IMAGE, VIDEO, TriageFile
+from stopframe.triage.unions import DisjointSets
 
 OTHER = "other"  # the media of a file that is not counted (not media, or broken)
 ORIGINAL, COPY, COMPILATION, JUNK = "original", "copy", "compilation", "junk"
@@ -785,20 +786,10 @@ def _relative(path: str, root: Path) -> str:
 
 
 def _components(n: int, a: Iterable[int], b: Iterable[int]) -> list[int]:
-    """Union-find over n items joined by the pairs (a[i], b[i]): the root of each item."""
-    parent = list(range(n))
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for x, y in zip(a, b, strict=True):
-        rx, ry = find(x), find(y)
-        if rx != ry:
-            parent[max(rx, ry)] = min(rx, ry)
-    return [find(i) for i in range(n)]
+    """The root (smallest member) of each of n items joined by the pairs (a[i], b[i])."""
+    sets = DisjointSets(n)
+    sets.union_pairs(np.fromiter(a, np.int64), np.fromiter(b, np.int64))
+    return [int(root) for root in sets.labels()]
 
 
 def run_stopframe(
