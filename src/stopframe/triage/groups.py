@@ -12,7 +12,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from stopframe.index import HammingIndex
 from stopframe.matching.segments import find_segments
 from stopframe.signals import PDQ
 from stopframe.triage.model import (
@@ -66,7 +65,7 @@ def group_files(files: Sequence[TriageFile]) -> list[Group]:
         if group.media_type == VIDEO:
             rep = video_of[number_at[group.representative]]
             group.contains = _overlaps(rep, group, frames, recordings, videos, members, by_member)
-    _frames_of(members, pictures, videos, frames, groups, by_member)
+    _frames_of(members, pictures, videos, recordings, groups, by_member)
     return sorted(groups, key=lambda g: g.id)
 
 
@@ -192,22 +191,20 @@ def _frames_of(
     members: Sequence[TriageFile],
     pictures: np.ndarray,
     videos: np.ndarray,
-    frames: Sequence[VideoFrames],
+    recordings: RecordingGroups,
     groups: list[Group],
     by_member: dict[int, Group],
 ) -> None:
     """Link picture groups to the video groups they are a frame of (PDQ within the frame
-    distance of a good frame)."""
+    distance of a good frame), searched in the frame index grouping the videos built."""
     usable = [
         int(i)
         for i in pictures
         if members[i].pdq and (members[i].quality or 0) >= PDQ.quality_floor
     ]
-    if not usable or not any(len(f.codes) for f in frames):
+    index, owner = recordings.frame_index, recordings.frame_owner
+    if not usable or index is None:
         return
-    codes = np.concatenate([f.codes for f in frames])
-    owner = np.repeat(np.arange(len(frames)), [len(f.codes) for f in frames])
-    index = HammingIndex.build(np.arange(len(codes), dtype=np.uint64), codes)
     queries = np.frombuffer(
         b"".join(bytes.fromhex(members[i].pdq or "") for i in usable), np.uint8
     ).reshape(-1, 32)

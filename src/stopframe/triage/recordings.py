@@ -17,7 +17,7 @@ decisions read only coverages, so they are symmetric and independent of input or
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -65,11 +65,15 @@ def video_frames(item: TriageFile) -> VideoFrames:
 @dataclass(slots=True)
 class RecordingGroups:
     """What the videos' coverages decide: a label per video (the smallest video position in its
-    group), which videos are compilations, and each ordered pair's coverage."""
+    group), which videos are compilations, and each ordered pair's coverage; with the index of
+    every video's distinct good frame hashes it was found through (None when there are none)
+    and the video each indexed hash belongs to, for other searches among the frames."""
 
     labels: np.ndarray
     compilation: np.ndarray  # bool per video
     coverage: dict[tuple[int, int], float]  # (a, b) -> share of a's good frames found in b
+    frame_index: HammingIndex | None = None
+    frame_owner: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
 class _Hits:
@@ -87,8 +91,9 @@ class _Hits:
         )
         code_of: np.ndarray = np.zeros(0, np.int64)
         video_of: np.ndarray = np.zeros(0, np.int64)
+        self.index: HammingIndex | None = None
         if len(codes):
-            index = HammingIndex.build(np.arange(len(codes), dtype=np.uint64), codes)
+            index = self.index = HammingIndex.build(np.arange(len(codes), dtype=np.uint64), codes)
             pairs = index.self_join(FRAME_DISTANCE)
             a, b = pairs.id_a.astype(np.int64), pairs.id_b.astype(np.int64)
             other = self.owner[a] != self.owner[b]
@@ -140,7 +145,7 @@ def group_recordings(videos: Sequence[VideoFrames]) -> RecordingGroups:
     for (a, b), share in by_video.items():
         if share >= INSIDE and not compilation[a] and not compilation[b]:
             sets.union(a, b)
-    return RecordingGroups(sets.labels(), compilation, by_video)
+    return RecordingGroups(sets.labels(), compilation, by_video, hits.index, hits.owner)
 
 
 def _compilations(hits: _Hits, labels: np.ndarray) -> np.ndarray:
