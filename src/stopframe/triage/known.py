@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from stopframe.apps.matcher.sources import (
-    MAX_PARTNER_BYTES,
     PartnerSource,
+    parse_partner_file,
     partner_bank,
     partner_files,
+    read_partner_file,
 )
-from stopframe.errors import FormatError, ListStoreError
+from stopframe.errors import ListStoreError
 from stopframe.lists.documents import ListEntry
 from stopframe.lists.formats import get_format
 from stopframe.lists.store import ListStore
@@ -82,14 +83,7 @@ def read_partner(source: PartnerSource) -> ListSource:
     out = ListSource(source.bank, source.origin, {source.bank: partner_bank(source)})
     seen: set[tuple[str, str]] = set()
     for path in partner_files(source):
-        if path.stat().st_size > MAX_PARTNER_BYTES:
-            raise FormatError(f"{path}: over the {MAX_PARTNER_BYTES}-byte limit for a list file")
-        try:
-            parsed = fmt.parse(path.read_bytes())
-        except FormatError as exc:
-            raise FormatError(f"{path}: {exc}") from None
-        except UnicodeDecodeError as exc:
-            raise FormatError(f"{path}: not UTF-8 text ({exc})") from None
+        parsed = parse_partner_file(fmt, path, read_partner_file(path))
         for number, signal in enumerate(parsed.signals):
             if (signal.kind, signal.value) in seen:
                 continue

@@ -18,6 +18,7 @@ from pathlib import Path
 from stopframe.errors import ConfigError, FormatError, ListStoreError
 from stopframe.lists.documents import ADD, WITHDRAW, Change, ChangePage, ListEntry
 from stopframe.lists.formats import FORMATS, get_format
+from stopframe.lists.formats.base import ListFormat, ParsedList
 from stopframe.lists.store import ListStore
 from stopframe.signals import SIGNAL_TYPES
 
@@ -96,6 +97,23 @@ def partner_files(source: PartnerSource) -> list[Path]:
     raise ListStoreError(f"{source.path}: partner list not found")
 
 
+def read_partner_file(path: Path) -> bytes:
+    """The bytes of one partner list file; FormatError when it is over `MAX_PARTNER_BYTES`."""
+    if path.stat().st_size > MAX_PARTNER_BYTES:
+        raise FormatError(f"{path}: over the {MAX_PARTNER_BYTES}-byte limit for a list file")
+    return path.read_bytes()
+
+
+def parse_partner_file(fmt: ListFormat, path: Path, data: bytes) -> ParsedList:
+    """`data` (read from `path`) parsed by `fmt`; FormatError names the file."""
+    try:
+        return fmt.parse(data)
+    except FormatError as exc:
+        raise FormatError(f"{path}: {exc}") from None
+    except UnicodeDecodeError as exc:  # a text format given bytes that are not UTF-8
+        raise FormatError(f"{path}: not UTF-8 text ({exc})") from None
+
+
 def partner_changes(source: PartnerSource, store: ListStore) -> ChangePage | None:
     """The change page that brings the store to the partner file's content, or None when the
     files are unchanged. FormatError names the file that does not parse."""
@@ -103,9 +121,7 @@ def partner_changes(source: PartnerSource, store: ListStore) -> ChangePage | Non
     digest = hashlib.sha256()
     blobs = []
     for path in files:
-        if path.stat().st_size > MAX_PARTNER_BYTES:
-            raise FormatError(f"{path}: over the {MAX_PARTNER_BYTES}-byte limit for a list file")
-        data = path.read_bytes()
+        data = read_partner_file(path)
         digest.update(path.name.encode() + b"\0" + hashlib.sha256(data).digest())
         blobs.append((path, data))
     fingerprint = digest.hexdigest()
@@ -115,13 +131,7 @@ def partner_changes(source: PartnerSource, store: ListStore) -> ChangePage | Non
     wanted: dict[tuple[str, str], int | None] = {}
     fmt = get_format(source.format)
     for path, data in blobs:
-        try:
-            parsed = fmt.parse(data)
-        except FormatError as exc:
-            raise FormatError(f"{path}: {exc}") from None
-        except UnicodeDecodeError as exc:  # a text format given bytes that are not UTF-8
-            raise FormatError(f"{path}: not UTF-8 text ({exc})") from None
-        for signal in parsed.signals:
+        for signal in parse_partner_file(fmt, path, data).signals:
             wanted.setdefault((signal.kind, signal.value), signal.quality)
     current = {(e.kind, e.value): e for e in store.entries()}
     sequence = max(store.sequence, 0)
