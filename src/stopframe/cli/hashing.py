@@ -12,9 +12,9 @@ from typing import Annotated, TextIO
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from stopframe.cli.progress import hashing_bar
 from stopframe.cli.record_writers import OutputFormat, RecordWriter
 from stopframe.cli.settings import command_settings
 from stopframe.hashing.batch import hash_paths, iter_files
@@ -40,14 +40,10 @@ def _with_progress(
     records: Iterator[HashRecord], total: int, stderr: Console
 ) -> Iterator[HashRecord]:
     """Pass records through, drawing a progress bar on stderr when it is a terminal."""
-    if not stderr.is_terminal:
-        yield from records
-        return
-    columns = (TextColumn("hashing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=stderr, transient=True) as progress:
-        task = progress.add_task("hash", total=total)
-        for record in records:
-            progress.advance(task)
+    with hashing_bar(stderr) as advance:
+        for done, record in enumerate(records, 1):
+            if advance is not None:
+                advance(done, total)
             yield record
 
 

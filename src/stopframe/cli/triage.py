@@ -5,40 +5,21 @@ could not be read (listed in the report), 2 usage error (bad option, list or out
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from stopframe.apps.matcher.sources import parse_partner_source
+from stopframe.cli.progress import hashing_bar
 from stopframe.errors import StopframeError
 from stopframe.triage import TriageOptions, run_triage
-from stopframe.triage.collect import Progress as ProgressCallback
 from stopframe.triage.report import summary_line, write_reports
 
 EXIT_OK = 0
 EXIT_SOME_UNREADABLE = 1
 EXIT_USAGE = 2
-
-
-@contextmanager
-def _progress_bar(stderr: Console) -> Iterator[ProgressCallback | None]:
-    """A progress callback drawing on stderr when it is a terminal (none otherwise)."""
-    if not stderr.is_terminal:
-        yield None
-        return
-    columns = (TextColumn("hashing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=stderr, transient=True) as bar:
-        task = bar.add_task("hash", total=None)
-
-        def advance(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        yield advance
 
 
 def triage_command(
@@ -86,7 +67,7 @@ def triage_command(
     stderr = Console(stderr=True)
     try:
         partners = [parse_partner_source(item) for item in lists or []]
-        with _progress_bar(stderr) as progress:
+        with hashing_bar(stderr) as progress:
             options = TriageOptions(jobs, cache, tuple(stores or ()), tuple(partners), progress)
             if out is not None:
                 from stopframe.triage.run import check_outside
