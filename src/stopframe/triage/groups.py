@@ -57,8 +57,8 @@ def group_files(files: Sequence[TriageFile]) -> list[Group]:
     recordings = group_recordings(frames)
     sets.union_pairs(videos, videos[recordings.labels])
     labels = sets.labels()
-    groups = _assemble(members, labels, videos, recordings)
-    video_of = {int(member): k for k, member in enumerate(videos)}
+    video_of = {int(member): k for k, member in enumerate(videos)}  # member position -> video
+    groups = _assemble(members, labels, video_of, recordings)
     by_member = {m: g for g in groups for m in g.members}
     number_at = {f.number: i for i, f in enumerate(members)}
     for group in groups:
@@ -87,13 +87,12 @@ def _rank(item: TriageFile) -> tuple[float, ...]:
 def _assemble(
     members: Sequence[TriageFile],
     labels: np.ndarray,
-    videos: np.ndarray,
+    video_of: dict[int, int],
     recordings: RecordingGroups,
 ) -> list[Group]:
     parts: dict[int, list[int]] = defaultdict(list)
     for i, label in enumerate(labels.tolist()):
         parts[label].append(i)
-    video_of = {int(member): k for k, member in enumerate(videos)}
     groups = []
     for positions in parts.values():
         rep = max(positions, key=lambda i: _rank(members[i]))
