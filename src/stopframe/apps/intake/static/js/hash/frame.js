@@ -1,0 +1,64 @@
+// One video frame in the worker: its PDQ (inside an optional content box) and its own flat bar
+// widths (media/borders.py `frame_bars`), which the page pools over the clip to find letterboxes.
+
+import { JaroszBlock, lumaRow, pdqOfBlock } from "./pdq.js";
+
+const FLAT_STD = 3.0;
+const COLOUR_TOLERANCE = 6.0;
+const MAX_BAR_SHARE = 0.35;
+
+function barWidth(means, stds, limit, reverse) {
+  const at = (i) => (reverse ? means.length - 1 - i : i);
+  const outer = means[at(0)];
+  let count = 0;
+  while (count < limit && stds[at(count)] <= FLAT_STD && Math.abs(means[at(count)] - outer) <= COLOUR_TOLERANCE) count++;
+  return count;
+}
+
+const spread = (sum, squares, n) => Math.sqrt(Math.max(0, squares / n - (sum / n) ** 2));
+
+/** {hex, quality, bars} of an RGBA frame; `box` ({top, left, bottom, right}) crops before PDQ.
+ * `bars` is [top, bottom, left, right], or null when the whole frame is flat. */
+export function hashFrame({ pixels, width, height, box }) {
+  const rgba = new Uint8ClampedArray(pixels);
+  const crop = box || { top: 0, left: 0, bottom: height, right: width };
+  const jarosz = new JaroszBlock(crop.right - crop.left, crop.bottom - crop.top);
+  const luma = new Float32Array(width);
+  const rowMean = new Float64Array(height);
+  const rowStd = new Float64Array(height);
+  const colSum = new Float64Array(width);
+  const colSquares = new Float64Array(width);
+  let total = 0;
+  let totalSquares = 0;
+  for (let r = 0; r < height; r++) {
+    lumaRow(rgba, r * width, width, luma);
+    let sum = 0;
+    let squares = 0;
+    for (let c = 0; c < width; c++) {
+      const value = luma[c];
+      sum += value;
+      squares += value * value;
+      colSum[c] += value;
+      colSquares[c] += value * value;
+    }
+    rowMean[r] = sum / width;
+    rowStd[r] = spread(sum, squares, width);
+    total += sum;
+    totalSquares += squares;
+    if (r >= crop.top && r < crop.bottom) jarosz.addRow(r - crop.top, luma.subarray(crop.left, crop.right));
+  }
+  const colMean = colSum.map((sum) => sum / height);
+  const colStd = colSum.map((sum, c) => spread(sum, colSquares[c], height));
+  const flat = spread(total, totalSquares, width * height) <= FLAT_STD;
+  const rowLimit = Math.floor(height * MAX_BAR_SHARE);
+  const colLimit = Math.floor(width * MAX_BAR_SHARE);
+  const bars = flat
+    ? null
+    : [
+        barWidth(rowMean, rowStd, rowLimit, false),
+        barWidth(rowMean, rowStd, rowLimit, true),
+        barWidth(colMean, colStd, colLimit, false),
+        barWidth(colMean, colStd, colLimit, true),
+      ];
+  return { ...pdqOfBlock(jarosz.block()), bars };
+}

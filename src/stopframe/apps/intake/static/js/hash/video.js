@@ -1,0 +1,108 @@
+// vPDQ of a video through the browser's own decoder: a <video> element seeks to one frame per
+// second, each frame is drawn to a canvas and its pixels go to the worker for PDQ. Frames are
+// numbered as src/stopframe/media/video.py numbers them (every int(fps)-th frame, timestamp =
+// frame / fps in single precision). Letterbox and pillarbox bars that hold over the clip are found
+// from those same frames (Python looks at key frames) and, when there are any, the frames are
+// taken again cropped to the content.
+
+import { HashError } from "./errors.js";
+import { mp4Timing } from "./mp4.js";
+
+const INTERVAL_S = 1;
+const FALLBACK_FPS = 30; // containers without a readable sample table: only frame numbers differ
+const LOAD_TIMEOUT_MS = 20000;
+const MAX_FRAME_PIXELS = 8192 * 8192;
+const MIN_BAR = 2;
+const MIN_CONTENT_SHARE = 0.25;
+const HOLDS_IN_SHARE = 0.8;
+
+function waitFor(target, event, timeoutMs = LOAD_TIMEOUT_MS) {
+  return new Promise((resolve, reject) => {
+    const done = (ok, value) => {
+      clearTimeout(timer);
+      target.removeEventListener(event, onEvent);
+      target.removeEventListener("error", onError);
+      (ok ? resolve : reject)(value);
+    };
+    const onEvent = () => done(true);
+    const onError = () => done(false, new Error("the video cannot be played"));
+    const timer = setTimeout(() => done(false, new Error("the video did not load in time")), timeoutMs);
+    target.addEventListener(event, onEvent);
+    target.addEventListener("error", onError);
+  });
+}
+
+/** The clip's content box from per-frame bar widths (media/borders.py `detect_content_box`). */
+export function contentBox(widths, width, height) {
+  const found = widths.filter(Boolean);
+  if (!found.length) return null;
+  const side = [0, 1, 2, 3].map((k) => {
+    const sorted = found.map((bars) => bars[k]).sort((a, b) => a - b);
+    const value = sorted[Math.floor((1 - HOLDS_IN_SHARE) * (sorted.length - 1))];
+    return value < MIN_BAR ? 0 : value;
+  });
+  const box = { top: side[0], left: side[2], bottom: height - side[1], right: width - side[3] };
+  if (box.bottom - box.top < height * MIN_CONTENT_SHARE || box.right - box.left < width * MIN_CONTENT_SHARE) {
+    return null;
+  }
+  return side.every((value) => value === 0) ? null : box;
+}
+
+async function grabFrames(video, numbers, fps, box, callWorker, onProgress) {
+  const { videoWidth: width, videoHeight: height } = video;
+  const canvas = new OffscreenCanvas(width, height);
+  const context = canvas.getContext("2d", { willReadFrequently: true });
+  const out = [];
+  for (const [index, number] of numbers.entries()) {
+    video.currentTime = Math.min((number + 0.5) / fps, Math.max(0, video.duration - 0.001));
+    await waitFor(video, "seeked");
+    context.drawImage(video, 0, 0, width, height);
+    const pixels = context.getImageData(0, 0, width, height).data.buffer;
+    out.push(await callWorker("frame", { pixels, width, height, box }, () => {}, [pixels]));
+    onProgress((index + 1) / numbers.length);
+  }
+  return out;
+}
+
+/** {lines, width, height, duration, warnings} for a video file, or null when this browser cannot
+ * play it. `callWorker` runs worker operations (index.js). */
+export async function hashVideo(file, limits, callWorker, onProgress) {
+  const video = document.createElement("video");
+  video.muted = true;
+  video.preload = "auto";
+  const url = URL.createObjectURL(file);
+  try {
+    video.src = url;
+    try {
+      await waitFor(video, "loadeddata");
+    } catch {
+      return null;
+    }
+    const { videoWidth: width, videoHeight: height, duration } = video;
+    if (!width || !height || !Number.isFinite(duration)) return null;
+    if (width * height > Math.min(MAX_FRAME_PIXELS, limits.maxPixels) || Math.max(width, height) > limits.maxSide) {
+      throw new HashError("too_large", `${width}x${height} video frames are over the size limit`);
+    }
+    const timing = await mp4Timing(file);
+    const warnings = [];
+    const fps = timing ? timing.fps : FALLBACK_FPS;
+    const frames = timing ? timing.frames : Math.max(1, Math.round(duration * fps));
+    const step = Math.max(1, Math.floor(INTERVAL_S * fps));
+    const numbers = [];
+    for (let n = 0; n < frames; n += step) numbers.push(n);
+    let hashed = await grabFrames(video, numbers, fps, null, callWorker, (v) => onProgress(0.5 * v));
+    const box = contentBox(hashed.map((frame) => frame.bars), width, height);
+    if (box) hashed = await grabFrames(video, numbers, fps, box, callWorker, (v) => onProgress(0.5 + 0.5 * v));
+    const lines = numbers
+      .map((n, i) => {
+        const seconds = Math.fround(Math.fround(n) / Math.fround(fps));
+        return `${n},${hashed[i].quality},${hashed[i].hex},${seconds.toFixed(3)}`;
+      })
+      .join("\n");
+    return { lines, width, height, duration, warnings };
+  } finally {
+    video.removeAttribute("src");
+    video.load();
+    URL.revokeObjectURL(url);
+  }
+}
