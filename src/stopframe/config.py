@@ -101,6 +101,27 @@ class RegistrySettings(BaseModel):
         600.0, ge=0, description="How long a verified PIN is remembered."
     )
     case_bank: str = Field("self-reported", description="Bank that case submissions go to.")
+    pin_failure_rate: PositiveFloat = Field(
+        20 / 3600, description="Wrong PINs per second per client address (refill)."
+    )
+    pin_failure_burst: PositiveInt = Field(
+        20, description="Wrong PINs a client address may send before it must wait."
+    )
+    max_items_per_request: PositiveInt = Field(
+        100, description="Most items (files) one request may add to a case."
+    )
+    intake_open: bool = Field(
+        True, description="Anyone may open a case with a proof of work, without an API key."
+    )
+    intake_pow_bits: int = Field(
+        18, ge=0, le=32, description="Leading zero bits the intake proof of work must reach."
+    )
+    intake_challenge_seconds: PositiveInt = Field(
+        300, description="How long an intake challenge may be solved and used."
+    )
+    intake_cases_per_hour: PositiveInt = Field(
+        10, description="Anonymous cases one client address may open per hour."
+    )
 
     @property
     def resolved_database_url(self) -> str:

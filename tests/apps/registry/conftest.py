@@ -69,6 +69,7 @@ def settings_for_tests(data_dir: Path, database_url: str, **overrides: object) -
         "key_burst": 10_000,
         "case_rate": 10_000.0,
         "case_burst": 10_000,
+        "intake_pow_bits": 4,
     }
     values.update(overrides)
     return Settings(**values)

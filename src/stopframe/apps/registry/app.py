@@ -1,12 +1,23 @@
-"""The FastAPI application: routers under /v1, problem+json errors, request guards."""
+"""The FastAPI application: routers under /v1, problem+json errors, request guards, and an
+optional front (such as the intake page) mounted at "/" behind the API."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from stopframe.apps import problems
 from stopframe.apps.registry.guards import RequestGuard
-from stopframe.apps.registry.routes import api_keys, banks, cases, health, lists, reports
+from stopframe.apps.registry.routes import (
+    api_keys,
+    banks,
+    cases,
+    health,
+    intake,
+    items,
+    lists,
+    reports,
+)
 from stopframe.apps.registry.state import Registry, open_registry
 from stopframe.config import RegistrySettings, load_settings
 
@@ -14,10 +25,12 @@ API_PREFIX = "/v1"
 
 
 def create_app(
-    settings: RegistrySettings | None = None, registry: Registry | None = None
+    settings: RegistrySettings | None = None,
+    registry: Registry | None = None,
+    front: ASGIApp | None = None,
 ) -> FastAPI:
     """Build the app around an opened registry (opening, and migrating, one from settings if
-    needed)."""
+    needed); `front`, when given, answers every path the API does not (GET / included)."""
     registry = registry or open_registry(settings or load_settings().registry)
     app = FastAPI(
         title="stopframe registry",
@@ -30,8 +43,10 @@ def create_app(
     )
     app.state.registry = registry
     problems.install(app)
-    for module in (health, cases, banks, lists, reports, api_keys):
+    for module in (health, cases, items, intake, banks, lists, reports, api_keys):
         app.include_router(module.router, prefix=API_PREFIX)
+    if front is not None:
+        app.mount("/", front, name="front")  # after the routes, so the API always wins
     app.add_middleware(
         RequestGuard,
         max_body=registry.settings.max_body_bytes,

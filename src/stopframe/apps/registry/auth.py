@@ -1,4 +1,5 @@
-"""Request authentication: API keys with scopes (Bearer), case number + PIN, and rate limits."""
+"""Request authentication: API keys with scopes (Bearer), case number + PIN, and rate limits per
+key, per case and per client address."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from dataclasses import dataclass
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from stopframe.apps.registry.models import ApiKey
-from stopframe.apps.registry.ratelimit import take_or_refuse
-from stopframe.apps.registry.services import keys
+from stopframe.apps.registry.models import ApiKey, Case
+from stopframe.apps.registry.ratelimit import refuse_if_empty, take_or_refuse
+from stopframe.apps.registry.services import cases, keys
 from stopframe.apps.registry.state import Registry
 from stopframe.apps.registry.terms import Scope
 from stopframe.errors import Forbidden, Unauthorized
@@ -62,6 +63,11 @@ def require(scope: Scope) -> Callable[..., Caller]:
     return dependency
 
 
+def client_address(request: Request) -> str:
+    """The address the request came from, as the server saw it (the name of its rate limits)."""
+    return request.client.host if request.client else "unknown"
+
+
 def case_pin(
     x_case_pin: str | None = Header(
         None, max_length=64, description="The case's PIN, as shown at creation"
@@ -74,3 +80,19 @@ def case_pin(
 def limit_case(reg: Registry, number: str) -> None:
     """Spend one token of the case's bucket (also bounds PIN guessing); RateLimited when empty."""
     take_or_refuse(reg.case_limits, number, "case")
+
+
+def case_for_pin(reg: Registry, number: str, pin: str | None, address: str) -> Case:
+    """The case acting, after its own rate limit and its PIN check; a client address that sent
+    too many wrong PINs is refused before any check, and each wrong PIN spends one of its
+    tokens."""
+    limit_case(reg, number)
+    refuse_if_empty(reg.pin_failure_limits, address, "address (too many wrong PINs)")
+    try:
+        with reg.db.read() as session:
+            return cases.authenticate(
+                session, number, pin, reg.settings.pin_scrypt_n, reg.pin_cache
+            )
+    except Unauthorized:
+        reg.pin_failure_limits.take(address)
+        raise

@@ -81,6 +81,28 @@ class Entry(Base):
     bank: Mapped[Bank] = relationship(lazy="joined")
 
 
+class Item(Base):
+    """The signals of one file within a case; `fingerprint` (sha256 of its sorted kinds and value
+    digests) makes the same set of signals one item per case."""
+
+    __tablename__ = "items"
+    __table_args__ = (UniqueConstraint("case_id", "fingerprint", name="uq_item"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), nullable=False)
+    media: Mapped[str] = mapped_column(String(8), nullable=False)  # photo | video | other
+    fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, nullable=False)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class ItemEntry(Base):
+    """Which entries an item holds; one entry may belong to several items."""
+
+    __tablename__ = "item_entries"
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), primary_key=True, index=True)
+
+
 class Change(Base):
     """The change feed: gap-free, ordered sequence numbers of additions and withdrawals."""
 

@@ -1,4 +1,4 @@
-"""In-process token buckets for per-key and per-case rate limits.
+"""In-process token buckets for per-key, per-case and per-address rate limits.
 
 Limits are per server process: with several workers or replicas each keeps its own buckets, so
 the effective limit is the per-process limit times the number of processes.
@@ -35,6 +35,21 @@ class TokenBuckets:
                 return 0.0
             self._state[name] = (tokens, now)
             return (1 - tokens) / self.rate
+
+    def wait(self, name: str) -> float:
+        """Seconds until `name` has a token to spend (0 if it has one now); takes nothing."""
+        now = time.monotonic()
+        with self._lock:
+            tokens, stamp = self._state.get(name, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - stamp) * self.rate)
+        return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+
+
+def refuse_if_empty(buckets: TokenBuckets, name: str, what: str) -> None:
+    """RateLimited naming `what` and the wait when `name`'s bucket is empty; spends nothing."""
+    wait = buckets.wait(name)
+    if wait:
+        raise RateLimited(f"rate limit for this {what} reached", retry_after=max(1, round(wait)))
 
 
 def take_or_refuse(buckets: TokenBuckets, name: str, what: str) -> None:

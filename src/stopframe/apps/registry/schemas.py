@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from stopframe.apps.registry.terms import ReportedAction, Scope, SuggestedAction
+from stopframe.apps.registry.terms import ItemMedia, ReportedAction, Scope, SuggestedAction
 from stopframe.errors import SignalValueError
 from stopframe.signals import SIGNAL_TYPES, parse_signal_value
 
@@ -123,6 +123,73 @@ class CaseSummary(BaseModel):
     entries_withdrawn: int
     matched: int
     acted_on: int
+
+
+class ItemIn(Strict):
+    """One file's hashes (at most one of each kind); the file itself never leaves the device."""
+
+    media: ItemMedia
+    signals: Annotated[list[SignalIn], Field(min_length=1, max_length=16)]
+
+    @model_validator(mode="after")
+    def _one_per_kind(self) -> ItemIn:
+        kinds = [s.kind for s in self.signals]
+        if len(set(kinds)) != len(kinds):
+            raise ValueError("an item holds at most one signal of each kind")
+        return self
+
+
+class ItemsIn(Strict):
+    """Files to add to a case as items; all are added or none (the registry's
+    `max_items_per_request` bounds how many)."""
+
+    items: Annotated[list[ItemIn], Field(min_length=1, max_length=1000)]
+
+
+class ItemOut(BaseModel):
+    """An item as its case holder sees it: kinds and counts, never the hash values."""
+
+    id: int
+    media: ItemMedia
+    kinds: list[str]
+    created_at: datetime
+    withdrawn_at: datetime | None
+    matched: int
+    acted_on: int
+
+
+class ItemsAdded(BaseModel):
+    """Result of adding items: each in input order, and how many were new (or restored)."""
+
+    added: int
+    items: list[ItemOut]
+
+
+class CaseItemsOut(BaseModel):
+    """A case's items and totals; a report on an entry several items share counts once."""
+
+    case_number: str
+    items_active: int
+    items_withdrawn: int
+    matched: int
+    acted_on: int
+    items: list[ItemOut]
+
+
+class ChallengeOut(BaseModel):
+    """A proof-of-work challenge: find a nonce (1-32 of [0-9a-z]) such that SHA-256 of
+    `challenge:nonce` starts with `difficulty` zero bits; use it within `expires_in` seconds."""
+
+    challenge: str
+    difficulty: int
+    expires_in: int
+
+
+class IntakeCaseIn(Strict):
+    """A solved challenge, which opens one anonymous case."""
+
+    challenge: Annotated[str, Field(min_length=1, max_length=200)]
+    nonce: Annotated[str, Field(max_length=64)]  # 1-32 of [0-9a-z], else refused with 400
 
 
 class BankIn(Strict):

@@ -1,9 +1,11 @@
-"""What a running registry holds: settings, database, signing keyring and rate-limit buckets."""
+"""What a running registry holds: settings, database, signing keyring, rate-limit buckets and
+the intake's challenge book."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from stopframe.apps.registry.challenges import ChallengeBook, load_secret
 from stopframe.apps.registry.db import Database, open_database
 from stopframe.apps.registry.migrate import upgrade
 from stopframe.apps.registry.pincache import PinCache
@@ -24,11 +26,24 @@ class Registry:
     key_limits: TokenBuckets = field(init=False)
     case_limits: TokenBuckets = field(init=False)
     pin_cache: PinCache = field(init=False)
+    pin_failure_limits: TokenBuckets = field(init=False)  # wrong PINs, per client address
+    intake_limits: TokenBuckets = field(init=False)  # anonymous cases, per client address
+    challenges: ChallengeBook = field(init=False)
 
     def __post_init__(self) -> None:
-        self.key_limits = TokenBuckets(self.settings.key_rate, self.settings.key_burst)
-        self.case_limits = TokenBuckets(self.settings.case_rate, self.settings.case_burst)
-        self.pin_cache = PinCache(self.settings.pin_cache_seconds)
+        settings = self.settings
+        self.key_limits = TokenBuckets(settings.key_rate, settings.key_burst)
+        self.case_limits = TokenBuckets(settings.case_rate, settings.case_burst)
+        self.pin_cache = PinCache(settings.pin_cache_seconds)
+        self.pin_failure_limits = TokenBuckets(
+            settings.pin_failure_rate, settings.pin_failure_burst
+        )
+        self.intake_limits = TokenBuckets(
+            settings.intake_cases_per_hour / 3600, settings.intake_cases_per_hour
+        )
+        self.challenges = ChallengeBook(
+            load_secret(settings.data_dir), settings.intake_challenge_seconds
+        )
 
 
 def open_registry(settings: Settings, migrate: bool = True) -> Registry:

@@ -1,5 +1,5 @@
 """The registry's own words, shared by its services, its API bodies and its command line: what an
-API key may do, what a bank suggests, and what a consumer reports it did."""
+API key may do, what a bank suggests, what a consumer reports it did, and what an item is."""
 
 from __future__ import annotations
 
@@ -30,3 +30,11 @@ class ReportedAction(StrEnum):
     REVIEW = "review"
     LOG = "log"
     NONE = "none"
+
+
+class ItemMedia(StrEnum):
+    """What kind of file a case holder's item came from."""
+
+    PHOTO = "photo"
+    VIDEO = "video"
+    OTHER = "other"
