@@ -7,6 +7,7 @@ import typer
 
 from stopframe.cli import (
     bench,
+    case,
     hashing,
     images,
     matcher,
@@ -34,6 +35,7 @@ app.command("triage")(triage.triage_command)
 app.add_typer(registry.registry_app, name="registry")
 app.add_typer(matcher.matcher_app, name="matcher")
 app.add_typer(bench.bench_app, name="bench")
+app.add_typer(case.case_app, name="case")
 
 
 def main() -> None:
