@@ -10,6 +10,7 @@ from stopframe.cli import (
     case,
     hashing,
     images,
+    intake,
     matcher,
     registry,
     signal_types,
@@ -32,6 +33,7 @@ app.command("match-video")(video.match_video_command)
 app.command("serve")(registry.serve)
 app.command("match")(matcher.match_command)
 app.command("triage")(triage.triage_command)
+app.command("intake")(intake.intake_command)
 app.add_typer(registry.registry_app, name="registry")
 app.add_typer(matcher.matcher_app, name="matcher")
 app.add_typer(bench.bench_app, name="bench")

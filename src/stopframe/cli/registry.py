@@ -41,8 +41,18 @@ def serve(
     database_url: DbUrl = None,
     host: Annotated[str | None, typer.Option(help="Default 127.0.0.1")] = None,
     port: Annotated[int | None, typer.Option(help="Default 8750")] = None,
+    page: Annotated[
+        bool, typer.Option("--page/--no-page", help="Serve the victim's page at / (default on)")
+    ] = True,
+    exit_url: Annotated[
+        str | None,
+        typer.Option(
+            "--exit-url", help="Where the page's quick exit leaves to (default: a blank page)"
+        ),
+    ] = None,
 ) -> None:
-    """Run the registry HTTP service (migrates the database first)."""
+    """Run the registry HTTP service (migrates the database first), with the page at /."""
+    from stopframe.apps.intake.site import DEFAULT_EXIT_URL, page_app
     from stopframe.apps.registry.server import serve as run
 
     settings = _settings(data_dir, database_url)
@@ -50,7 +60,11 @@ def serve(
         settings.host = host
     if port:
         settings.port = port
-    run(settings)
+    try:
+        front = page_app(exit_url=exit_url or DEFAULT_EXIT_URL) if page else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    run(settings, front=front)
 
 
 @registry_app.command()
