@@ -1,47 +1,20 @@
-// MD5 (RFC 1321), incremental like sha256.js: only for exact-copy lists that carry MD5.
+// MD5 (RFC 1321), incremental (blocks.js): only for exact-copy lists that carry MD5.
+
+import { BlockDigest } from "./blocks.js";
 
 const S = [7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21];
 const T = new Int32Array(64).map((_, i) => Math.floor(Math.abs(Math.sin(i + 1)) * 0x100000000) | 0);
 
-export class Md5 {
+export class Md5 extends BlockDigest {
   constructor() {
+    super(true);
     this.h = new Int32Array([0x67452301, 0xefcdab89 | 0, 0x98badcfe | 0, 0x10325476]);
     this.x = new Int32Array(16);
-    this.tail = new Uint8Array(64);
-    this.held = 0;
-    this.length = 0;
-  }
-
-  /** Feed bytes (a Uint8Array); returns this. */
-  update(bytes) {
-    let at = 0;
-    this.length += bytes.length;
-    if (this.held) {
-      const take = Math.min(64 - this.held, bytes.length);
-      this.tail.set(bytes.subarray(0, take), this.held);
-      this.held += take;
-      at = take;
-      if (this.held < 64) return this;
-      this.block(this.tail, 0);
-      this.held = 0;
-    }
-    for (; at + 64 <= bytes.length; at += 64) this.block(bytes, at);
-    if (at < bytes.length) {
-      this.tail.set(bytes.subarray(at), 0);
-      this.held = bytes.length - at;
-    }
-    return this;
   }
 
   /** The digest as 32 lowercase hex characters; the object is spent afterwards. */
   hex() {
-    const bits = this.length * 8;
-    const pad = new Uint8Array(((this.held + 9 + 63) >> 6) * 64 - this.held);
-    pad[0] = 0x80;
-    const view = new DataView(pad.buffer);
-    view.setUint32(pad.length - 8, bits >>> 0, true);
-    view.setUint32(pad.length - 4, Math.floor(bits / 0x100000000), true);
-    this.update(pad);
+    this.finish();
     let out = "";
     for (const word of this.h) {
       for (let shift = 0; shift < 32; shift += 8) {

@@ -1,6 +1,8 @@
 // SHA-256 (FIPS 180-4), incremental: feed any number of byte chunks, then take the hex digest.
 // Synchronous, so the proof of work can call it in a tight loop inside the worker.
 
+import { BlockDigest } from "./blocks.js";
+
 const K = new Uint32Array([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
   0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
@@ -12,47 +14,18 @@ const K = new Uint32Array([
   0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 ]);
 
-export class Sha256 {
+export class Sha256 extends BlockDigest {
   constructor() {
+    super(false);
     this.h = new Uint32Array([
       0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
     ]);
     this.w = new Uint32Array(64);
-    this.tail = new Uint8Array(64); // bytes waiting for a full block
-    this.held = 0;
-    this.length = 0; // total bytes fed
-  }
-
-  /** Feed bytes (a Uint8Array); returns this. */
-  update(bytes) {
-    let at = 0;
-    this.length += bytes.length;
-    if (this.held) {
-      const take = Math.min(64 - this.held, bytes.length);
-      this.tail.set(bytes.subarray(0, take), this.held);
-      this.held += take;
-      at = take;
-      if (this.held < 64) return this;
-      this.block(this.tail, 0);
-      this.held = 0;
-    }
-    for (; at + 64 <= bytes.length; at += 64) this.block(bytes, at);
-    if (at < bytes.length) {
-      this.tail.set(bytes.subarray(at), 0);
-      this.held = bytes.length - at;
-    }
-    return this;
   }
 
   /** The digest as 64 lowercase hex characters; the object is spent afterwards. */
   hex() {
-    const bits = this.length * 8;
-    const pad = new Uint8Array(((this.held + 9 + 63) >> 6) * 64 - this.held);
-    pad[0] = 0x80;
-    const view = new DataView(pad.buffer);
-    view.setUint32(pad.length - 8, Math.floor(bits / 0x100000000));
-    view.setUint32(pad.length - 4, bits >>> 0);
-    this.update(pad);
+    this.finish();
     let out = "";
     for (const word of this.h) out += word.toString(16).padStart(8, "0");
     return out;
@@ -92,6 +65,6 @@ export function sha256Hex(bytes) {
 /** SHA-256 of `text` (UTF-8) as 32 bytes: the proof of work compares leading bits of this. */
 export function sha256Words(text) {
   const hasher = new Sha256().update(new TextEncoder().encode(text));
-  hasher.hex();
+  hasher.finish();
   return hasher.h;
 }
