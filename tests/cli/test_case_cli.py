@@ -7,16 +7,15 @@ from __future__ import annotations
 import io
 import json
 import shutil
-import socket
 import stat
-import threading
-import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 from sqlalchemy import text
+from tests.loopback import free_port, serving
 from typer.testing import CliRunner
 
 from stopframe.apps.intake.records import RecordsError, read_records
@@ -31,48 +30,28 @@ from stopframe.samples import sample_images
 runner = CliRunner()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
+@dataclass
 class LiveRegistry:
-    """A registry served by uvicorn on a loopback port, in a thread of the test process."""
+    """A registry served on a loopback port, and the registry itself for looking inside."""
 
-    def __init__(self, reg: Registry) -> None:
-        self.reg = reg
-        port = free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        config = uvicorn.Config(
-            create_app(registry=reg), host="127.0.0.1", port=port, log_level="warning"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> LiveRegistry:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the test registry did not start")
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=20)
-        self.reg.db.dispose()
+    reg: Registry
+    url: str
 
 
-def start(tmp_path: Path, **overrides: object) -> LiveRegistry:
+@contextmanager
+def start(tmp_path: Path, **overrides: object) -> Iterator[LiveRegistry]:
     settings = RegistrySettings(
         data_dir=tmp_path / "registry",
         pin_scrypt_n=1024,
         intake_pow_bits=8,
         **overrides,  # type: ignore[arg-type]
     )
-    return LiveRegistry(open_registry(settings))
+    reg = open_registry(settings)
+    try:
+        with serving(create_app(registry=reg)) as url:
+            yield LiveRegistry(reg, url)
+    finally:
+        reg.db.dispose()
 
 
 @pytest.fixture

@@ -39,9 +39,11 @@ def chromium_path() -> str | None:
     return found if Path(found).is_file() else None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """A headless Chromium browser, shared by the session's browser tests."""
+    """A headless Chromium browser, shared by one module's browser tests. Not longer: Playwright's
+    synchronous API keeps an event loop running while it is open, and other tests of the same
+    worker process call asyncio.run()."""
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     executable = chromium_path()
     if executable is None:

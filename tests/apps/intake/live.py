@@ -3,15 +3,11 @@ temporary folder, the intake page mounted as its front, a low proof-of-work diff
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-import uvicorn
+from tests.loopback import serving
 
 from stopframe.apps.intake.site import page_app
 from stopframe.apps.registry.app import create_app
@@ -19,32 +15,6 @@ from stopframe.apps.registry.state import open_registry
 from stopframe.config import RegistrySettings
 
 POW_BITS = 6
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """Serve the ASGI `app` on 127.0.0.1 until the block ends; yields its base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("test server did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def registry_settings(data_dir: Path, **overrides: object) -> RegistrySettings:

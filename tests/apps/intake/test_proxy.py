@@ -12,7 +12,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
-from tests.apps.intake.live import free_port, live_registry, serving
+from tests.apps.intake.live import live_registry
+from tests.loopback import free_port, serving
 from typer.testing import CliRunner
 
 from stopframe.apps.intake.proxy import MAX_BODY_BYTES, proxy_app

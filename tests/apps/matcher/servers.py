@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from PIL import Image
+from tests.loopback import serving
 
 from stopframe.apps.matcher.app import create_app as create_matcher
 from stopframe.apps.matcher.keys import create_key as create_matcher_key
@@ -39,33 +38,6 @@ CASE_BANK = "ngo-verified"  # the verified bank cases submit to; its entries blo
 CASE_KINDS = ["pdq", "pdq_robust", "md5", "sha256"]
 ALLOW_BANK = "known-fp"  # the platform's own allow-list (sample picture 2's PDQ)
 SYNC_WAIT_S = 1.0  # the sync loop's long-poll (changes arrive at once; teardown waits it out)
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """Serve `app` on 127.0.0.1 until the block ends; yields its base URL."""
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("test server did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 class Tamper(httpx.BaseTransport):

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 from tests.apps.matcher.conftest import BANK, FORMAT, Picture, write_list
-from tests.apps.matcher.servers import free_port
+from tests.loopback import free_port
 from typer.testing import CliRunner, Result
 
 from stopframe.apps.matcher.keys import authorize

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from tests.apps.matcher.servers import free_port
+from tests.loopback import free_port
 
 pytestmark = pytest.mark.slow
 

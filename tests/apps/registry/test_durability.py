@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -17,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import func, select
+from tests.loopback import free_port
 
 from stopframe.apps.registry import audit
 from stopframe.apps.registry.db import open_database
@@ -26,12 +26,6 @@ from stopframe.apps.registry.services import feed
 SUBMISSIONS = 1200
 CASES = 24
 KILL_AFTER_ACKS = 500
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_server(data_dir: Path, database_url: str, port: int, log: Path) -> subprocess.Popen:
