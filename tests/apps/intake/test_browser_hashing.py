@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from stopframe.bench.corpus import default_corpus_dir
 from stopframe.errors import MediaError
 from stopframe.signals.pdq import hamming_distance
 from stopframe.signals.pdq_image import DecodePath, pdq_of_bytes
@@ -24,8 +25,9 @@ from stopframe.signals.vpdq import VPDQ, hash_video, parse_vpdq_lines
 
 pytestmark = pytest.mark.browser
 
-VECTORS = Path(os.environ.get("STOPFRAME_VECTORS", "/work/shared/vectors"))
-CORPUS = Path.home() / ".cache" / "stopframe" / "corpus" / "images"
+SHARED = Path(__file__).resolve().parents[4] / "shared"  # beside the checkout, as tests/conftest
+VECTORS = Path(os.environ.get("STOPFRAME_SHARED_DIR", SHARED)) / "vectors"
+CORPUS = default_corpus_dir() / "images"
 HARNESS = Path(__file__).with_name("harness.html")
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 PDQ_TOLERANCE = 10  # bits between the browser's PDQ and Python's reference path
