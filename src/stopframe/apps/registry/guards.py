@@ -1,20 +1,48 @@
-"""ASGI middleware run before routing: body size limit and content-type checks.
+"""ASGI middleware run before routing: body size limits, content-type checks and upload slots.
 
-The registry takes hashes, never media: bodies are capped (imports have their own, larger cap)
-and only JSON (or, for imports, the partner text formats) is accepted; image, video and binary
-uploads are refused with 415 before any byte reaches a route.
+The registry takes hashes, never media: bodies are capped (the admin import route has its own,
+larger cap) and only JSON (or, for imports, the partner text formats) is accepted; image, video
+and binary uploads are refused with 415 before any byte reaches a route. No body is read here:
+the limit is counted as the route reads, so routing (404) and credentials (401, 403) are answered
+before a single body byte is taken, and only an authorised import ever holds a large one.
 """
 
 from __future__ import annotations
 
 import json
+import re
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stopframe.apps.problems import PROBLEM_JSON
 
 IMPORT_TYPES = ("text/csv", "text/plain", "application/json", "application/xml", "text/xml")
 JSON_TYPES = ("application/json",)
+# The one route that takes large bodies (banks.import_entries); any other path gets max_body
+IMPORT_ROUTE = re.compile(r"/v1/banks/[a-z0-9][a-z0-9._-]{0,63}/import")
+# The routes that add hash values to a case (one vPDQ of hours is over a megabyte): max_values
+VALUES_ROUTE = re.compile(r"/v1/cases/[A-Za-z0-9-]{1,64}/(?:entries|items)")
+IMPORT_SLOTS = 2  # large uploads read at once; more wait (503) so memory stays bounded
+SLOTS_RETRY_AFTER = "5"  # seconds a refused upload is told to wait
+
+
+class BodyTooLarge(HTTPException):
+    """The body read so far is over the route's limit (answered 413 by the app's handlers)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body over the {limit}-byte limit")
+
+
+class UploadsBusy(HTTPException):
+    """Every large-upload slot is taken (answered 503 with Retry-After)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            503,
+            "too many imports are being uploaded; try again shortly",
+            headers={"Retry-After": SLOTS_RETRY_AFTER},
+        )
 
 
 async def _send_problem(send: Send, status: int, title: str, detail: str) -> None:
@@ -35,20 +63,33 @@ async def _send_problem(send: Send, status: int, title: str, detail: str) -> Non
 
 
 class RequestGuard:
-    """Refuse bodies over the limit (413) and content types the route does not take (415)."""
+    """Refuse declared bodies over the limit (413) and content types the route does not take
+    (415) up front; cap the bytes a route reads, and the imports read at once, as it reads."""
 
-    def __init__(self, app: ASGIApp, max_body: int, max_import: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body: int,
+        max_import: int,
+        import_slots: int = IMPORT_SLOTS,
+        max_values: int | None = None,
+    ) -> None:
         self.app = app
         self.max_body = max_body
+        self.max_values = max_body if max_values is None else max_values
         self.max_import = max_import
+        self.import_slots = import_slots
+        self.uploading = 0  # imports holding a slot (one event loop: no lock needed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        is_import = scope["path"].endswith("/import")
+        is_import = IMPORT_ROUTE.fullmatch(scope["path"]) is not None
         limit = self.max_import if is_import else self.max_body
+        if VALUES_ROUTE.fullmatch(scope["path"]):
+            limit = self.max_values
         length = headers.get("content-length")
         if length is not None and not length.isdigit():
             await _send_problem(send, 400, "Bad Request", "Content-Length is not a number")
@@ -77,30 +118,25 @@ class RequestGuard:
                 f"send one of {', '.join(allowed)}{hint}",
             )
             return
-        chunks: list[bytes] = []
         received = 0
-        while True:  # read the whole (bounded) body first, so a streamed body is capped too
+        holds_slot = False
+
+        async def capped() -> Message:
+            # Called only once a route reads its body: after routing and its credentials
+            nonlocal received, holds_slot
+            if is_import and not holds_slot:
+                if self.uploading >= self.import_slots:
+                    raise UploadsBusy()
+                self.uploading += 1
+                holds_slot = True
             message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            received += len(chunk)
+            received += len(message.get("body", b""))
             if received > limit:
-                await _send_problem(
-                    send, 413, "Content Too Large", f"request body over the {limit}-byte limit"
-                )
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
-        replayed = False
+                raise BodyTooLarge(limit)
+            return message
 
-        async def replay() -> Message:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await self.app(scope, replay, send)
+        try:
+            await self.app(scope, capped, send)
+        finally:
+            if holds_slot:
+                self.uploading -= 1
