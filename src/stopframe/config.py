@@ -79,7 +79,12 @@ class RegistrySettings(BaseModel):
         None, description="Ed25519 private key (PEM) from the environment instead of the data dir."
     )
     max_body_bytes: PositiveInt = Field(
-        1 << 20, description="Largest request body, except imports."
+        1 << 20, description="Largest request body, except imports and case entries/items."
+    )
+    max_values_body_bytes: PositiveInt = Field(
+        4 << 20,
+        description="Largest body adding hashes to a case (entries, items): room for a vPDQ "
+        "of over 4 hours at 1 fps (about 1.3 MB) and more.",
     )
     max_import_bytes: PositiveInt = Field(
         64 << 20, description="Largest bulk import file accepted."

@@ -66,6 +66,7 @@ class SignalType(ABC):
     max_threshold: ClassVar[int] = 0  # the largest threshold a bank may set
     single_line: ClassVar[bool] = True  # whether a value fits on one line of text
     aliases: ClassVar[tuple[str, ...]] = ()  # other names exchanges use (ThreatExchange, HMA)
+    max_value_chars: ClassVar[int] = 65_536  # longer text is refused before it is parsed
 
     @abstractmethod
     def canonical(self, value: str) -> str:
@@ -79,6 +80,11 @@ class SignalType(ABC):
         """Validate a value (and quality) arriving from outside; return the canonical signal."""
         if not isinstance(value, str):
             raise SignalValueError(f"{self.name} value must be text")
+        if len(value) > self.max_value_chars:
+            raise SignalValueError(
+                f"{self.name} value is {len(value)} characters, over the limit of "
+                f"{self.max_value_chars}"
+            )
         return Signal(self.name, self.canonical(value), self.check_quality(quality))
 
     def check_quality(self, quality: object) -> int | None:

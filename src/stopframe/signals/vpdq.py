@@ -8,6 +8,7 @@ when letterbox removal is on) and never holds decoded frames.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,14 @@ from stopframe.signals.base import ContentType, IndexKind, Signal, SignalType
 from stopframe.signals.exact import MD5, SHA256, ExactDigests, digests_of_file
 from stopframe.signals.pdq import PDQ, digest_matrix, hamming_matrix
 from stopframe.signals.pdq_plane import pdq_from_plane
+
+# Over 4 hours at one frame per second: 14,400 lines of at most ~88 characters are ~1.27 M
+MAX_VPDQ_CHARS = 1_600_000
+# Fields are ASCII digits only: int() and float() would take other scripts' digits, "nan",
+# "inf", exponents and underscores, and thousands of digits
+_FRAME_NUMBER = re.compile(r"[0-9]{1,10}")
+_QUALITY = re.compile(r"[0-9]{1,3}")
+_SECONDS = re.compile(r"[0-9]{1,10}(?:\.[0-9]{1,9})?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,12 +99,16 @@ def parse_vpdq_lines(text: str, source: str = "vpdq") -> list[VpdqFrame]:
         parts = line.split(",")
         if len(parts) != 4:
             raise SignalValueError(f"{source} line {number}: expected 4 comma-separated fields")
-        try:
-            frame_number, quality, seconds = int(parts[0]), int(parts[1]), float(parts[3])
-        except ValueError as exc:
-            raise SignalValueError(f"{source} line {number}: {exc}") from None
-        if frame_number < 0 or not 0 <= quality <= 100 or not seconds >= 0:
-            raise SignalValueError(f"{source} line {number}: frame, quality or time out of range")
+        frame, quality_text, _, seconds_text = (part.strip() for part in parts)
+        if not _FRAME_NUMBER.fullmatch(frame):
+            raise SignalValueError(f"{source} line {number}: frame number must be 1-10 digits 0-9")
+        if not _QUALITY.fullmatch(quality_text) or int(quality_text) > 100:
+            raise SignalValueError(f"{source} line {number}: quality must be an integer 0-100")
+        if not _SECONDS.fullmatch(seconds_text):
+            raise SignalValueError(
+                f"{source} line {number}: timestamp must be seconds as digits 0-9, like 12.345"
+            )
+        frame_number, quality, seconds = int(frame), int(quality_text), float(seconds_text)
         try:
             digest = bytes.fromhex(PDQ.canonical(parts[2]))
         except SignalValueError as exc:
@@ -117,6 +130,7 @@ class VpdqSignal(SignalType):
     default_threshold = 20
     max_threshold = 100
     single_line = False
+    max_value_chars = MAX_VPDQ_CHARS
 
     def canonical(self, value: str) -> str:
         frames = parse_vpdq_lines(value, source=self.name)

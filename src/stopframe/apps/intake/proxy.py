@@ -20,11 +20,17 @@ from starlette.types import ASGIApp
 from stopframe.apps.intake.site import DEFAULT_EXIT_URL, SecurityHeaders, page_app
 from stopframe.apps.problems import problem_response
 
-MAX_BODY_BYTES = 1 << 20  # a page request carries hashes of at most a batch of files
+MAX_BODY_BYTES = 4 << 20  # as the registry allows for adding hashes (a vPDQ of 4 h is ~1.3 MB)
 MAX_RESPONSE_BYTES = 4 << 20
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 FORWARDED_REQUEST_HEADERS = ("content-type", "accept", "x-case-pin", "authorization")
-FORWARDED_RESPONSE_HEADERS = ("content-type", "retry-after", "www-authenticate")
+FORWARDED_RESPONSE_HEADERS = (
+    "content-type",
+    "retry-after",
+    "www-authenticate",
+    "cache-control",  # a PIN is answered no-store, and must stay so on the way to the page
+    "pragma",
+)
 CASE_NUMBER = re.compile(r"[A-Za-z0-9-]{1,64}")
 
 

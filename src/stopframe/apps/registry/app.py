@@ -51,5 +51,6 @@ def create_app(
         RequestGuard,
         max_body=registry.settings.max_body_bytes,
         max_import=registry.settings.max_import_bytes,
+        max_values=registry.settings.max_values_body_bytes,
     )
     return app

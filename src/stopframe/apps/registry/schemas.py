@@ -11,13 +11,21 @@ from stopframe.apps.registry.terms import ItemMedia, ReportedAction, Scope, Sugg
 from stopframe.errors import SignalValueError
 from stopframe.signals import SIGNAL_TYPES, parse_signal_value
 
-MAX_VALUE_CHARS = 400_000  # a vPDQ of about 80 minutes at one frame per second
+# The longest value any registered type takes (a vPDQ of over 4 hours at one frame per second)
+MAX_VALUE_CHARS = max(t.max_value_chars for t in SIGNAL_TYPES.values())
 
 
 def _registered_kind(name: str) -> str:
     """Accept the name of a type registered now (so types added at runtime need no schema
     change)."""
     return SIGNAL_TYPES[name].name  # UnknownSignalType is a ValueError: a validation error
+
+
+def _no_nul(text: str) -> str:
+    """Refuse NUL characters in free text that is stored (databases and logs mishandle them)."""
+    if "\x00" in text:
+        raise ValueError("must not contain NUL characters")
+    return text
 
 
 def _describe_kinds(schema: dict[str, Any]) -> None:
@@ -70,7 +78,7 @@ class SignalIn(Strict):
 
     kind: SignalKindName
     value: Annotated[str, Field(min_length=1, max_length=MAX_VALUE_CHARS)]
-    quality: Annotated[int | None, Field(ge=0, le=100)] = None
+    quality: Annotated[int | None, Field(ge=0, le=100, strict=True)] = None  # never 50.5, "50"
 
     @model_validator(mode="after")
     def _canonical(self) -> SignalIn:
@@ -232,7 +240,7 @@ class ImportOut(BaseModel):
 class ApiKeyIn(Strict):
     """A new API key: a label for the operator and its scopes."""
 
-    name: Annotated[str, Field(min_length=1, max_length=100)]
+    name: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_no_nul)]
     scopes: Annotated[list[Scope], Field(min_length=1, max_length=4)]
 
 

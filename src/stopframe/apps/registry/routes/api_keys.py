@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path
 
 from stopframe.apps.registry.auth import Caller, registry, require
 from stopframe.apps.registry.models import ApiKey
+from stopframe.apps.registry.nostore import NO_STORE
 from stopframe.apps.registry.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyOut
 from stopframe.apps.registry.services import keys
 from stopframe.apps.registry.state import Registry
@@ -34,7 +35,7 @@ def key_created(new: keys.NewKey) -> ApiKeyCreated:
     return ApiKeyCreated(key=new.key, **key_out(new.row).model_dump())
 
 
-@router.post("", response_model=ApiKeyCreated, status_code=201)
+@router.post("", response_model=ApiKeyCreated, status_code=201, dependencies=NO_STORE)
 def create_key(
     body: ApiKeyIn, caller: Caller = Depends(admin), reg: Registry = Depends(registry)
 ) -> ApiKeyCreated:
@@ -61,7 +62,9 @@ def revoke_key(
         return key_out(keys.revoke(session, key_id, caller.actor))
 
 
-@router.post("/{key_id}/rotate", response_model=ApiKeyCreated, status_code=201)
+@router.post(
+    "/{key_id}/rotate", response_model=ApiKeyCreated, status_code=201, dependencies=NO_STORE
+)
 def rotate_key(
     key_id: KeyId, caller: Caller = Depends(admin), reg: Registry = Depends(registry)
 ) -> ApiKeyCreated:

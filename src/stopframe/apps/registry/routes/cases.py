@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path, Response
 
 from stopframe.apps.registry.auth import Caller, case_pin, limit_case, registry, require
 from stopframe.apps.registry.models import Case, Entry
+from stopframe.apps.registry.nostore import NO_STORE
 from stopframe.apps.registry.schemas import CaseCreated, CaseSummary, EntryOut, SubmitIn, SubmitOut
 from stopframe.apps.registry.services import banks, cases, entries
 from stopframe.apps.registry.state import Registry
@@ -40,7 +41,7 @@ def _case(reg: Registry, number: str, pin: str | None) -> Case:
         return cases.authenticate(session, number, pin, reg.settings.pin_scrypt_n, reg.pin_cache)
 
 
-@router.post("", response_model=CaseCreated, status_code=201)
+@router.post("", response_model=CaseCreated, status_code=201, dependencies=NO_STORE)
 def create_case(caller: Caller = Depends(submit), reg: Registry = Depends(registry)) -> CaseCreated:
     """Open an anonymous case. Keep the number and PIN: they are shown only this once."""
     with reg.db.write() as session:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 
 from stopframe.apps.registry.auth import client_address, registry
+from stopframe.apps.registry.nostore import NO_STORE
 from stopframe.apps.registry.ratelimit import take_or_refuse
 from stopframe.apps.registry.schemas import CaseCreated, ChallengeOut, IntakeCaseIn
 from stopframe.apps.registry.services import cases
@@ -31,7 +32,7 @@ def challenge(reg: Registry = Depends(registry)) -> ChallengeOut:
     )
 
 
-@router.post("/cases", response_model=CaseCreated, status_code=201)
+@router.post("/cases", response_model=CaseCreated, status_code=201, dependencies=NO_STORE)
 def open_case(
     body: IntakeCaseIn, request: Request, reg: Registry = Depends(registry)
 ) -> CaseCreated:
