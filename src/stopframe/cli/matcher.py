@@ -16,6 +16,7 @@ from typing import Annotated, TextIO
 
 import typer
 
+from stopframe.cli.extras import require_extra
 from stopframe.cli.settings import command_settings
 from stopframe.config import MatcherSettings
 from stopframe.errors import ConfigError, ServiceError, StopframeError
@@ -143,6 +144,7 @@ def serve(
     workers: Annotated[int | None, typer.Option(help="API worker processes (default 1)")] = None,
 ) -> None:
     """Run the sync process and the match API (workers share one memory-mapped index)."""
+    require_extra("matcher", "stopframe matcher serve")
     from stopframe.apps.matcher.server import serve as run
 
     settings = _settings(

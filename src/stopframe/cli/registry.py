@@ -1,17 +1,22 @@
 """`stopframe serve` and `stopframe registry ...`: run and operate the registry service.
 
-Exit codes: 0 success, 1 audit chain broken or backup failed, 2 bad arguments.
+Exit codes: 0 success, 1 audit chain broken, backup failed or database unreachable, 2 bad
+arguments or the registry extra not installed.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from stopframe.cli.extras import require_extra
 from stopframe.cli.settings import command_settings
 from stopframe.config import RegistrySettings
 
@@ -19,6 +24,34 @@ registry_app = typer.Typer(
     help="Operate the hash registry: migrations, keys, audit, backups, imports.",
     no_args_is_help=True,
 )
+
+
+@registry_app.callback()
+def _needs_registry_extra() -> None:
+    """Every registry command needs the registry extra; say so in one line when it is missing."""
+    require_extra("registry", "stopframe registry")
+
+
+@contextmanager
+def _database_reachable() -> Iterator[None]:
+    """Turn a database that cannot be opened or reached into one line on stderr and exit 1."""
+    from stopframe.apps.registry.db import DatabaseUnavailable
+
+    try:
+        yield
+    except DatabaseUnavailable as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+def is_loopback(host: str) -> bool:
+    """True when `host` only accepts connections from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _settings(data_dir: Path | None, database_url: str | None) -> RegistrySettings:
@@ -52,6 +85,7 @@ def serve(
     ] = None,
 ) -> None:
     """Run the registry HTTP service (migrates the database first), with the page at /."""
+    require_extra("registry", "stopframe serve")
     from stopframe.apps.intake.site import DEFAULT_EXIT_URL, page_app
     from stopframe.apps.registry.server import serve as run
 
@@ -64,7 +98,14 @@ def serve(
         front = page_app(exit_url=exit_url or DEFAULT_EXIT_URL) if page else None
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
-    run(settings, front=front)
+    if not is_loopback(settings.host):
+        typer.echo(
+            f"warning: serving plain HTTP without TLS on {settings.host}; put the registry "
+            "behind an HTTPS reverse proxy",
+            err=True,
+        )
+    with _database_reachable():
+        run(settings, front=front)
 
 
 @registry_app.command()
@@ -72,10 +113,12 @@ def migrate(data_dir: DataDir = None, database_url: DbUrl = None) -> None:
     """Bring the database to the newest schema."""
     from stopframe.apps.registry.db import open_database
     from stopframe.apps.registry.migrate import upgrade
+    from stopframe.apps.registry.state import private_data_dir
 
     settings = _settings(data_dir, database_url)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = open_database(settings.resolved_database_url)
+    private_data_dir(settings.data_dir)
+    with _database_reachable():
+        db = open_database(settings.resolved_database_url)
     upgrade(db.writer)
     db.dispose()
     typer.echo("database is at the newest schema")
@@ -99,7 +142,8 @@ def create_key(
     except ValueError:
         typer.echo(f"unknown scope in {scope}; use submit, read, report or admin", err=True)
         raise typer.Exit(2) from None
-    reg = open_registry(_settings(data_dir, database_url))
+    with _database_reachable():
+        reg = open_registry(_settings(data_dir, database_url))
     with reg.db.write() as session:
         created = keys.create_key(session, name, scopes, "cli")
     reg.db.dispose()
@@ -131,7 +175,8 @@ def create_bank(
         suggested = SuggestedAction(action)
     except ValueError:
         raise typer.BadParameter(f"action must be block, review or log, not {action!r}") from None
-    reg = open_registry(_settings(data_dir, database_url))
+    with _database_reachable():
+        reg = open_registry(_settings(data_dir, database_url))
     try:
         with reg.db.write() as session:
             bank = banks.create_bank(
@@ -178,7 +223,8 @@ def audit_verify(data_dir: DataDir = None, database_url: DbUrl = None) -> None:
     from stopframe.apps.registry.db import open_database
 
     settings = _settings(data_dir, database_url)
-    db = open_database(settings.resolved_database_url)
+    with _database_reachable():
+        db = open_database(settings.resolved_database_url)
     with db.read() as session:
         result = audit.verify(session)
     db.dispose()
@@ -195,7 +241,8 @@ def audit_verify(data_dir: DataDir = None, database_url: DbUrl = None) -> None:
 
 @registry_app.command()
 def backup(destination: Path, data_dir: DataDir = None, database_url: DbUrl = None) -> None:
-    """Write a consistent copy of the database to DESTINATION (SQLite file or pg_dump archive)."""
+    """Write a consistent copy of the database to DESTINATION, a new file readable by its owner
+    only (SQLite file or pg_dump archive); an existing file or a missing folder is refused."""
     from stopframe.apps.registry.backup import BackupError
     from stopframe.apps.registry.backup import backup as run
 
@@ -229,7 +276,8 @@ def import_list(
     from stopframe.errors import ServiceError
 
     settings = _settings(data_dir, database_url)
-    reg = open_registry(settings)
+    with _database_reachable():
+        reg = open_registry(settings)
     try:
         with reg.db.write() as session:
             result = transfer.import_file(

@@ -74,6 +74,7 @@ def test_backup_of_a_running_sqlite_registry(registry, headers, client, tmp_path
         pytest.skip("PostgreSQL backups are pg_dump's (covered below)")
     client.post("/v1/banks", headers=headers["admin"], json={"name": "b", "kinds": ["md5"]})
     destination = tmp_path / "copy" / "backup.sqlite"
+    destination.parent.mkdir()
     result = cli(
         "registry",
         "backup",

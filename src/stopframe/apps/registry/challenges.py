@@ -49,7 +49,7 @@ def load_secret(data_dir: Path) -> bytes:
     """The challenge secret in `data_dir`, created (0600, atomically) if there is none yet."""
     path = data_dir / SECRET_FILE
     if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         draft = data_dir / f".{SECRET_FILE}.{secrets.token_hex(8)}"
         fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:

@@ -3,10 +3,12 @@ the intake's challenge book."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from stopframe.apps.registry.challenges import ChallengeBook, load_secret
-from stopframe.apps.registry.db import Database, open_database
+from stopframe.apps.registry.db import PRIVATE_FOLDER, Database, open_database
 from stopframe.apps.registry.migrate import upgrade
 from stopframe.apps.registry.pincache import PinCache
 from stopframe.apps.registry.ratelimit import TokenBuckets
@@ -46,9 +48,19 @@ class Registry:
         )
 
 
+def private_data_dir(path: Path) -> None:
+    """Make the data folder (database, keys, secrets) or close an existing one of ours to
+    everyone but its owner (0700)."""
+    path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
+    status = path.stat()
+    if status.st_uid == os.getuid() and status.st_mode & 0o077:
+        path.chmod(PRIVATE_FOLDER)
+
+
 def open_registry(settings: Settings, migrate: bool = True) -> Registry:
-    """Open the database (migrating it to the newest schema) and the signing keyring."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    """Open the database (migrating it to the newest schema) and the signing keyring; the data
+    folder is made private first. DatabaseUnavailable when the database cannot be reached."""
+    private_data_dir(settings.data_dir)
     db = open_database(settings.resolved_database_url)
     if migrate:
         upgrade(db.writer)
