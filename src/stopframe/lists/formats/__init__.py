@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from stopframe.errors import FormatError
 from stopframe.lists.formats import ncmec, projectvic, stopncii, threatexchange
-from stopframe.lists.formats.base import Exported, ListFormat, ParsedList
+from stopframe.lists.formats.base import Exported, ListFormat, ParsedList, Record
 
 FORMATS: dict[str, ListFormat] = {
     f.name: f
@@ -33,4 +33,4 @@ def get_format(name: str) -> ListFormat:
         ) from None
 
 
-__all__ = ["FORMATS", "Exported", "FormatError", "ListFormat", "ParsedList", "get_format"]
+__all__ = ["FORMATS", "Exported", "FormatError", "ListFormat", "ParsedList", "Record", "get_format"]

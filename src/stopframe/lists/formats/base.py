@@ -24,6 +24,25 @@ class ParsedList:
 
 
 @dataclass(frozen=True)
+class Record:
+    """One file's signals, written together as one record where the format has records;
+    `media` is photo, video or other, or None for a lone entry of unknown media."""
+
+    media: str | None
+    signals: tuple[Signal, ...]
+
+
+def as_records(items: Sequence[Signal | Record]) -> list[Record]:
+    """`items` as records: a bare signal is a record of its own."""
+    return [i if isinstance(i, Record) else Record(None, (i,)) for i in items]
+
+
+def flatten(records: Sequence[Signal | Record]) -> list[Signal]:
+    """Every signal of `records` once, in order, for formats with one signal per line."""
+    return list(dict.fromkeys(s for r in as_records(records) for s in r.signals))
+
+
+@dataclass(frozen=True)
 class Exported:
     """A written partner file and, by kind, how many signals it left out (empty unless partial)."""
 
@@ -39,12 +58,15 @@ class ListFormat:
     name: str
     media_type: str
     parse: Callable[[bytes], ParsedList]
-    write: Callable[[Sequence[Signal]], bytes]
+    write: Callable[[Sequence[Signal | Record]], bytes]
     carries: Callable[[SignalType], bool]
 
-    def dump(self, signals: Sequence[Signal], partial: bool = False) -> Exported:
-        """Write `signals`; a kind this format cannot carry is refused, or left out and counted
-        when `partial` is set, never dropped silently."""
+    def dump(self, items: Sequence[Signal | Record], partial: bool = False) -> Exported:
+        """Write `items` (a file's signals as one record, a bare signal on its own); a kind this
+        format cannot carry is refused, or left out and counted when `partial` is set, never
+        dropped silently."""
+        records = as_records(items)
+        signals = [s for r in records for s in r.signals]
         left_out = Counter(s.kind for s in signals if not self.carries(SIGNAL_TYPES[s.kind]))
         if left_out and not partial:
             kinds = ", ".join(sorted(left_out))
@@ -53,8 +75,11 @@ class ListFormat:
                 f"({sum(left_out.values())} of {len(signals)}); "
                 "export a partial file or use another format"
             )
-        kept = [s for s in signals if s.kind not in left_out]
-        return Exported(self.write(kept), dict(sorted(left_out.items())))
+        kept = [
+            Record(r.media, tuple(s for s in r.signals if s.kind not in left_out)) for r in records
+        ]
+        written = self.write([r for r in kept if r.signals])
+        return Exported(written, dict(sorted(left_out.items())))
 
 
 def every_type(_signal_type: SignalType) -> bool:

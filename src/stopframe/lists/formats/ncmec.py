@@ -4,8 +4,9 @@ Layout, as NCMEC's industry hash-sharing API returns it: a root (`queryResult`, 
 holding `images/image` and `videos/video` elements, each with `fingerprints` whose children are
 named for the algorithm from NCMEC's own vocabulary (`ELEMENTS`). An element whose name means a
 registered type (its name or an alias) is read; records carrying only other fingerprints (SHA-1,
-PhotoDNA) are counted as skipped. A type with no NCMEC element (vPDQ, robust PDQ sets) cannot be
-carried: exports refuse it or report it left out.
+PhotoDNA) are counted as skipped. Exports write one record per file, videos under `videos`. A
+type with no NCMEC element (vPDQ, robust PDQ sets) cannot be carried: exports refuse it or
+report it left out.
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 
 from stopframe.errors import FormatError
-from stopframe.lists.formats.base import ListFormat, ParsedList, name_in, signal_at
+from stopframe.lists.formats.base import (
+    ListFormat,
+    ParsedList,
+    Record,
+    as_records,
+    name_in,
+    signal_at,
+)
 from stopframe.signals import SIGNAL_TYPES, Signal, SignalType
 
 NAMESPACE = "https://hashsharing.ncmec.org/npo/v1"
@@ -65,16 +73,21 @@ def carries(signal_type: SignalType) -> bool:
     return signal_type.single_line and name_in(ELEMENTS, signal_type) is not None
 
 
-def dump(signals: Sequence[Signal]) -> bytes:
-    """Write each signal as one image record with its NCMEC fingerprint element; FormatError
-    for a type NCMEC has no element for."""
+def dump(items: Sequence[Signal | Record]) -> bytes:
+    """Write each record (a file's signals) as one `image`, or one `video` under `videos`, with
+    a fingerprint element per signal; FormatError for a type NCMEC has no element for."""
+    records = as_records(items)
     root = Element("queryResult", {"xmlns": NAMESPACE})
-    images = SubElement(root, "images", {"count": str(len(signals))})
-    for s in signals:
-        element = name_in(ELEMENTS, s.type)
-        if element is None or not carries(s.type):
-            raise FormatError(f"ncmec-xml has no fingerprint element for {s.kind}")
-        SubElement(SubElement(SubElement(images, "image"), "fingerprints"), element).text = s.value
+    for media in ("image", "video"):
+        chosen = [r for r in records if (r.media == "video") == (media == "video")]
+        container = SubElement(root, f"{media}s", {"count": str(len(chosen))})
+        for record in chosen:
+            prints = SubElement(SubElement(container, media), "fingerprints")
+            for s in record.signals:
+                element = name_in(ELEMENTS, s.type)
+                if element is None or not carries(s.type):
+                    raise FormatError(f"ncmec-xml has no fingerprint element for {s.kind}")
+                SubElement(prints, element).text = s.value
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + tostring(root, encoding="unicode").encode()
 
 

@@ -17,6 +17,8 @@ from stopframe.errors import FormatError
 from stopframe.lists.formats.base import (
     ListFormat,
     ParsedList,
+    Record,
+    as_records,
     load_json,
     name_in,
     signal_at,
@@ -73,15 +75,20 @@ def carries(signal_type: SignalType) -> bool:
     return signal_type.single_line and name_in(FIELDS, signal_type) is not None
 
 
-def dump(signals: Sequence[Signal]) -> bytes:
-    """Write each signal as one Media object holding it in its Project VIC field; FormatError
-    for a type Project VIC has no field for."""
+def dump(items: Sequence[Signal | Record]) -> bytes:
+    """Write each record (a file's signals) as one Media object holding each signal in its
+    Project VIC field; FormatError for a type with no field, or two signals for one field."""
     value = []
-    for number, s in enumerate(signals, 1):
-        field = name_in(FIELDS, s.type)
-        if field is None or not carries(s.type):
-            raise FormatError(f"projectvic-json has no hash field for {s.kind}")
-        value.append({"MediaID": number, field: s.value})
+    for number, record in enumerate(as_records(items), 1):
+        media: dict[str, object] = {"MediaID": number}
+        for s in record.signals:
+            field = name_in(FIELDS, s.type)
+            if field is None or not carries(s.type):
+                raise FormatError(f"projectvic-json has no hash field for {s.kind}")
+            if field in media:
+                raise FormatError(f"Media {number} has two {field} values")
+            media[field] = s.value
+        value.append(media)
     return json.dumps({"odata.metadata": METADATA, "value": value}, indent=1).encode()
 
 

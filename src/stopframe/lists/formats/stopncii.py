@@ -13,7 +13,15 @@ import json
 from collections.abc import Sequence
 
 from stopframe.errors import FormatError
-from stopframe.lists.formats.base import ListFormat, ParsedList, every_type, load_json, signal_at
+from stopframe.lists.formats.base import (
+    ListFormat,
+    ParsedList,
+    Record,
+    every_type,
+    flatten,
+    load_json,
+    signal_at,
+)
 from stopframe.signals import SIGNAL_TYPES, Signal
 
 
@@ -39,10 +47,10 @@ def parse(data: bytes) -> ParsedList:
     return out
 
 
-def dump(signals: Sequence[Signal]) -> bytes:
-    """Write signals as a StopNCII JSON hash list."""
+def dump(records: Sequence[Signal | Record]) -> bytes:
+    """Write signals as a StopNCII JSON hash list, each once."""
     items = []
-    for s in signals:
+    for s in flatten(records):
         item: dict[str, object] = {"hashType": s.kind.upper(), "hashValue": s.value}
         if s.quality is not None:
             item["quality"] = s.quality

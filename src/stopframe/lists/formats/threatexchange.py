@@ -15,7 +15,14 @@ import io
 from collections.abc import Sequence
 
 from stopframe.errors import FormatError
-from stopframe.lists.formats.base import ListFormat, ParsedList, every_type, signal_at
+from stopframe.lists.formats.base import (
+    ListFormat,
+    ParsedList,
+    Record,
+    every_type,
+    flatten,
+    signal_at,
+)
 from stopframe.signals import SIGNAL_TYPES, Signal, SignalType
 
 
@@ -77,8 +84,9 @@ def parse_text(data: bytes) -> ParsedList:
     return out
 
 
-def dump_csv(signals: Sequence[Signal]) -> bytes:
-    """Write signals as a ThreatExchange/HMA CSV list (every type fits)."""
+def dump_csv(items: Sequence[Signal | Record]) -> bytes:
+    """Write signals as a ThreatExchange/HMA CSV list (every type fits), each once."""
+    signals = flatten(items)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["signal_type", "signal", "quality"])
@@ -87,8 +95,10 @@ def dump_csv(signals: Sequence[Signal]) -> bytes:
     return buffer.getvalue().encode()
 
 
-def dump_text(signals: Sequence[Signal]) -> bytes:
-    """Write `signal_type signal` lines; FormatError for a type whose values span lines."""
+def dump_text(items: Sequence[Signal | Record]) -> bytes:
+    """Write `signal_type signal` lines, each signal once; FormatError for a type whose values
+    span lines (vPDQ: ThreatExchange's one-line form drops frame numbers, so it is not lossless)."""
+    signals = flatten(items)
     for s in signals:
         if not _one_line(s.type):
             raise FormatError(f"threatexchange-text cannot carry {s.kind}: values span lines")

@@ -9,10 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from stopframe.apps.registry import audit
-from stopframe.apps.registry.models import Bank, Entry
+from stopframe.apps.registry.models import Bank, Entry, Item, ItemEntry
 from stopframe.apps.registry.services.entries import add_signals
 from stopframe.errors import FormatError, Invalid, TooLarge
-from stopframe.lists.formats import Exported, ListFormat, get_format
+from stopframe.lists.formats import Exported, ListFormat, Record, get_format
 from stopframe.signals import Signal
 
 IMPORT_OWNER = "import"
@@ -78,19 +78,41 @@ def import_file(
 def export_bank(
     session: Session, bank: Bank, fmt: str, partial: bool = False
 ) -> tuple[Exported, str]:
-    """The bank's active entries written in `fmt`, with the media type to send them as.
+    """The bank's active entries written in `fmt`, one record per file (item), with the media
+    type to send them as.
 
     Entries of kinds the format cannot carry are refused (Invalid), or left out and counted in
     the result when `partial` is set.
     """
     list_format = _format(fmt)
-    rows = session.execute(
-        select(Entry.kind, Entry.value, Entry.quality)
-        .where(Entry.bank_id == bank.id, Entry.withdrawn_at.is_(None))
-        .order_by(Entry.id)
-    )
-    signals = [Signal(kind, value, quality) for kind, value, quality in rows]
     try:
-        return list_format.dump(signals, partial), list_format.media_type
+        return list_format.dump(bank_records(session, bank), partial), list_format.media_type
     except FormatError as exc:
         raise Invalid(str(exc)) from None
+
+
+def bank_records(session: Session, bank: Bank) -> list[Record]:
+    """The bank's active entries as records: an active item's entries together with its media
+    (an entry two files share is in both), every entry of no active item on its own."""
+    active = Entry.bank_id == bank.id, Entry.withdrawn_at.is_(None)
+    signals = {
+        entry_id: Signal(kind, value, quality)
+        for entry_id, kind, value, quality in session.execute(
+            select(Entry.id, Entry.kind, Entry.value, Entry.quality).where(*active)
+        )
+    }
+    grouped: dict[int, tuple[str, list[int]]] = {}
+    for item_id, media, entry_id in session.execute(
+        select(Item.id, Item.media, ItemEntry.entry_id)
+        .join(ItemEntry, ItemEntry.item_id == Item.id)
+        .join(Entry, Entry.id == ItemEntry.entry_id)
+        .where(Item.withdrawn_at.is_(None), *active)
+        .order_by(Item.id, ItemEntry.entry_id)
+    ):
+        grouped.setdefault(item_id, (media, []))[1].append(entry_id)
+    held = {e for _, ids in grouped.values() for e in ids}
+    keyed = [
+        (ids[0], Record(media, tuple(signals[e] for e in ids))) for media, ids in grouped.values()
+    ]
+    keyed += [(e, Record(None, (s,))) for e, s in signals.items() if e not in held]
+    return [record for _, record in sorted(keyed, key=lambda pair: pair[0])]
