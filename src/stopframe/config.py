@@ -127,6 +127,22 @@ class RegistrySettings(BaseModel):
     intake_cases_per_hour: PositiveInt = Field(
         10, description="Anonymous cases one client address may open per hour."
     )
+    pin_key_failure_rate: PositiveFloat = Field(
+        120 / 3600, description="Wrong PINs per second per API key (refill)."
+    )
+    pin_key_failure_burst: PositiveInt = Field(
+        60, description="Wrong PINs an API key may send before it must wait."
+    )
+    pin_hash_workers: PositiveInt = Field(
+        2, description="Most PIN hashes (scrypt) computed at once; the rest wait their turn."
+    )
+    pin_hash_wait_s: float = Field(
+        5.0, ge=0, description="How long a PIN check waits for a turn before a 503 answer."
+    )
+    max_case_entries: PositiveInt = Field(
+        5_000,
+        description="Most active entries one case may hold (a real case's files, with room).",
+    )
 
     @property
     def resolved_database_url(self) -> str:

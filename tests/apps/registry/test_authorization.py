@@ -65,6 +65,12 @@ def world(client, headers, new_case):  # type: ignore[no-untyped-def]
         json={"signals": [{"kind": "md5", "value": hashlib.md5(b"x").hexdigest()}]},
     )
     assert added.status_code == 201
+    reported = client.post(  # stays active: the matrix withdraws the first, reports take this
+        f"/v1/cases/{number}/entries",
+        headers=case,
+        json={"signals": [{"kind": "md5", "value": hashlib.md5(b"y").hexdigest()}]},
+    )
+    assert reported.status_code == 201
     item = client.post(f"/v1/cases/{number}/items", headers=case, json=ITEM)
     assert item.status_code == 201
     bank = client.post(
@@ -75,6 +81,7 @@ def world(client, headers, new_case):  # type: ignore[no-untyped-def]
         "case_number": number,
         "pin": case["X-Case-PIN"],
         "entry_id": added.json()["entries"][0]["id"],
+        "reported_entry_id": reported.json()["entries"][0]["id"],
         "item_id": item.json()["items"][0]["id"],
     }
 
@@ -109,7 +116,7 @@ def request_for(client, headers, world, method: str, path: str):  # type: ignore
         url += "?format=threatexchange-csv"
     elif path == "/v1/reports":
         kwargs["json"] = {
-            "entry_id": world["entry_id"],
+            "entry_id": world["reported_entry_id"],
             "action": "review",
             "matched_at": "2026-11-22T10:00:00Z",
         }
@@ -118,7 +125,7 @@ def request_for(client, headers, world, method: str, path: str):  # type: ignore
             "reports": [
                 {
                     "key": "matrix-report-1",
-                    "entry_id": world["entry_id"],
+                    "entry_id": world["reported_entry_id"],
                     "action": "log",
                     "matched_at": "2026-11-22T10:00:00Z",
                 }
@@ -199,7 +206,7 @@ def test_case_routes_refuse_a_wrong_or_missing_pin(client, headers, world, metho
         f"/v1/cases/{world['case_number']}",
         headers={**headers["submit"], "X-Case-PIN": world["pin"]},
     ).json()
-    assert summary["entries_active"] == 1 and summary["entries_withdrawn"] == 0  # nothing changed
+    assert summary["entries_active"] == 2 and summary["entries_withdrawn"] == 0  # nothing changed
 
 
 def test_case_entries_of_another_case_are_invisible(client, world, new_case) -> None:  # type: ignore[no-untyped-def]

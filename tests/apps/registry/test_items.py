@@ -36,10 +36,12 @@ def photo(p: int, m: int) -> items.NewItem:
 
 
 def open_case(registry):  # type: ignore[no-untyped-def]
+    issued = cases.issue_pin(registry.pins)
     with registry.db.write() as session:
-        new = cases.create_case(session, 1024, "test")
-        case = cases.authenticate(session, new.number, new.pin, 1024)
+        new = cases.create_case(session, issued, "test")
+        case = cases.find_case(session, new.number)
         session.expunge(case)
+    cases.check_case_pin(case, new.number, new.pin, registry.pins)
     return case
 
 
@@ -111,18 +113,19 @@ def test_counts_per_item_and_per_case_count_each_report_once(registry) -> None: 
     one, two, three = add(registry, case, photo(1, 1), photo(1, 2), photo(3, 3)).ids
     with registry.db.write() as session:
         key = keys.create_key(session, "platform", [Scope.REPORT], "test").row
+        other = keys.create_key(session, "another", [Scope.REPORT], "test").row
         ids = {
             e.value: e.id
             for e in session.execute(select(Entry).where(Entry.case_id == case.id)).scalars()
         }
         now = datetime.now(UTC)
-        for value, action in (
-            (pdq(1), ReportedAction.BLOCK),  # shared by items one and two
-            (md5(1), ReportedAction.LOG),
-            (md5(2), ReportedAction.REVIEW),
-            (md5(2), ReportedAction.NONE),
+        for reporter, value, action in (
+            (key, pdq(1), ReportedAction.BLOCK),  # shared by items one and two
+            (key, md5(1), ReportedAction.LOG),
+            (key, md5(2), ReportedAction.REVIEW),
+            (other, md5(2), ReportedAction.NONE),  # a key reports an entry once
         ):
-            reports.add_report(session, key, ids[value], action, now)
+            reports.add_report(session, reporter, ids[value], action, now)
     with registry.db.read() as session:
         view = items.case_items(session, case)
     counts = {i.id: (i.matched, i.acted_on) for i in view.items}

@@ -75,8 +75,8 @@ def test_a_batch_sent_twice_counts_once(client, headers, registry, case_with_ent
 
     mixed = {"reports": [report("platform-0001", ids[0]), report("platform-0006", ids[0])]}
     answer = client.post(BATCH, headers=headers["report"], json=mixed).json()
-    assert answer == {"accepted": 1, "duplicates": 1, "unknown": []}
-    assert client.get(url, headers=case).json()["matched"] == 4
+    assert answer == {"accepted": 0, "duplicates": 2, "unknown": []}  # one report per entry
+    assert client.get(url, headers=case).json()["matched"] == 3
 
 
 def test_one_audit_row_names_the_batch(client, headers, registry, case_with_entries) -> None:  # type: ignore[no-untyped-def]

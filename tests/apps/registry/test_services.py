@@ -21,12 +21,12 @@ def md5(n: int) -> str:
 
 
 def test_add_and_withdraw_leave_an_audit_trail(registry) -> None:  # type: ignore[no-untyped-def]
+    issued = cases.issue_pin(registry.pins)
     with registry.db.write() as session:
-        case_row = cases.create_case(session, registry.settings.pin_scrypt_n, "test")
+        case_row = cases.create_case(session, issued, "test")
     with registry.db.read() as session:
-        case = cases.authenticate(
-            session, case_row.number, case_row.pin, registry.settings.pin_scrypt_n
-        )
+        found = cases.find_case(session, case_row.number)
+    case = cases.check_case_pin(found, case_row.number, case_row.pin, registry.pins)
     with registry.db.write() as session:
         bank = banks.case_bank(session, registry.settings.case_bank, "test")
         submitted = cases.submit(
@@ -66,13 +66,13 @@ def test_refusals_are_domain_errors_with_their_status(registry) -> None:  # type
     with registry.db.write() as session, pytest.raises(Invalid, match="does not take md5"):
         bank = banks.get_bank(session, "photos")
         entries.add_signals(session, bank, "import", None, [Signal("md5", md5(1))])
-    with registry.db.write() as session, pytest.raises(Invalid, match="over 128"):
+    with registry.db.write() as session, pytest.raises(Invalid, match="over 64"):
         banks.create_bank(session, "wide", ["pdq"], "test", distance_threshold=129)
     with registry.db.read() as session, pytest.raises(NotFound) as missing:
         entries.get_entry(session, 999)
     assert missing.value.status == 404
-    with registry.db.read() as session, pytest.raises(Unauthorized) as wrong:
-        cases.authenticate(session, "SF-AAAA-AAAA-AAAA", "0", registry.settings.pin_scrypt_n)
+    with pytest.raises(Unauthorized) as wrong:
+        cases.check_case_pin(None, "SF-AAAA-AAAA-AAAA", "0", registry.pins)
     assert wrong.value.extra == {"challenge": "CasePIN"}
     with registry.db.write() as session:
         key = keys.create_key(session, "t", [Scope.READ], "test")

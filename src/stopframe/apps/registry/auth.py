@@ -1,5 +1,5 @@
 """Request authentication: API keys with scopes (Bearer), case number + PIN, and rate limits per
-key, per case and per client address."""
+key, per case and per client address (wrong PINs also per key)."""
 
 from __future__ import annotations
 
@@ -78,21 +78,34 @@ def case_pin(
 
 
 def limit_case(reg: Registry, number: str) -> None:
-    """Spend one token of the case's bucket (also bounds PIN guessing); RateLimited when empty."""
+    """Spend one token of the case's own pace (after its PIN was accepted, so only the holder
+    spends it); RateLimited when empty."""
     take_or_refuse(reg.case_limits, number, "case")
 
 
-def case_for_pin(reg: Registry, number: str, pin: str | None, address: str) -> Case:
-    """The case acting, after its own rate limit and its PIN check; a client address that sent
-    too many wrong PINs is refused before any check, and each wrong PIN spends one of its
-    tokens."""
-    limit_case(reg, number)
+def case_for_pin(
+    reg: Registry, number: str, pin: str | None, address: str, key_id: str | None = None
+) -> Case:
+    """The case acting, after its PIN check. Wrong PINs are limited per client address and per
+    API key (when one came along): one that sent too many is refused before any check, and each
+    wrong PIN spends one of its tokens. A right PIN from anyone else is still accepted, so a
+    guesser cannot lock the holder out; the case's own pace is spent only once it is accepted.
+    scrypt runs in the bounded PIN pool with no database session or write lock held."""
     refuse_if_empty(reg.pin_failure_limits, address, "address (too many wrong PINs)")
+    if key_id is not None:
+        refuse_if_empty(reg.pin_key_failure_limits, key_id, "API key (too many wrong PINs)")
+    with reg.db.read() as session:
+        found = cases.find_case(session, number)
     try:
-        with reg.db.read() as session:
-            return cases.authenticate(
-                session, number, pin, reg.settings.pin_scrypt_n, reg.pin_cache
-            )
+        case = cases.check_case_pin(found, number, pin, reg.pins, reg.pin_cache)
     except Unauthorized:
         reg.pin_failure_limits.take(address)
+        if key_id is not None:
+            reg.pin_key_failure_limits.take(key_id)
         raise
+    limit_case(reg, number)
+    if not reg.pins.is_current(case.pin_hash):
+        upgraded = reg.pins.hash(pin or "")  # before the write transaction, never inside it
+        with reg.db.write() as session:
+            cases.upgrade_pin_hash(session, case, upgraded)
+    return case

@@ -60,13 +60,31 @@ def hash_pin(pin: str, n: int) -> str:
     return f"scrypt${n}${SCRYPT_R}${SCRYPT_P}${b64(salt).decode()}${b64(digest).decode()}"
 
 
-def check_pin(pin: str, stored: str) -> bool:
-    """True when `pin` matches the stored hash (constant-time comparison)."""
+def scrypt_n_of(stored: str) -> int | None:
+    """The scrypt cost N a stored PIN hash was made with, or None when it is not one of ours."""
+    parts = stored.split("$")
+    if len(parts) != 6 or parts[0] != "scrypt" or not parts[1].isdigit():
+        return None
+    return int(parts[1])
+
+
+def dummy_pin_hash(n: int) -> str:
+    """A stored-hash stand-in that no PIN matches, costing scrypt at `n` to check (unknown cases
+    take as long as known ones)."""
+    return f"scrypt${n}${SCRYPT_R}${SCRYPT_P}$AAAAAAAAAAAAAAAAAAAAAA==$"
+
+
+def check_pin(pin: str, stored: str, cost_n: int | None = None) -> bool:
+    """True when `pin` matches the stored hash (constant-time comparison). With `cost_n`, a hash
+    made at a smaller N is padded with extra runs so the check costs as much as one at `cost_n`,
+    whatever the answer."""
     try:
         scheme, n, _r, _p, salt, digest = stored.split("$")
         if scheme != "scrypt":
             return False
         actual = _scrypt(pin, base64.b64decode(salt), int(n))
+        for _ in range(1, (cost_n or 0) // int(n)):
+            _scrypt(pin, b"pad", int(n))
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(actual, base64.b64decode(digest))

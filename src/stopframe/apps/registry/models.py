@@ -78,6 +78,7 @@ class Entry(Base):
     quality: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(Timestamp, nullable=False)
     withdrawn_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    withdrawn_by: Mapped[str | None] = mapped_column(String(64))  # the audit actor who withdrew
     bank: Mapped[Bank] = relationship(lazy="joined")
 
 

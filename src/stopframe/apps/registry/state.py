@@ -11,6 +11,7 @@ from stopframe.apps.registry.challenges import ChallengeBook, load_secret
 from stopframe.apps.registry.db import PRIVATE_FOLDER, Database, open_database
 from stopframe.apps.registry.migrate import upgrade
 from stopframe.apps.registry.pincache import PinCache
+from stopframe.apps.registry.pinwork import PinWork
 from stopframe.apps.registry.ratelimit import TokenBuckets
 from stopframe.apps.registry.services.feed import SNAPSHOT_PAGE_SIZE
 from stopframe.config import RegistrySettings as Settings
@@ -29,6 +30,8 @@ class Registry:
     case_limits: TokenBuckets = field(init=False)
     pin_cache: PinCache = field(init=False)
     pin_failure_limits: TokenBuckets = field(init=False)  # wrong PINs, per client address
+    pin_key_failure_limits: TokenBuckets = field(init=False)  # wrong PINs, per API key
+    pins: PinWork = field(init=False)  # scrypt for PINs, a bounded number at once
     intake_limits: TokenBuckets = field(init=False)  # anonymous cases, per client address
     challenges: ChallengeBook = field(init=False)
 
@@ -39,6 +42,12 @@ class Registry:
         self.pin_cache = PinCache(settings.pin_cache_seconds)
         self.pin_failure_limits = TokenBuckets(
             settings.pin_failure_rate, settings.pin_failure_burst
+        )
+        self.pin_key_failure_limits = TokenBuckets(
+            settings.pin_key_failure_rate, settings.pin_key_failure_burst
+        )
+        self.pins = PinWork(
+            settings.pin_scrypt_n, settings.pin_hash_workers, settings.pin_hash_wait_s
         )
         self.intake_limits = TokenBuckets(
             settings.intake_cases_per_hour / 3600, settings.intake_cases_per_hour

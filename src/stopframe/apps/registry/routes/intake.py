@@ -43,6 +43,7 @@ def open_case(
     expires = book.check(body.challenge, body.nonce, reg.settings.intake_pow_bits)
     take_or_refuse(reg.intake_limits, client_address(request), "address")
     book.spend(body.challenge, expires)
+    issued = cases.issue_pin(reg.pins)  # scrypt first: never under the writer lock
     with reg.db.write() as session:
-        new = cases.create_case(session, reg.settings.pin_scrypt_n, ACTOR)
+        new = cases.create_case(session, issued, ACTOR)
     return CaseCreated(case_number=new.number, pin=new.pin)

@@ -52,7 +52,14 @@ def add_items(
     ]
     with reg.db.write() as session:
         bank = banks.case_bank(session, reg.settings.case_bank, cases.actor_of(case))
-        result = items.add_items(session, case, bank, new, reg.settings.max_items_per_request)
+        result = items.add_items(
+            session,
+            case,
+            bank,
+            new,
+            reg.settings.max_items_per_request,
+            reg.settings.max_case_entries,
+        )
         shown = items.views(session, items.items_by_id(session, result.ids))
     response.status_code = 201 if result.added else 200
     return ItemsAdded(added=result.added, items=[item_out(v) for v in shown])

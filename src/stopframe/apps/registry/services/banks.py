@@ -12,7 +12,7 @@ from stopframe.apps.registry.models import Bank
 from stopframe.apps.registry.terms import SuggestedAction
 from stopframe.errors import Conflict, Invalid, NotFound, UnknownSignalType
 from stopframe.lists.canonical import utcnow
-from stopframe.signals import SIGNAL_TYPES
+from stopframe.signals import SIGNAL_TYPES, SignalType
 
 
 def get_bank(session: Session, name: str) -> Bank:
@@ -23,6 +23,18 @@ def get_bank(session: Session, name: str) -> Bank:
     return bank
 
 
+# A bank's own ceiling, under the kind's: PDQ codes 64 bits apart (a quarter of 256) are
+# different pictures, so a bank matching at more would flag unrelated uploads.
+BANK_CEILING = {"pdq": 64, "pdq_robust": 64}
+
+
+def bank_bound(signal_type: SignalType) -> int:
+    """The largest distance threshold a bank may set for a kind: its own maximum, or less."""
+    return min(
+        signal_type.max_threshold, BANK_CEILING.get(signal_type.name, signal_type.max_threshold)
+    )
+
+
 def threshold_for(kinds: Sequence[str], threshold: int | None) -> int:
     """The bank's distance threshold: at most the smallest maximum among its kinds that have a
     distance scale; by default `SIGNAL_TYPES.bank_default_threshold`, which consumers read as
@@ -30,7 +42,7 @@ def threshold_for(kinds: Sequence[str], threshold: int | None) -> int:
     if threshold is None:
         return SIGNAL_TYPES.bank_default_threshold(kinds)
     scaled = [SIGNAL_TYPES[k] for k in kinds if SIGNAL_TYPES[k].max_threshold > 0]
-    bound = min((t.max_threshold for t in scaled), default=0)
+    bound = min((bank_bound(t) for t in scaled), default=0)
     if threshold > bound:
         which = ", ".join(t.name for t in scaled) or "exact digests only"
         raise Invalid(

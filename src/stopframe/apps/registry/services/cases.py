@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
 from stopframe.apps.registry import audit
-from stopframe.apps.registry.credentials import check_pin, hash_pin, new_case_number, new_pin
+from stopframe.apps.registry.credentials import new_case_number, new_pin
 from stopframe.apps.registry.models import Bank, Case, Entry, Report
 from stopframe.apps.registry.pincache import PinCache
+from stopframe.apps.registry.pinwork import PinWork
 from stopframe.apps.registry.services.entries import add_signals, withdraw
 from stopframe.apps.registry.terms import ReportedAction
 from stopframe.errors import NotFound, Unauthorized
@@ -53,27 +55,43 @@ def actor_of(case: Case) -> str:
     return f"case:{case.id}"
 
 
-def create_case(session: Session, scrypt_n: int, actor: str) -> NewCase:
-    """Create a case; the PIN is returned here and never again."""
+@dataclass(frozen=True)
+class IssuedPin:
+    """A new PIN and its stored hash, made before any write transaction opens."""
+
+    pin: str
+    pin_hash: str
+
+
+def issue_pin(pins: PinWork) -> IssuedPin:
+    """A fresh PIN and its hash (scrypt, in the bounded PIN pool; never under the writer lock)."""
     pin = new_pin()
-    case = Case(number=new_case_number(), pin_hash=hash_pin(pin, scrypt_n), created_at=utcnow())
+    return IssuedPin(pin, pins.hash(pin))
+
+
+def create_case(session: Session, issued: IssuedPin, actor: str) -> NewCase:
+    """Create a case; the PIN is returned here and never again."""
+    case = Case(number=new_case_number(), pin_hash=issued.pin_hash, created_at=utcnow())
     session.add(case)
     session.flush()
     audit.record(session, actor, "case.create", f"case:{case.id}")
-    return NewCase(case.number, pin)
+    return NewCase(case.number, issued.pin)
 
 
-def authenticate(
-    session: Session, number: str, pin: str | None, scrypt_n: int, cache: PinCache | None = None
+def find_case(session: Session, number: str) -> Case | None:
+    """The case numbered `number`, or None."""
+    return session.execute(select(Case).where(Case.number == number)).scalar_one_or_none()
+
+
+def check_case_pin(
+    case: Case | None, number: str, pin: str | None, pins: PinWork, cache: PinCache | None = None
 ) -> Case:
-    """The case for `number` if `pin` is right; one Unauthorized for unknown number and wrong
-    PIN."""
-    case = session.execute(select(Case).where(Case.number == number)).scalar_one_or_none()
+    """`case` when `pin` is right; one Unauthorized for unknown number and wrong PIN, at the same
+    scrypt cost either way. Needs no database session (hold none while scrypt runs)."""
     pin = pin or ""
     if case is not None and cache is not None and cache.hit(number, pin):
         return case
-    stored = case.pin_hash if case else f"scrypt${scrypt_n}$8$1$AAAAAAAAAAAAAAAAAAAAAA==$"
-    ok = check_pin(pin, stored)  # hash even for unknown cases: same timing either way
+    ok = pins.check(pin, case.pin_hash if case else None)
     if case is None or not ok:
         raise Unauthorized("case number or PIN is wrong", challenge="CasePIN")
     if cache is not None:
@@ -81,9 +99,32 @@ def authenticate(
     return case
 
 
-def submit(session: Session, case: Case, bank: Bank, signals: Sequence[Signal]) -> Submission:
-    """Add the case's signals to `bank` (all or none) and audit what was new."""
-    ids, added = add_signals(session, bank, actor_of(case), case.id, signals)
+def upgrade_pin_hash(session: Session, case: Case, new_hash: str) -> bool:
+    """Store a hash of the case's PIN at the current cost (made before this write) in place of
+    the one `case` was read with; False when the stored hash changed meanwhile."""
+    result = session.execute(
+        update(Case)
+        .where(Case.id == case.id, Case.pin_hash == case.pin_hash)
+        .values(pin_hash=new_hash)
+    )
+    changed = cast("CursorResult[Any]", result).rowcount
+    if changed:
+        audit.record(session, actor_of(case), "case.pin_rehash", f"case:{case.id}")
+    return bool(changed)
+
+
+def submit(
+    session: Session,
+    case: Case,
+    bank: Bank,
+    signals: Sequence[Signal],
+    max_entries: int | None = None,
+) -> Submission:
+    """Add the case's signals to `bank` (all or none, at most `max_entries` active in the case)
+    and audit what was new."""
+    ids, added = add_signals(
+        session, bank, actor_of(case), case.id, signals, max_case_entries=max_entries
+    )
     if added:
         audit.record(
             session,

@@ -1,7 +1,10 @@
 """Adding and withdrawing entries: idempotent on duplicates, each change appended to the feed.
 
 `add_signals` is the shared step of `cases.submit` and `transfer.import_signals`, which write
-the audit row that goes with it; `withdraw` writes its own.
+the audit row that goes with it; `withdraw` writes its own. Degenerate values (constant hashes,
+digests of the empty file, values under their kind's quality floor) are refused, a case holds at
+most a set number of active entries, and an entry someone else withdrew (an operator) is not
+restored by its case re-submitting it.
 """
 
 from __future__ import annotations
@@ -10,18 +13,23 @@ import hashlib
 from collections.abc import Iterable
 from typing import cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session
 
 from stopframe.apps.registry import audit
 from stopframe.apps.registry.models import Bank, Entry
 from stopframe.apps.registry.services.feed import append_changes
-from stopframe.errors import Invalid, NotFound
+from stopframe.errors import Conflict, Invalid, NotFound, TooLarge
 from stopframe.lists.canonical import utcnow
 from stopframe.lists.documents import ADD, WITHDRAW
-from stopframe.signals import Signal
+from stopframe.signals import SIGNAL_TYPES, Signal
 
 CHUNK = 5000
+# Digests of the empty file: every empty upload has them, so they identify nothing.
+EMPTY_FILE = {
+    ("md5", hashlib.md5(b"").hexdigest()),
+    ("sha256", hashlib.sha256(b"").hexdigest()),
+}
 
 
 def digest(value: str) -> str:
@@ -29,27 +37,66 @@ def digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
+def degenerate(signal: Signal) -> str | None:
+    """Why a signal identifies nothing (a constant hash, the empty file's digest, a quality
+    under its kind's floor), or None if it is fit to register."""
+    if set(signal.value) in ({"0"}, {"f"}):
+        return f"an all-zero or all-one {signal.kind} value matches no real recording"
+    if (signal.kind, signal.value) in EMPTY_FILE:
+        return f"this {signal.kind} is the digest of an empty file"
+    signal_type = SIGNAL_TYPES[signal.kind]
+    if not signal_type.usable(signal):
+        return (
+            f"{signal.kind} quality {signal.quality} is under {signal_type.quality_floor}, "
+            "the least that is ever matched"
+        )
+    return None
+
+
 def add_signals(
-    session: Session, bank: Bank, owner: str, case_id: int | None, signals: Iterable[Signal]
+    session: Session,
+    bank: Bank,
+    owner: str,
+    case_id: int | None,
+    signals: Iterable[Signal],
+    *,
+    max_case_entries: int | None = None,
 ) -> tuple[list[int], int]:
     """Add signals to `bank` for `owner`; return (entry ids in input order, how many were new).
 
-    A signal already present for the same owner is not duplicated; a withdrawn one is restored.
+    A signal already present for the same owner is not duplicated; one the owner withdrew is
+    restored, one someone else withdrew is refused (Conflict). Invalid for a degenerate value;
+    TooLarge if the case would hold more than `max_case_entries` active entries.
     """
     allowed = set(bank.kind_names)
     wanted: dict[tuple[str, str], Signal] = {}
-    for signal in signals:
+    for n, signal in enumerate(signals):
         if signal.kind not in allowed:
             raise Invalid(f"bank {bank.name!r} does not take {signal.kind} signals")
+        reason = degenerate(signal)
+        if reason:
+            raise Invalid(f"signal {n} is refused: {reason}")
         wanted.setdefault((signal.kind, digest(signal.value)), signal)
     ids: dict[tuple[str, str], int] = {}
-    withdrawn: set[int] = set()
+    withdrawn: dict[int, str | None] = {}
     _lookup(session, bank.id, owner, wanted, ids, withdrawn)
+    kept = sorted(
+        e for e, by in withdrawn.items() if case_id is not None and by not in (None, owner)
+    )
+    if kept:
+        raise Conflict(
+            f"entries {kept} were withdrawn by the registry's operator; submitting them again "
+            "does not restore them (ask the operator)"
+        )
     restored = sorted(withdrawn)
-    if restored:
-        session.execute(update(Entry).where(Entry.id.in_(restored)).values(withdrawn_at=None))
-    now = utcnow()
     new = {key: s for key, s in wanted.items() if key not in ids}
+    if case_id is not None and max_case_entries is not None:
+        _check_quota(session, case_id, len(new) + len(restored), max_case_entries)
+    if restored:
+        session.execute(
+            update(Entry).where(Entry.id.in_(restored)).values(withdrawn_at=None, withdrawn_by=None)
+        )
+    now = utcnow()
     new_rows = [
         {
             "bank_id": bank.id,
@@ -69,10 +116,24 @@ def add_signals(
     for start in range(0, len(new_rows), CHUNK):
         session.execute(entries.insert(), new_rows[start : start + CHUNK])
     if new:
-        _lookup(session, bank.id, owner, new, ids, set())
+        _lookup(session, bank.id, owner, new, ids, {})
     new_ids = sorted(ids[key] for key in new)
     append_changes(session, new_ids + restored, ADD)
     return [ids[key] for key in wanted], len(new_ids) + len(restored)
+
+
+def _check_quota(session: Session, case_id: int, adding: int, limit: int) -> None:
+    """Refuse (TooLarge) adding `adding` active entries to a case that would then hold over
+    `limit`."""
+    active = session.execute(
+        select(func.count())
+        .select_from(Entry)
+        .where(Entry.case_id == case_id, Entry.withdrawn_at.is_(None))
+    ).scalar_one()
+    if active + adding > limit:
+        raise TooLarge(
+            f"a case holds at most {limit} active entries; it has {active} and this adds {adding}"
+        )
 
 
 def _lookup(
@@ -81,9 +142,10 @@ def _lookup(
     owner: str,
     keys: Iterable[tuple[str, str]],
     ids: dict[tuple[str, str], int],
-    withdrawn: set[int],
+    withdrawn: dict[int, str | None],
 ) -> None:
-    """Fill `ids` with the entries of `owner` in the bank matching `keys`; note withdrawn ones.
+    """Fill `ids` with the entries of `owner` in the bank matching `keys`; note withdrawn ones
+    with who withdrew them.
 
     Queried per kind so the lookup uses the whole (bank, owner, kind, digest) unique index.
     """
@@ -93,17 +155,17 @@ def _lookup(
     for kind, digests in by_kind.items():
         for start in range(0, len(digests), CHUNK):
             rows = session.execute(
-                select(Entry.id, Entry.digest, Entry.withdrawn_at).where(
+                select(Entry.id, Entry.digest, Entry.withdrawn_at, Entry.withdrawn_by).where(
                     Entry.bank_id == bank_id,
                     Entry.owner == owner,
                     Entry.kind == kind,
                     Entry.digest.in_(digests[start : start + CHUNK]),
                 )
             )
-            for eid, dig, withdrawn_at in rows:
+            for eid, dig, withdrawn_at, withdrawn_by in rows:
                 ids[(kind, dig)] = eid
                 if withdrawn_at is not None:
-                    withdrawn.add(eid)
+                    withdrawn[eid] = withdrawn_by
 
 
 def withdraw(session: Session, entry: Entry, actor: str) -> bool:
@@ -111,6 +173,7 @@ def withdraw(session: Session, entry: Entry, actor: str) -> bool:
     if entry.withdrawn_at is not None:
         return False
     entry.withdrawn_at = utcnow()
+    entry.withdrawn_by = actor
     session.flush()
     append_changes(session, [entry.id], WITHDRAW)
     audit.record(session, actor, "entry.withdraw", f"entry:{entry.id}")

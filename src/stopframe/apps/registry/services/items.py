@@ -99,10 +99,16 @@ def _check(items: Sequence[NewItem], max_items: int) -> None:
 
 
 def add_items(
-    session: Session, case: Case, bank: Bank, items: Sequence[NewItem], max_items: int
+    session: Session,
+    case: Case,
+    bank: Bank,
+    items: Sequence[NewItem],
+    max_items: int,
+    max_entries: int | None = None,
 ) -> ItemsAdded:
     """Add each file's signals to `bank` as one item of `case` (all or none, in the caller's
-    transaction); an item already there is returned, a withdrawn one is restored."""
+    transaction, at most `max_entries` active entries in the case); an item already there is
+    returned, a withdrawn one is restored."""
     _check(items, max_items)
     actor = actor_of(case)
     ids: list[int] = []
@@ -110,7 +116,9 @@ def add_items(
     entries_added = 0
     now = utcnow()
     for new in items:
-        entry_ids, fresh = add_signals(session, bank, actor, case.id, new.signals)
+        entry_ids, fresh = add_signals(
+            session, bank, actor, case.id, new.signals, max_case_entries=max_entries
+        )
         entries_added += fresh
         mark = fingerprint(new.signals)
         item = session.execute(
