@@ -9,12 +9,15 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import json
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
 from stopframe.cli.extras import require_extra
 from stopframe.cli.settings import command_settings
@@ -200,6 +203,122 @@ def create_bank(
     finally:
         reg.db.dispose()
     typer.echo(json.dumps(created, indent=1))
+
+
+def _print_table(title: str, columns: list[str], rows: list[list[str]]) -> None:
+    """Print rows as a rich table, 120 columns wide when not on a terminal."""
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    Console(width=None if sys.stdout.isatty() else 120).print(table)
+
+
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON, as the HTTP API answers.")]
+
+bank_app = typer.Typer(help="The banks entries are kept in.", no_args_is_help=True)
+registry_app.add_typer(bank_app, name="bank")
+
+
+@bank_app.command("list")
+def bank_list(
+    as_json: AsJson = False, data_dir: DataDir = None, database_url: DbUrl = None
+) -> None:
+    """Every bank: kinds, distance threshold, suggested action and active entries."""
+    from stopframe.apps.registry.routes.banks import bank_out
+    from stopframe.apps.registry.services import banks
+    from stopframe.apps.registry.state import open_registry
+
+    with _database_reachable():
+        reg = open_registry(_settings(data_dir, database_url))
+    try:
+        with reg.db.read() as session:
+            listed = [bank_out(session, b) for b in banks.list_banks(session)]
+    finally:
+        reg.db.dispose()
+    if as_json:
+        typer.echo(json.dumps([b.model_dump(mode="json") for b in listed], indent=1))
+        return
+    _print_table(
+        f"{len(listed)} bank(s)",
+        ["name", "kinds", "threshold", "action", "verified", "active entries"],
+        [
+            [
+                b.name,
+                ",".join(b.kinds),
+                str(b.distance_threshold),
+                b.action.value,
+                "yes" if b.verified else "no",
+                str(b.entries_active),
+            ]
+            for b in listed
+        ],
+    )
+
+
+key_app = typer.Typer(
+    help="API keys: list and revoke (never shows a key itself).", no_args_is_help=True
+)
+registry_app.add_typer(key_app, name="key")
+
+
+@key_app.command("list")
+def key_list(as_json: AsJson = False, data_dir: DataDir = None, database_url: DbUrl = None) -> None:
+    """Every API key's id, name, scopes, creation and revocation time; never the key itself."""
+    from stopframe.apps.registry.routes.api_keys import key_out
+    from stopframe.apps.registry.services import keys
+    from stopframe.apps.registry.state import open_registry
+
+    with _database_reachable():
+        reg = open_registry(_settings(data_dir, database_url))
+    try:
+        with reg.db.read() as session:
+            listed = [key_out(k) for k in keys.list_keys(session)]
+    finally:
+        reg.db.dispose()
+    if as_json:
+        typer.echo(json.dumps([k.model_dump(mode="json") for k in listed], indent=1))
+        return
+    _print_table(
+        f"{len(listed)} key(s), {sum(k.revoked_at is None for k in listed)} active",
+        ["key id", "name", "scopes", "created", "revoked"],
+        [
+            [
+                k.key_id,
+                k.name,
+                ",".join(s.value for s in k.scopes),
+                k.created_at.isoformat()[:19],
+                k.revoked_at.isoformat()[:19] if k.revoked_at else "",
+            ]
+            for k in listed
+        ],
+    )
+
+
+@key_app.command("revoke")
+def key_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id, as `key list` shows it.")],
+    data_dir: DataDir = None,
+    database_url: DbUrl = None,
+) -> None:
+    """Revoke an API key at once; audited like a revocation over the API (repeating is harmless)."""
+    from stopframe.apps.registry.routes.api_keys import key_out
+    from stopframe.apps.registry.services import keys
+    from stopframe.apps.registry.state import open_registry
+    from stopframe.errors import ServiceError
+
+    with _database_reachable():
+        reg = open_registry(_settings(data_dir, database_url))
+    try:
+        with reg.db.write() as session:
+            revoked = key_out(keys.revoke(session, key_id, "cli"))
+    except ServiceError as exc:
+        typer.echo(f"nothing revoked: {exc.detail}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        reg.db.dispose()
+    typer.echo(json.dumps(revoked.model_dump(mode="json"), indent=1))
 
 
 @registry_app.command("rotate-signing-key")

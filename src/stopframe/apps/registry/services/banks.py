@@ -23,6 +23,11 @@ def get_bank(session: Session, name: str) -> Bank:
     return bank
 
 
+def list_banks(session: Session) -> list[Bank]:
+    """Every bank, by name."""
+    return list(session.execute(select(Bank).order_by(Bank.name)).scalars())
+
+
 # A bank's own ceiling, under the kind's: PDQ codes 64 bits apart (a quarter of 256) are
 # different pictures, so a bank matching at more would flag unrelated uploads.
 BANK_CEILING = {"pdq": 64, "pdq_robust": 64}
