@@ -143,6 +143,9 @@ class RegistrySettings(BaseModel):
         5_000,
         description="Most active entries one case may hold (a real case's files, with room).",
     )
+    docs_ui: bool = Field(
+        False, description="Serve the Swagger UI at /v1/docs (it loads scripts from a CDN)."
+    )
 
     @property
     def resolved_database_url(self) -> str:
@@ -196,6 +199,9 @@ class MatcherSettings(BaseModel):
         "0/1",
         pattern=r"^\d+/[1-9]\d*$",
         description="k/K: index only entries whose id is k modulo K (one shard of K machines).",
+    )
+    matcher_docs_ui: bool = Field(
+        False, description="Serve the Swagger UI at /v1/docs (it loads scripts from a CDN)."
     )
 
     @property

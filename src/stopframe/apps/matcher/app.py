@@ -47,7 +47,7 @@ def create_app(
         description="Match uploads against signed hash lists: hashes or media in, matches and a "
         "decision out. Media is hashed in memory and never stored.",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=f"{API_PREFIX}/docs" if svc.settings.matcher_docs_ui else None,  # CDN scripts
         redoc_url=None,
         lifespan=lifespan,
     )

@@ -1,5 +1,5 @@
-"""The FastAPI application: routers under /v1, problem+json errors, request guards, and an
-optional front (such as the intake page) mounted at "/" behind the API."""
+"""The FastAPI application: routers under /v1, problem+json errors, request guards, security
+headers, and an optional front (such as the intake page) mounted at "/" behind the API."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from starlette.types import ASGIApp
 
 from stopframe.apps import problems
 from stopframe.apps.registry.guards import RequestGuard
+from stopframe.apps.registry.headers import ApiSecurityHeaders
 from stopframe.apps.registry.routes import (
     api_keys,
     banks,
@@ -38,7 +39,7 @@ def create_app(
         description="Hash lists of known abuse recordings: cases, banks, signed lists, reports, "
         "audit. Hashes only; the registry never accepts media.",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=f"{API_PREFIX}/docs" if registry.settings.docs_ui else None,  # CDN scripts
         redoc_url=None,
     )
     app.state.registry = registry
@@ -53,4 +54,5 @@ def create_app(
         max_import=registry.settings.max_import_bytes,
         max_values=registry.settings.max_values_body_bytes,
     )
+    app.add_middleware(ApiSecurityHeaders)  # outermost: the guard's refusals get them too
     return app

@@ -111,3 +111,5 @@ def load_json(data: bytes) -> object:
         return json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise FormatError(f"not JSON: {exc}") from None
+    except RecursionError:
+        raise FormatError("not JSON this service reads: nested too deeply") from None
