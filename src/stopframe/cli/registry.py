@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -22,6 +22,9 @@ from rich.table import Table
 from stopframe.cli.extras import require_extra
 from stopframe.cli.settings import command_settings
 from stopframe.config import RegistrySettings
+
+if TYPE_CHECKING:
+    from stopframe.apps.registry.state import Registry
 
 registry_app = typer.Typer(
     help="Operate the hash registry: migrations, keys, audit, backups, imports.",
@@ -45,6 +48,20 @@ def _database_reachable() -> Iterator[None]:
     except DatabaseUnavailable as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+
+
+@contextmanager
+def _opened_registry(settings: RegistrySettings) -> Iterator[Registry]:
+    """The registry for one command (a database that cannot be reached is one line and exit 1),
+    its connections closed when the command is done."""
+    from stopframe.apps.registry.state import open_registry
+
+    with _database_reachable():
+        reg = open_registry(settings)
+    try:
+        yield reg
+    finally:
+        reg.db.dispose()
 
 
 def is_loopback(host: str) -> bool:
@@ -137,7 +154,6 @@ def create_key(
     """Create an API key (e.g. the first admin key) and print it once."""
     from stopframe.apps.registry.routes.api_keys import key_created
     from stopframe.apps.registry.services import keys
-    from stopframe.apps.registry.state import open_registry
     from stopframe.apps.registry.terms import Scope
 
     try:
@@ -145,11 +161,8 @@ def create_key(
     except ValueError:
         typer.echo(f"unknown scope in {scope}; use submit, read, report or admin", err=True)
         raise typer.Exit(2) from None
-    with _database_reachable():
-        reg = open_registry(_settings(data_dir, database_url))
-    with reg.db.write() as session:
+    with _opened_registry(_settings(data_dir, database_url)) as reg, reg.db.write() as session:
         created = keys.create_key(session, name, scopes, "cli")
-    reg.db.dispose()
     typer.echo(json.dumps(key_created(created).model_dump(mode="json"), indent=1))
 
 
@@ -170,7 +183,6 @@ def create_bank(
 ) -> None:
     """Create a bank; the change is audited like one made over the API."""
     from stopframe.apps.registry.services import banks
-    from stopframe.apps.registry.state import open_registry
     from stopframe.apps.registry.terms import SuggestedAction
     from stopframe.errors import ServiceError
 
@@ -178,10 +190,8 @@ def create_bank(
         suggested = SuggestedAction(action)
     except ValueError:
         raise typer.BadParameter(f"action must be block, review or log, not {action!r}") from None
-    with _database_reachable():
-        reg = open_registry(_settings(data_dir, database_url))
     try:
-        with reg.db.write() as session:
+        with _opened_registry(_settings(data_dir, database_url)) as reg, reg.db.write() as session:
             bank = banks.create_bank(
                 session,
                 name,
@@ -200,8 +210,6 @@ def create_bank(
     except ServiceError as exc:
         typer.echo(f"bank not created: {exc.detail}", err=True)
         raise typer.Exit(2) from None
-    finally:
-        reg.db.dispose()
     typer.echo(json.dumps(created, indent=1))
 
 
@@ -228,15 +236,9 @@ def bank_list(
     """Every bank: kinds, distance threshold, suggested action and active entries."""
     from stopframe.apps.registry.routes.banks import bank_out
     from stopframe.apps.registry.services import banks
-    from stopframe.apps.registry.state import open_registry
 
-    with _database_reachable():
-        reg = open_registry(_settings(data_dir, database_url))
-    try:
-        with reg.db.read() as session:
-            listed = [bank_out(session, b) for b in banks.list_banks(session)]
-    finally:
-        reg.db.dispose()
+    with _opened_registry(_settings(data_dir, database_url)) as reg, reg.db.read() as session:
+        listed = [bank_out(session, b) for b in banks.list_banks(session)]
     if as_json:
         typer.echo(json.dumps([b.model_dump(mode="json") for b in listed], indent=1))
         return
@@ -268,15 +270,9 @@ def key_list(as_json: AsJson = False, data_dir: DataDir = None, database_url: Db
     """Every API key's id, name, scopes, creation and revocation time; never the key itself."""
     from stopframe.apps.registry.routes.api_keys import key_out
     from stopframe.apps.registry.services import keys
-    from stopframe.apps.registry.state import open_registry
 
-    with _database_reachable():
-        reg = open_registry(_settings(data_dir, database_url))
-    try:
-        with reg.db.read() as session:
-            listed = [key_out(k) for k in keys.list_keys(session)]
-    finally:
-        reg.db.dispose()
+    with _opened_registry(_settings(data_dir, database_url)) as reg, reg.db.read() as session:
+        listed = [key_out(k) for k in keys.list_keys(session)]
     if as_json:
         typer.echo(json.dumps([k.model_dump(mode="json") for k in listed], indent=1))
         return
@@ -305,19 +301,14 @@ def key_revoke(
     """Revoke an API key at once; audited like a revocation over the API (repeating is harmless)."""
     from stopframe.apps.registry.routes.api_keys import key_out
     from stopframe.apps.registry.services import keys
-    from stopframe.apps.registry.state import open_registry
     from stopframe.errors import ServiceError
 
-    with _database_reachable():
-        reg = open_registry(_settings(data_dir, database_url))
     try:
-        with reg.db.write() as session:
+        with _opened_registry(_settings(data_dir, database_url)) as reg, reg.db.write() as session:
             revoked = key_out(keys.revoke(session, key_id, "cli"))
     except ServiceError as exc:
         typer.echo(f"nothing revoked: {exc.detail}", err=True)
         raise typer.Exit(2) from None
-    finally:
-        reg.db.dispose()
     typer.echo(json.dumps(revoked.model_dump(mode="json"), indent=1))
 
 
@@ -391,14 +382,11 @@ def import_list(
 ) -> None:
     """Import a partner list FILE into BANK (the bank must exist)."""
     from stopframe.apps.registry.services import banks, transfer
-    from stopframe.apps.registry.state import open_registry
     from stopframe.errors import ServiceError
 
     settings = _settings(data_dir, database_url)
-    with _database_reachable():
-        reg = open_registry(settings)
     try:
-        with reg.db.write() as session:
+        with _opened_registry(settings) as reg, reg.db.write() as session:
             result = transfer.import_file(
                 session,
                 banks.get_bank(session, bank),
@@ -410,6 +398,4 @@ def import_list(
     except ServiceError as exc:
         typer.echo(f"import failed, nothing written: {exc.detail}", err=True)
         raise typer.Exit(2) from None
-    finally:
-        reg.db.dispose()
     typer.echo(json.dumps(dataclasses.asdict(result), indent=1))
