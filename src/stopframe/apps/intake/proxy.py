@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp
 
-from stopframe.apps.intake.site import DEFAULT_EXIT_URL, SecurityHeaders, page_app
+from stopframe.apps.intake.site import DEFAULT_EXIT_URL, page_app, with_page_headers
 from stopframe.apps.problems import problem_response
 
 MAX_BODY_BYTES = 4 << 20  # as the registry allows for adding hashes (a vPDQ of 4 h is ~1.3 MB)
@@ -140,4 +140,4 @@ def proxy_app(registry_url: str, exit_url: str = DEFAULT_EXIT_URL) -> ASGIApp:
         lifespan=lifespan,
         exception_handlers={HTTPException: http_error},
     )
-    return SecurityHeaders(app)
+    return with_page_headers(app)

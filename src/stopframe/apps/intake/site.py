@@ -10,7 +10,9 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
+
+from stopframe.apps.headers import ResponseHeaders
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 DEFAULT_EXIT_URL = "/static/leave.html"
@@ -50,30 +52,10 @@ _API_META = '<meta name="stopframe-api" content="/v1">'
 _EXIT_META = f'<meta name="stopframe-exit" content="{DEFAULT_EXIT_URL}">'
 
 
-class SecurityHeaders:
-    """Adds the page's security headers to every response and drops any cookie set below it."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                kept = [
-                    (name, value)
-                    for name, value in message.get("headers", [])
-                    if name.lower() != b"set-cookie"
-                    and name.decode().lower() not in SECURITY_HEADERS
-                ]
-                kept += [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
-                message = {**message, "headers": kept}
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+def with_page_headers(app: ASGIApp) -> ASGIApp:
+    """`app` with the page's security headers on every response, over any set below, and no
+    cookie ever set."""
+    return ResponseHeaders(app, SECURITY_HEADERS, replace=True, drop=("set-cookie",))
 
 
 def _checked_exit_url(exit_url: str) -> str:
@@ -133,4 +115,4 @@ def page_app(api_base: str = "/v1", exit_url: str = DEFAULT_EXIT_URL) -> ASGIApp
             Route("/static/{path:path}", asset, methods=["GET", "HEAD"]),
         ]
     )
-    return SecurityHeaders(app)
+    return with_page_headers(app)

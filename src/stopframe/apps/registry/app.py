@@ -7,8 +7,9 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp
 
 from stopframe.apps import problems
+from stopframe.apps.headers import ResponseHeaders
 from stopframe.apps.registry.guards import RequestGuard
-from stopframe.apps.registry.headers import ApiSecurityHeaders
+from stopframe.apps.registry.headers import API_HEADERS
 from stopframe.apps.registry.routes import (
     api_keys,
     banks,
@@ -54,5 +55,6 @@ def create_app(
         max_import=registry.settings.max_import_bytes,
         max_values=registry.settings.max_values_body_bytes,
     )
-    app.add_middleware(ApiSecurityHeaders)  # outermost: the guard's refusals get them too
+    # outermost, so the guard's refusals carry the headers too
+    app.add_middleware(ResponseHeaders, headers=API_HEADERS)
     return app
