@@ -8,6 +8,7 @@ import typer
 from stopframe.cli import (
     bench,
     case,
+    demo,
     hashing,
     images,
     intake,
@@ -25,6 +26,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("hash")(hashing.hash_command)
+app.command("demo")(demo.demo_command)
 app.command("quickstart")(hashing.quickstart_command)
 app.command("signals")(signal_types.signals_command)
 app.command("match-images")(images.match_images_command)
