@@ -108,6 +108,9 @@ def hash_command(
     keep_bars: Annotated[
         bool, typer.Option("--keep-bars", help="Videos: do not crop letterbox/pillarbox bars.")
     ] = False,
+    tmk: Annotated[
+        bool, typer.Option("--tmk", help="Videos: add the TMK+PDQF hash (base64 of the .tmk).")
+    ] = False,
 ) -> None:
     """Hash images (PDQ) and videos (vPDQ) with MD5 and SHA-256: a record per file, in order.
     Only hashes are written; the media never leaves this machine."""
@@ -117,6 +120,12 @@ def hash_command(
             "use --format jsonl or csv",
             param_hint="--robust",
         )
+    if tmk and fmt is OutputFormat.TE:
+        raise typer.BadParameter(
+            "the te format has one line per hash and cannot carry TMK hashes; "
+            "use --format jsonl or csv",
+            param_hint="--tmk",
+        )
     settings = command_settings()
     chosen = HashOptions(
         path=decode_path,
@@ -124,6 +133,7 @@ def hash_command(
         robust=robust,
         video_rate=rate,
         remove_bars=not keep_bars,
+        tmk=tmk,
     )
     options = with_limits(chosen, settings)
     with ExitStack() as stack:

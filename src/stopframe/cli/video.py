@@ -1,4 +1,5 @@
-"""`stopframe hash-video` and `stopframe match-video`: vPDQ hashes of videos and clip matching.
+"""`stopframe hash-video` and `stopframe match-video`: vPDQ hashes of videos and clip matching;
+`hash-video --tmk OUT.tmk VIDEO` writes one video's TMK+PDQF hash in Meta's `.tmk` format.
 
 Exit codes: hash-video 0 = every file hashed (partial ones are flagged), 1 = some file could not
 be hashed; match-video 0 = match, 1 = no match; both 2 = bad arguments or unreadable input.
@@ -18,6 +19,7 @@ from stopframe.matching.video import DEFAULT_COMPARED_THRESHOLD, DEFAULT_QUERY_T
 from stopframe.media.sniff import SNIFF_BYTES
 from stopframe.media.video import sniff_animation, sniff_video
 from stopframe.signals.pdq import PDQ, PDQ_BITS
+from stopframe.signals.tmk import hash_video_tmk, write_tmk
 from stopframe.signals.vpdq import (
     VideoHash,
     VpdqFrame,
@@ -105,8 +107,18 @@ def hash_video_command(
     output_format: Annotated[
         HashFormat, typer.Option("--format", help="vpdq lines, json or jsonl.")
     ] = HashFormat.vpdq,
+    tmk: Annotated[
+        Path | None,
+        typer.Option(
+            "--tmk",
+            dir_okay=False,
+            help="Write the one video's TMK+PDQF hash to this .tmk file instead of printing vPDQ.",
+        ),
+    ] = None,
 ) -> None:
     """Print the vPDQ hash of each video (`frame,quality,pdq_hex,seconds` lines) and its MD5."""
+    if tmk is not None:
+        _write_tmk(paths, tmk, threads)
     failed = False
     records = []
     for path in paths:
@@ -128,6 +140,27 @@ def hash_video_command(
     if output_format is HashFormat.json:
         typer.echo(json.dumps(records, indent=2))
     raise typer.Exit(1 if failed else 0)
+
+
+def _write_tmk(paths: list[Path], out: Path, threads: int) -> None:
+    """Hash one video with TMK+PDQF and write Meta's `.tmk` file; exits like hash-video."""
+    if len(paths) != 1:
+        _err("--tmk writes the hash of exactly one video")
+        raise typer.Exit(2)
+    try:
+        result = hash_video_tmk(paths[0], threads=threads)
+        write_tmk(out, result.features)
+    except MediaError as exc:
+        _err(str(exc))
+        raise typer.Exit(1) from None
+    except OSError as exc:
+        _err(f"{out}: cannot write the .tmk file ({exc.strerror})")
+        raise typer.Exit(2) from None
+    if result.partial:
+        typer.echo(f"warning: {paths[0]}: partial result: {result.partial_reason}", err=True)
+    frames = result.features.frame_count
+    typer.echo(f"{out}: TMK+PDQF of {paths[0]} ({frames} frames at 15 fps)", err=True)
+    raise typer.Exit(0)
 
 
 def _load(path: Path, rate: float, remove_bars: bool, threads: int) -> list[VpdqFrame]:

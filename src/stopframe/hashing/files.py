@@ -36,6 +36,7 @@ from stopframe.signals.pdq_robust import (
     register_hashes,
     robust_signal,
 )
+from stopframe.signals.tmk import TMK, hash_video_tmk, tmk_text
 from stopframe.signals.vpdq import hash_video
 
 STATUS_OK = "ok"
@@ -62,7 +63,8 @@ class HashOptions:
     found in folders), and for videos the seconds between hashed frames (0 = every frame) and
     letterbox removal (clip-wide, and with `bars_per_frame` each frame's own). `robust_query`
     adds a picture's robust query set (`robust_query_of_file`) to the record, from the same
-    decode as the registration set: triage compares both."""
+    decode as the registration set: triage compares both. `tmk` adds a video's TMK+PDQF hash
+    (a second decode of the file, at 15 frames per second)."""
 
     path: DecodePath = DecodePath.FAST
     dihedral: bool = False
@@ -74,6 +76,7 @@ class HashOptions:
     remove_bars: bool = True
     robust_query: bool = False
     bars_per_frame: bool = False
+    tmk: bool = False
 
 
 @dataclass(slots=True)
@@ -169,6 +172,11 @@ def _hash_video(data: bytes, record: HashRecord, options: HashOptions, limits: M
     record.signals.insert(0, Signal(VPDQ.name, video.lines().rstrip("\n")))
     if video.partial:
         record.status, record.error = STATUS_PARTIAL, video.partial_reason
+    if options.tmk:
+        tmk = hash_video_tmk(record.path, limits=options.video_limits)
+        record.signals.insert(1, Signal(TMK.name, tmk_text(tmk.features.to_bytes())))
+        if tmk.partial and not video.partial:
+            record.status, record.error = STATUS_PARTIAL, tmk.partial_reason
 
 
 _Hasher = Callable[[bytes, HashRecord, HashOptions, MediaLimits], None]

@@ -13,9 +13,10 @@ from stopframe.signals.base import (
 from stopframe.signals.exact import MD5, SHA256
 from stopframe.signals.pdq import PDQ
 from stopframe.signals.pdq_robust import PDQ_ROBUST
+from stopframe.signals.tmk import TMK
 from stopframe.signals.vpdq import VPDQ
 
-for _type in (PDQ, PDQ_ROBUST, VPDQ, MD5, SHA256):
+for _type in (PDQ, PDQ_ROBUST, VPDQ, MD5, SHA256, TMK):
     SIGNAL_TYPES.register(_type)
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "PDQ_ROBUST",
     "SHA256",
     "SIGNAL_TYPES",
+    "TMK",
     "VPDQ",
     "ContentType",
     "IndexKind",

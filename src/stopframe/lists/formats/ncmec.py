@@ -4,9 +4,10 @@ Layout, as NCMEC's industry hash-sharing API returns it: a root (`queryResult`, 
 holding `images/image` and `videos/video` elements, each with `fingerprints` whose children are
 named for the algorithm from NCMEC's own vocabulary (`ELEMENTS`). An element whose name means a
 registered type (its name or an alias) is read; records carrying only other fingerprints (SHA-1,
-PhotoDNA) are counted as skipped. Exports write one record per file, videos under `videos`. A
-type with no NCMEC element (vPDQ, robust PDQ sets) cannot be carried: exports refuse it or
-report it left out.
+PhotoDNA) are counted as skipped. A `TMK_PDQF` element holds a video's `.tmk` file in base64 or
+hex and is read as a `tmk` signal. Exports write one record per file, videos under `videos`. A
+type with no single-line NCMEC element (vPDQ, robust PDQ sets, TMK) cannot be exported: exports
+refuse it or report it left out.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from stopframe.lists.formats.base import (
 from stopframe.signals import SIGNAL_TYPES, Signal, SignalType
 
 NAMESPACE = "https://hashsharing.ncmec.org/npo/v1"
-ELEMENTS = ("md5", "sha1", "pdna", "pdq", "sha256")  # fingerprint names NCMEC defines
+ELEMENTS = ("md5", "sha1", "pdna", "pdq", "sha256", "tmk_pdqf")  # NCMEC's fingerprint names
 
 
 def _local(tag: str) -> str:
@@ -45,7 +46,8 @@ def parse(data: bytes) -> ParsedList:
     """Read an NCMEC XML hash list."""
     try:
         root = fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except (ParseError, DefusedXmlException) as exc:
+    except (ParseError, DefusedXmlException, LookupError, ValueError) as exc:
+        # expat raises LookupError or ValueError for a declared encoding it cannot read
         raise FormatError(f"not acceptable XML: {exc}") from None
     out = ParsedList()
     number = 0

@@ -4,7 +4,8 @@ StopNCII shares hashes made on the victim's device: PDQ for images and MD5 for v
 media and no personal data. The document is `{"hashes": [{"hashType": "PDQ"|"MD5"|...,
 "hashValue": "<text>", "quality": 0-100?, "caseId"?: ...}]}`; fields other than type, value and
 quality are not kept. `hashType` is a registered type's name or alias in any case (others are
-counted as skipped); JSON text holds any value, so every type is carried, written upper case.
+counted as skipped); JSON text holds any value, so every type is carried, written upper case,
+except TMK, written as StopNCII's `VideoTMK` with the `.tmk` file as one line of base64.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from stopframe.lists.formats.base import (
     load_json,
     signal_at,
 )
-from stopframe.signals import SIGNAL_TYPES, Signal
+from stopframe.signals import SIGNAL_TYPES, TMK, Signal
 
 
 def parse(data: bytes) -> ParsedList:
@@ -52,6 +53,8 @@ def dump(records: Sequence[Signal | Record]) -> bytes:
     items = []
     for s in flatten(records):
         item: dict[str, object] = {"hashType": s.kind.upper(), "hashValue": s.value}
+        if s.kind == TMK.name:
+            item.update(hashType="VideoTMK", hashValue="".join(s.value.split()))
         if s.quality is not None:
             item["quality"] = s.quality
         items.append(item)
