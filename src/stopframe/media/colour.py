@@ -13,6 +13,8 @@ mode has one defined path here:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 import numpy as np
 from PIL import Image, ImageCms
 
@@ -21,22 +23,56 @@ _SIXTEEN_BIT = {"I;16", "I;16B", "I;16L", "I;16N"}
 _lab_to_srgb: ImageCms.ImageCmsTransform | None = None
 
 
-def _scale_to_8bit(values: np.ndarray) -> np.ndarray:
+BAND_ROWS = 256  # rows converted at a time: a wide-sample image never gets a full array copy
+
+
+def _bands(image: Image.Image) -> Iterator[tuple[int, np.ndarray]]:
+    """(first row, the samples of `BAND_ROWS` rows) down the image, each band its own array."""
+    width, height = image.size
+    for top in range(0, height, BAND_ROWS):
+        yield top, np.asarray(image.crop((0, top, width, min(top + BAND_ROWS, height))))
+
+
+def _clean(band: np.ndarray) -> np.ndarray:
+    return np.nan_to_num(band.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def _by_bands(image: Image.Image, convert: Callable[[np.ndarray], np.ndarray]) -> Image.Image:
+    """A grey image of `convert` applied to bands of rows, so the work on a huge 16- or 32-bit
+    image needs a band's memory, not the image's several times over."""
+    out = np.empty((image.height, image.width), dtype=np.uint8)
+    for top, band in _bands(image):
+        out[top : top + BAND_ROWS] = convert(band)
+    return Image.fromarray(out, "L")
+
+
+def _scale_to_8bit(image: Image.Image) -> Image.Image:
     """Map I/F data to 0-255: [0,1] floats and 0-255 data keep their scale, 16-bit-range data is
     divided by 257, anything wider is stretched from its minimum to its maximum."""
-    values = np.nan_to_num(values.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
-    low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
-    if low >= 0.0 and high <= 1.0 and values.dtype.kind == "f" and not np.all(values == 0):
-        scaled = values * 255.0
+    low, high, nonzero, floats = 0.0, 0.0, False, image.mode == "F"
+    for top, samples in _bands(image):
+        band = _clean(samples)
+        if band.size:
+            low = min(low, float(band.min())) if top else float(band.min())
+            high = max(high, float(band.max())) if top else float(band.max())
+            nonzero = nonzero or bool(band.any())
+    offset, factor, divisor = 0.0, 1.0, 1.0  # (values - offset) * factor / divisor
+    if low >= 0.0 and high <= 1.0 and floats and nonzero:
+        factor = 255.0
     elif low >= 0.0 and high <= 255.0:
-        scaled = values
+        pass
     elif low >= 0.0 and high <= 65535.0:
-        scaled = values / 257.0
+        divisor = 257.0
     elif high > low:
-        scaled = (values - low) * (255.0 / (high - low))
+        offset, factor = low, 255.0 / (high - low)
     else:
-        scaled = np.zeros_like(values)
-    return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+        return Image.new("L", image.size, 0)
+    return _by_bands(image, lambda band: _to_uint8((_clean(band) - offset) * factor / divisor))
+
+
+def _to_uint8(scaled: np.ndarray) -> np.ndarray:
+    clipped: np.ndarray = np.clip(np.rint(scaled), 0, 255)
+    return clipped.astype(np.uint8)
 
 
 def _lab_to_rgb(image: Image.Image) -> Image.Image:
@@ -65,10 +101,9 @@ def to_rgb_or_luma(image: Image.Image, allow_luma: bool = False) -> Image.Image:
     elif mode == "LAB":
         out = _lab_to_rgb(image)
     elif mode in _SIXTEEN_BIT:
-        grey = np.asarray(image).astype(np.float64) / 257.0
-        out = Image.fromarray(np.clip(np.rint(grey), 0, 255).astype(np.uint8), "L")
+        out = _by_bands(image, lambda band: _to_uint8(band / 257.0))
     elif mode in ("I", "F"):
-        out = Image.fromarray(_scale_to_8bit(np.asarray(image)), "L")
+        out = _scale_to_8bit(image)
     else:  # CMYK, YCbCr, HSV, RGBX, P without transparency and anything Pillow can convert
         out = image.convert("RGB")
     if out.mode == "L" and not allow_luma:

@@ -242,6 +242,9 @@ class VideoReader:
             self.close()
             raise self._fail(UnsupportedFormat, "the container holds no video stream")
         stream = streams[0]
+        if stream.codec_context is None:  # FFmpeg has no decoder for the stream's codec
+            self.close()
+            raise self._fail(UnsupportedFormat, "the video stream's codec cannot be decoded")
         width, height = stream.codec_context.width, stream.codec_context.height
         if width <= 0 or height <= 0:
             self.close()

@@ -25,6 +25,8 @@ from stopframe.lists.formats.base import (
 )
 from stopframe.signals import SIGNAL_TYPES, Signal, SignalType
 
+MAX_FIELD_CHARS = 8 << 20  # a TMK value (about 350 KB in base64) fits; csv's default is 128 KiB
+
 
 def _text(data: bytes) -> str:
     """The file as text; FormatError (not a decode error) when it is not UTF-8."""
@@ -35,22 +37,32 @@ def _text(data: bytes) -> str:
 
 
 def parse_csv(data: bytes) -> ParsedList:
-    """Read a ThreatExchange/HMA CSV signal list."""
-    text = _text(data)
-    reader = csv.DictReader(io.StringIO(text))
+    """Read a ThreatExchange/HMA CSV signal list; any CSV damage is a FormatError."""
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_FIELD_CHARS))
+    try:
+        return _parse_csv_rows(csv.DictReader(io.StringIO(_text(data))))
+    except csv.Error as exc:
+        raise FormatError(f"not a readable CSV file: {exc}") from None
+
+
+def _parse_csv_rows(reader: csv.DictReader[str]) -> ParsedList:
     fields = {f.strip().lower() for f in reader.fieldnames or []}
     if not {"signal_type", "signal"} <= fields:
         raise FormatError("CSV header must name the columns signal_type and signal")
     out = ParsedList()
     for number, raw in enumerate(reader, start=2):
-        row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
+        if None in raw:  # DictReader files surplus fields under None
+            raise FormatError(f"line {number}: more fields than the header names")
+        row = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if k is not None}
         signal_type = SIGNAL_TYPES.resolve(row.get("signal_type", ""))
         if signal_type is None:
             out.skipped += 1
             continue
         quality = row.get("quality") or None
-        if quality is not None and not quality.isdigit():
-            raise FormatError(f"line {number}: quality must be an integer")
+        if quality is not None and not (
+            quality.isascii() and quality.isdigit() and len(quality) <= 3
+        ):
+            raise FormatError(f"line {number}: quality must be an integer from 0 to 100")
         out.signals.append(
             signal_at(
                 f"line {number}",

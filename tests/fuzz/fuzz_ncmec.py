@@ -1,0 +1,10 @@
+"""Fuzz the ncmec-xml partner-format parser (and its writer on what it accepts)."""
+
+from __future__ import annotations
+
+from tests.fuzz.formats import parse_and_round_trip
+
+
+def TestOneInput(data: bytes) -> None:
+    """Parse `data` as ncmec-xml; only a `FormatError` may come out."""
+    parse_and_round_trip("ncmec-xml", data)
