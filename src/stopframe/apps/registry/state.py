@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from stopframe.apps.registry.audit import load_key, use_key
 from stopframe.apps.registry.challenges import ChallengeBook, load_secret
 from stopframe.apps.registry.db import PRIVATE_FOLDER, Database, open_database
 from stopframe.apps.registry.migrate import upgrade
@@ -67,11 +68,13 @@ def private_data_dir(path: Path) -> None:
 
 
 def open_registry(settings: Settings, migrate: bool = True) -> Registry:
-    """Open the database (migrating it to the newest schema) and the signing keyring; the data
-    folder is made private first. DatabaseUnavailable when the database cannot be reached."""
+    """Open the database (migrating it to the newest schema), its audit key and the signing
+    keyring; the data folder is made private first. DatabaseUnavailable when the database cannot
+    be reached."""
     private_data_dir(settings.data_dir)
     db = open_database(settings.resolved_database_url)
     if migrate:
         upgrade(db.writer)
+    use_key(db, load_key(settings.data_dir))
     keyring = load_keyring(settings.signing_dir, settings.signing_key)
     return Registry(settings, db, keyring)

@@ -113,6 +113,7 @@ def add_items(
     actor = actor_of(case)
     ids: list[int] = []
     added: list[int] = []
+    held: list[int] = []
     entries_added = 0
     now = utcnow()
     for new in items:
@@ -120,6 +121,7 @@ def add_items(
             session, bank, actor, case.id, new.signals, max_case_entries=max_entries
         )
         entries_added += fresh
+        held.extend(entry_ids)
         mark = fingerprint(new.signals)
         item = session.execute(
             select(Item).where(Item.case_id == case.id, Item.fingerprint == mark)
@@ -144,6 +146,7 @@ def add_items(
             bank=bank.name,
             items=sorted(set(added)),
             entries_added=entries_added,
+            entry_ids=audit.id_ranges(held),
         )
     return ItemsAdded(ids, len(set(added)))
 

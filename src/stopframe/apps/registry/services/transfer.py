@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -16,6 +16,7 @@ from stopframe.lists.formats import Exported, ListFormat, Record, get_format
 from stopframe.signals import Signal
 
 IMPORT_OWNER = "import"
+Progress = Callable[[int, int], None]  # (entries done, entries in all)
 
 
 @dataclass(frozen=True)
@@ -43,9 +44,11 @@ def import_signals(
     actor: str,
     source: str,
     skipped: int = 0,
+    progress: Progress | None = None,
 ) -> ImportResult:
-    """Add `signals` to `bank` as an import from `source` and audit it: all of them or none."""
-    _ids, added = add_signals(session, bank, IMPORT_OWNER, None, signals)
+    """Add `signals` to `bank` as an import from `source` and audit it: all of them or none;
+    `progress` hears (entries done, entries in all) as they are written."""
+    ids, added = add_signals(session, bank, IMPORT_OWNER, None, signals, progress=progress)
     audit.record(
         session,
         actor,
@@ -55,12 +58,19 @@ def import_signals(
         read=len(signals),
         added=added,
         skipped=skipped,
+        entry_ids=audit.id_ranges(ids),
     )
     return ImportResult(bank.name, source, len(signals), added, skipped)
 
 
 def import_file(
-    session: Session, bank: Bank, fmt: str, data: bytes, max_entries: int, actor: str
+    session: Session,
+    bank: Bank,
+    fmt: str,
+    data: bytes,
+    max_entries: int,
+    actor: str,
+    progress: Progress | None = None,
 ) -> ImportResult:
     """Parse `data` as `fmt` and add every signal to `bank`: all of them or, on any error, none."""
     parse = _format(fmt).parse
@@ -72,7 +82,7 @@ def import_file(
         raise Invalid(f"{fmt}: file is not UTF-8 text") from None
     if len(parsed.signals) > max_entries:
         raise TooLarge(f"import holds {len(parsed.signals)} entries; the limit is {max_entries}")
-    return import_signals(session, bank, parsed.signals, actor, fmt, parsed.skipped)
+    return import_signals(session, bank, parsed.signals, actor, fmt, parsed.skipped, progress)
 
 
 def export_bank(
