@@ -2,9 +2,10 @@
 registry and checked by consumers.
 
     snapshot: {type: "snapshot", version, sequence, after_id, more, generated_at, banks: [bank],
-               entries: [entry]}
+               entries: [entry], <stamp>}
     changes:  {type: "changes", version, after, sequence, latest, more, generated_at,
-               banks: [bank], changes: [{sequence, op: add|withdraw, entry}]}
+               banks: [bank], changes: [{sequence, op: add|withdraw, entry}], <stamp>}
+    stamp:    registry_id, epoch, issued_at, expires_at, audit_head ("<row id>:<row MAC>")
     bank:     {name, kinds, distance_threshold, verified, action}
     entry:    {id, bank, kind, value, quality}
 
@@ -12,6 +13,14 @@ A snapshot is paged by entry id: one page holds the active entries with id > `af
 order, read when the feed stood at `sequence`; `more` says whether another page follows (ask for
 it with `after_id` = the last id of this one). Pages are read at different times, so a consumer
 replays the change feed from the first page's sequence to make them one consistent state.
+
+The stamp names the registry (an id made once, when its database was created) and its epoch
+(raised by every restore from backup, so sequence numbers of one epoch are never compared with
+another's), and bounds how long the document may be believed: a consumer refuses one that has
+expired, comes from another registry or an older epoch, or is older than what it already holds.
+It also publishes the head of the registry's authenticated audit log when the document was
+issued: anyone holding a signed document can later show that the log still reaches that row
+(`stopframe registry audit verify --expect-head`), so deleting the newest rows cannot go unseen.
 
 Each goes out inside a signed envelope (`stopframe.lists.signing`), which adds `key_id`.
 Reading checks the signature against pinned keys, the type and version, every entry's value
@@ -21,8 +30,10 @@ change page's sequence numbers run on without a gap.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -32,11 +43,37 @@ from stopframe.lists.canonical import iso, utcnow
 from stopframe.lists.signing import verify_envelope
 from stopframe.signals import parse_signal_value
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2 added the stamp; version 1 documents cannot be checked for replay
+AUDIT_HEAD = re.compile(r"[0-9]{1,19}:[0-9a-f]{64}")
 SNAPSHOT = "snapshot"
 CHANGES = "changes"
 ADD = "add"
 WITHDRAW = "withdraw"
+
+
+class StaleListError(TamperedListError):
+    """A genuine document that must not be applied: `reason` is one of other-registry,
+    older-epoch, expired, older or replay."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+
+
+class RegistryRestoredError(TamperedListError):
+    """The registry was restored from a backup (its epoch went up): drop the lists held for it
+    and take a new snapshot."""
+
+
+@dataclass(frozen=True, slots=True)
+class Stamp:
+    """Which registry signed a document, in which epoch, when, and until when it holds."""
+
+    registry_id: str
+    epoch: int
+    issued_at: datetime
+    expires_at: datetime
+    audit_head: str  # "<id>:<64 hex>", the audit log's newest row when the document was issued
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +107,7 @@ class Snapshot:
     entries: list[ListEntry]
     after_id: int = 0
     more: bool = False
+    stamp: Stamp | None = None  # None for a page made locally (a partner file's)
 
     @property
     def last_id(self) -> int:
@@ -88,6 +126,7 @@ class ChangePage:
     key_id: str
     banks: dict[str, dict[str, Any]]
     changes: list[Change]
+    stamp: Stamp | None = None  # None for a page made locally (a partner file's)
 
 
 def entry_document(
@@ -131,6 +170,52 @@ def snapshot_document(
     }
 
 
+def stamp_document(
+    registry_id: str,
+    epoch: int,
+    max_age_s: int,
+    audit_head: tuple[int, str],
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The stamp fields a registry adds to every document it signs: who, which epoch, when
+    issued, when it expires (`max_age_s` later) and the head of its audit log."""
+    issued = now or utcnow()
+    return {
+        "registry_id": registry_id,
+        "epoch": epoch,
+        "issued_at": iso(issued),
+        "expires_at": iso(issued + timedelta(seconds=max_age_s)),
+        "audit_head": f"{audit_head[0]}:{audit_head[1]}",
+    }
+
+
+def read_stamp(payload: dict[str, Any]) -> Stamp:
+    """The checked stamp of a verified payload: TamperedListError when missing or malformed."""
+    registry_id, epoch = payload.get("registry_id"), payload.get("epoch")
+    if not isinstance(registry_id, str) or not registry_id:
+        raise TamperedListError("registry_id missing")
+    if type(epoch) is not int or epoch < 1:
+        raise TamperedListError("epoch missing or not a positive integer")
+    issued, expires = _moment(payload, "issued_at"), _moment(payload, "expires_at")
+    if expires <= issued:
+        raise TamperedListError("expires_at is not after issued_at")
+    head = payload.get("audit_head")
+    if not isinstance(head, str) or not AUDIT_HEAD.fullmatch(head):
+        raise TamperedListError("audit_head missing or not <row id>:<64 hex digits>")
+    return Stamp(registry_id, epoch, issued, expires, head)
+
+
+def _moment(payload: dict[str, Any], field: str) -> datetime:
+    value = payload.get(field)
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))  # type: ignore[union-attr]
+    except (AttributeError, ValueError):
+        raise TamperedListError(f"{field} missing or not an ISO-8601 time") from None
+    if moment.tzinfo is None:
+        raise TamperedListError(f"{field} has no time zone")
+    return moment
+
+
 def change_document(sequence: int, op: str, entry: dict[str, Any]) -> dict[str, Any]:
     """One change of a change page."""
     return {"sequence": sequence, "op": op, "entry": entry}
@@ -161,6 +246,11 @@ def verify_document(
     if not isinstance(envelope, dict):
         raise TamperedListError("document is not a signed envelope")
     payload = verify_envelope(envelope, pinned)
+    if payload.get("version") == 1:
+        raise TamperedListError(
+            "list format version 1 carries no registry id, epoch or expiry, so replays cannot "
+            "be told apart; upgrade the registry"
+        )
     if payload.get("type") != expected_type or payload.get("version") != FORMAT_VERSION:
         raise TamperedListError(f"expected a version {FORMAT_VERSION} {expected_type} document")
     return payload
@@ -196,9 +286,9 @@ def _sequence(payload: dict[str, Any], field: str) -> int:
     return value
 
 
-def read_snapshot(payload: dict[str, Any]) -> Snapshot:
-    """A checked snapshot page from a verified payload; refuses ids that do not run upwards from
-    its `after_id`."""
+def read_snapshot(payload: dict[str, Any], stamp: Stamp | None = None) -> Snapshot:
+    """A checked snapshot page from a verified payload (with its `stamp`, see `read_stamp`);
+    refuses ids that do not run upwards from its `after_id`."""
     raw_entries = payload.get("entries")
     if not isinstance(raw_entries, list):
         raise TamperedListError("snapshot entries missing")
@@ -221,11 +311,13 @@ def read_snapshot(payload: dict[str, Any]) -> Snapshot:
         entries,
         after_id,
         more,
+        stamp,
     )
 
 
-def read_changes(payload: dict[str, Any]) -> ChangePage:
-    """A checked change page from a verified payload; refuses gaps and reordering within it."""
+def read_changes(payload: dict[str, Any], stamp: Stamp | None = None) -> ChangePage:
+    """A checked change page from a verified payload (with its `stamp`, see `read_stamp`);
+    refuses gaps and reordering within it."""
     after = _sequence(payload, "after")
     raw_changes = payload.get("changes")
     if not isinstance(raw_changes, list):
@@ -252,4 +344,5 @@ def read_changes(payload: dict[str, Any]) -> ChangePage:
         str(payload.get("key_id", "")),
         _banks(payload),
         changes,
+        stamp,
     )

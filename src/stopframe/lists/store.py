@@ -6,6 +6,13 @@ apply is one transaction: a crash or a refused page leaves the previous state. T
 the sequence it is current to, the banks' policies, and which registry (and signing key id) it
 came from, so a sync resumes where the last one stopped.
 
+It also keeps the stamp of the last signed document applied (registry id, epoch, issued time)
+and refuses to go back: a document of another registry or an older epoch, one issued before it,
+a snapshot read before its sequence, or a change page behind its position (a replay) raises
+`StaleListError` and changes nothing. A change page of a newer epoch (the registry was restored
+from a backup) raises `RegistryRestoredError`: take a new snapshot, which a newer epoch may
+replace the content with.
+
     with ListStore.open(Path("lists.sqlite")) as store:
         client.sync(store)
         for entry in store.entries(kind="pdq"): ...      # what the matcher indexes
@@ -16,6 +23,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from itertools import groupby
 from operator import attrgetter
 from pathlib import Path
@@ -23,7 +31,16 @@ from types import TracebackType
 from typing import Any
 
 from stopframe.errors import ListStoreError, TamperedListError
-from stopframe.lists.documents import ADD, ChangePage, ListEntry, Snapshot
+from stopframe.lists.canonical import iso
+from stopframe.lists.documents import (
+    ADD,
+    ChangePage,
+    ListEntry,
+    RegistryRestoredError,
+    Snapshot,
+    StaleListError,
+    Stamp,
+)
 
 APPLICATION_ID = 0x53464C53  # "SFLS" in the SQLite header marks a stopframe list store
 SCHEMA_VERSION = 1
@@ -112,6 +129,16 @@ class ListStore:
         """The id of the key that signed the last document applied."""
         return self._meta("key_id")
 
+    @property
+    def registry_id(self) -> str | None:
+        """The id of the registry whose signed documents the store holds (None before any)."""
+        return self._meta("registry_id")
+
+    @property
+    def epoch(self) -> int:
+        """The registry's epoch the store is current in; 0 before any signed document."""
+        return int(self._meta("epoch") or 0)
+
     def banks(self) -> dict[str, dict[str, Any]]:
         """Each bank's policy (kinds, distance threshold, verified, suggested action), by name."""
         return {
@@ -170,6 +197,7 @@ class ListStore:
         with self._transaction():
             self._db.execute("DELETE FROM entries")
             first: int | None = None  # the first page's sequence (no page is kept)
+            stamp: Stamp | None = None
             expected_after, more, read_at, count = 0, True, 0, 0
             key_id = ""
             banks: dict[str, dict[str, Any]] = {}
@@ -185,6 +213,13 @@ class ListStore:
                         f"snapshot page read at sequence {page.sequence}, before the page ahead "
                         f"of it ({read_at})"
                     )
+                if first is None:
+                    self._check_stamp(page.stamp, snapshot=True)
+                    if page.stamp is not None and page.stamp.epoch == self.epoch:
+                        self._check_not_behind(page.sequence)
+                elif not _same_epoch(stamp, page.stamp):
+                    raise TamperedListError("snapshot pages of different registries or epochs")
+                stamp = page.stamp
                 self._db.executemany(
                     "INSERT INTO entries VALUES (?, ?, ?, ?, ?)",
                     ((e.id, e.bank, e.kind, e.value, e.quality) for e in page.entries),
@@ -195,7 +230,7 @@ class ListStore:
                 key_id, banks = page.key_id, page.banks
             if first is None or more:
                 raise TamperedListError("the snapshot ended before its last page")
-            self._set_position(first, key_id, banks, registry)
+            self._set_position(first, key_id, banks, registry, stamp)
             self._db.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('settles_at', ?)", (str(read_at),)
             )
@@ -206,13 +241,7 @@ class ListStore:
         return how many changes it held. A page for another position is refused, changing
         nothing."""
         with self._transaction():
-            current = self.sequence
-            if current == NEVER_SYNCED:
-                raise TamperedListError("the store holds no snapshot yet; take one first")
-            if page.after != current:
-                raise TamperedListError(
-                    f"change page starts after {page.after}, store is at {current}"
-                )
+            self.check_changes(page)
             applied = 0
             for op, run in groupby(page.changes, key=attrgetter("op")):  # one executemany a run
                 entries = [change.entry for change in run]
@@ -226,8 +255,60 @@ class ListStore:
                         "DELETE FROM entries WHERE id = ?", ((e.id,) for e in entries)
                     )
                 applied += len(entries)
-            self._set_position(page.sequence, page.key_id, page.banks)
+            self._set_position(page.sequence, page.key_id, page.banks, stamp=page.stamp)
         return applied
+
+    def check_changes(self, page: ChangePage) -> None:
+        """Refuse a change page this store must not apply, changing nothing: StaleListError for
+        another registry, an older epoch or issue time, or a replay behind the store's position;
+        RegistryRestoredError when the registry's epoch went up (take a new snapshot)."""
+        current = self.sequence
+        if current == NEVER_SYNCED:
+            raise TamperedListError("the store holds no snapshot yet; take one first")
+        self._check_stamp(page.stamp, snapshot=False)
+        if page.after < current:
+            raise StaleListError(
+                "replay", f"change page starts after {page.after}, store is at {current}"
+            )
+        if page.after != current:
+            raise TamperedListError(f"change page starts after {page.after}, store is at {current}")
+
+    def _check_stamp(self, stamp: Stamp | None, snapshot: bool) -> None:
+        """Refuse a signed document that would take the store back or to another registry; a
+        newer epoch is taken by a snapshot only."""
+        held = self.registry_id
+        if stamp is None or held is None:
+            return
+        if stamp.registry_id != held:
+            raise StaleListError(
+                "other-registry", f"document of registry {stamp.registry_id}, store holds {held}"
+            )
+        if stamp.epoch < self.epoch:
+            raise StaleListError(
+                "older-epoch", f"document of epoch {stamp.epoch}, store is in {self.epoch}"
+            )
+        if stamp.epoch > self.epoch:
+            if snapshot:
+                return
+            raise RegistryRestoredError(
+                f"registry {held} went from epoch {self.epoch} to {stamp.epoch} (restored from "
+                "a backup); take a new snapshot"
+            )
+        issued = self._meta("issued_at")
+        # A snapshot is placed by its sequence (`_check_not_behind`): a registry may serve the
+        # same page, signed a little earlier, from its cache, and it holds the same state.
+        if snapshot or issued is None:
+            return
+        if stamp.issued_at < datetime.fromisoformat(issued):
+            raise StaleListError(
+                "older", f"document issued {iso(stamp.issued_at)}, before the store's ({issued})"
+            )
+
+    def _check_not_behind(self, sequence: int) -> None:
+        if sequence < self.sequence:
+            raise StaleListError(
+                "older", f"snapshot read at sequence {sequence}, store is at {self.sequence}"
+            )
 
     def _set_position(
         self,
@@ -235,10 +316,17 @@ class ListStore:
         key_id: str,
         banks: dict[str, dict[str, Any]],
         registry: str | None = None,
+        stamp: Stamp | None = None,
     ) -> None:
         values = {"sequence": str(sequence), "key_id": key_id}
         if registry is not None:
             values["registry"] = registry
+        if stamp is not None:
+            values["registry_id"] = stamp.registry_id
+            values["epoch"] = str(stamp.epoch)
+            held = self._meta("issued_at")
+            if held is None or stamp.issued_at > datetime.fromisoformat(held):
+                values["issued_at"] = stamp.issued_at.isoformat()
         self._db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", values.items())
         self._db.execute("DELETE FROM banks")
         self._db.executemany(
@@ -263,6 +351,13 @@ class _Transaction:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.db.execute("COMMIT" if kind is None else "ROLLBACK")
+
+
+def _same_epoch(one: Stamp | None, other: Stamp | None) -> bool:
+    """True when two stamps (or their absence) name the same registry and epoch."""
+    if one is None or other is None:
+        return one is other
+    return (one.registry_id, one.epoch) == (other.registry_id, other.epoch)
 
 
 def _filter(kind: str | None, bank: str | None) -> tuple[str, tuple[str, ...]]:

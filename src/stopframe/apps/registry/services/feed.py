@@ -2,6 +2,9 @@
 
 Sequences come from the `feed` counter row, which the write transaction already holds locked,
 so they are gap-free and in commit order. The document shape is `stopframe.lists.documents`'.
+Every signed document also carries the registry's stamp (`stamp`): its id and epoch, kept as
+counters rows beside the feed's, when the document was issued and expires, and the audit log's
+head at that moment.
 Snapshot pages are keyset pages by entry id (no OFFSET), so page 1,000 costs what page 1 does
 and the registry holds one page in memory, not the list.
 """
@@ -13,6 +16,7 @@ from typing import Any, cast
 from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session
 
+from stopframe.apps.registry import audit
 from stopframe.apps.registry.db import FEED_ADVANCED, FEED_COUNTER
 from stopframe.apps.registry.models import Bank, Change, Counter, Entry
 from stopframe.errors import Conflict
@@ -23,12 +27,15 @@ from stopframe.lists.documents import (
     changes_document,
     entry_document,
     snapshot_document,
+    stamp_document,
 )
 
 SNAPSHOT_PAGE_SIZE = 50_000  # entries in a snapshot page unless the consumer asks for fewer
 SNAPSHOT_PAGE_MAX = 200_000  # the most a consumer may ask for
 SNAPSHOT_PAGE_CHARS = 64 << 20  # about how much value text one page holds at most
 FETCH = 5_000
+REGISTRY_ID_COUNTER = "registry_id"  # 63 random bits, made once by migration 0005
+EPOCH_COUNTER = "epoch"  # 1, raised by every restore from backup
 
 
 def append_changes(session: Session, entry_ids: list[int], op: str) -> None:
@@ -54,6 +61,28 @@ def append_changes(session: Session, entry_ids: list[int], op: str) -> None:
 def current_sequence(session: Session) -> int:
     """The last sequence number committed."""
     return session.execute(select(Counter.value).where(Counter.name == FEED_COUNTER)).scalar_one()
+
+
+def registry_id_text(value: int) -> str:
+    """The registry id as documents carry it: 16 hex digits."""
+    return f"{value:016x}"
+
+
+def identity(session: Session) -> tuple[str, int]:
+    """The registry's id (as documents carry it) and its current epoch."""
+    found = session.execute(
+        select(Counter.name, Counter.value).where(
+            Counter.name.in_([REGISTRY_ID_COUNTER, EPOCH_COUNTER])
+        )
+    )
+    rows = {name: value for name, value in found}
+    return registry_id_text(rows[REGISTRY_ID_COUNTER]), rows[EPOCH_COUNTER]
+
+
+def stamp(session: Session, max_age_s: int) -> dict[str, Any]:
+    """The stamp fields of a document issued now, valid for `max_age_s` seconds."""
+    registry_id, epoch = identity(session)
+    return stamp_document(registry_id, epoch, max_age_s, audit.chain_head(session))
 
 
 def _banks(session: Session) -> list[dict[str, Any]]:
