@@ -14,7 +14,15 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    ValidationError,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -93,6 +101,16 @@ class RegistrySettings(BaseModel):
         1_000_000, description="Most entries one import may hold."
     )
     feed_page_size: PositiveInt = Field(10_000, description="Most changes in one change-feed page.")
+    list_max_age_s: PositiveInt = Field(
+        7 * 24 * 3600,
+        description="How long a signed list page may be believed after it is issued; consumers "
+        "refuse it once expired (bounds replay of an old page).",
+    )
+    snapshot_cache_bytes: NonNegativeInt = Field(
+        256 << 20,
+        description="Memory for signed snapshot pages kept to answer repeated pulls of the same "
+        "page at the same sequence (least recently used go first); 0 turns the cache off.",
+    )
     key_rate: PositiveFloat = Field(50.0, description="Requests per second per API key (refill).")
     key_burst: PositiveInt = Field(200, description="Token bucket size per API key.")
     case_rate: PositiveFloat = Field(

@@ -38,6 +38,7 @@ MATRIX: dict[tuple[str, str], str | None] = {
     ("get", "/v1/lists/snapshot"): "read",
     ("get", "/v1/lists/changes"): "read",
     ("get", "/v1/keys"): "read",
+    ("get", "/v1/keys/rotations"): "read",
     ("post", "/v1/reports"): "report",
     ("post", "/v1/reports/batch"): "report",
     ("get", "/v1/api-keys"): "admin",

@@ -5,7 +5,9 @@ a new hash is matchable about a second after it is registered), a partner file b
 Changes go to the index set and are published as a new generation first, then committed to the
 list store, so a crash between the two only repeats idempotent work on restart. A registry that
 cannot be reached, or a document that fails verification, leaves the last good lists serving;
-the source backs off and its status says why.
+the source backs off and its status says why. A registry restored from a backup (its epoch went
+up) is followed by taking its snapshot again and rebuilding the source's index rows, so entries
+the restored registry no longer holds stop matching.
 """
 
 from __future__ import annotations
@@ -35,8 +37,8 @@ from stopframe.errors import (
     RegistryError,
     TamperedListError,
 )
-from stopframe.lists.client import RegistryClient
-from stopframe.lists.documents import ChangePage, Snapshot
+from stopframe.lists.client import RegistryClient, require_https
+from stopframe.lists.documents import ChangePage, RegistryRestoredError, Snapshot
 from stopframe.lists.store import NEVER_SYNCED, ListStore
 from stopframe.matching.index_writer import IndexWriter
 
@@ -44,6 +46,7 @@ log = logging.getLogger("stopframe.apps.matcher")
 INDEX_DIR = "index"
 BACKOFF_BASE_S = 1.0
 BACKOFF_MAX_S = 300.0
+LEARNED_KEYS = "learned-keys.json"  # registry key statements, checked from --trust when read
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,12 @@ class RegistrySource:
 
     @classmethod
     def from_files(cls, url: str, api_key: str, trust_file: Path) -> RegistrySource:
-        """Read the pinned keys (`{key_id: base64 public key}`) from `trust_file`."""
+        """Read the pinned keys (`{key_id: base64 public key}`) from `trust_file`; the URL must
+        be https:// unless the registry is on this machine."""
+        try:
+            require_https(url)
+        except RegistryError as exc:
+            raise ConfigError(str(exc)) from None
         try:
             trust = json.loads(trust_file.read_text())
         except (OSError, ValueError) as exc:
@@ -87,7 +95,9 @@ class Syncer:
         self.partners = partners
         self.client = client
         if registry is not None and client is None:
-            self.client = RegistryClient(registry.url, registry.api_key, registry.trust)
+            self.client = RegistryClient(
+                registry.url, registry.api_key, registry.trust, keys_file=data_dir / LEARNED_KEYS
+            )
         self.stores = SourceStores(data_dir)
         self.writer = IndexWriter(data_dir / INDEX_DIR, shard=shard)
         self.status = SyncStatus(pid=os.getpid())
@@ -191,23 +201,31 @@ class Syncer:
         while True:
             page = self.client.changes(store.sequence, wait=wait if first else 0.0)
             first = False
-            count += self._apply_page(REGISTRY_SOURCE, store, page)
+            try:
+                count += self._apply_page(REGISTRY_SOURCE, store, page)
+            except RegistryRestoredError as exc:
+                log.warning("%s: %s", REGISTRY_SOURCE, exc)
+                count += self.client.snapshot(store)
+                self._align(REGISTRY_SOURCE, self.registry.url, store, rebuild=True)
+                page = replace(page, more=True)  # the snapshot's feed position is read next
             status.sequence, status.latest = store.sequence, page.latest
             if not page.more:
                 return count
 
-    def _align(self, name: str, origin: str, store: ListStore) -> None:
+    def _align(self, name: str, origin: str, store: ListStore, rebuild: bool = False) -> None:
         """Make the index set agree with the store after a snapshot or a crash: rebuild the
-        source's rows when the published generation is behind the store."""
+        source's rows when the published generation is behind the store (or `rebuild`, after
+        the snapshot of a restored registry, whose sequence may be behind the index's)."""
         state = self.writer.source(name, origin)
-        if state.sequence < store.sequence or state.origin != origin:
+        if rebuild or state.sequence < store.sequence or state.origin != origin:
             indexed = self.writer.rebuild_source(name, store.entries())
             self.writer.set_position(name, store.sequence, store.key_id or "", store.banks())
             self._publish(must=True)
             log.info("%s: %d entries indexed at sequence %d", name, indexed, store.sequence)
 
     def _apply_page(self, name: str, store: ListStore, page: ChangePage) -> int:
-        """Index first and publish, then commit to the store (see the module doc)."""
+        """Check, index first and publish, then commit to the store (see the module doc)."""
+        store.check_changes(page)
         if page.changes or page.banks != store.banks():
             self.writer.apply(name, page.changes)
             self.writer.set_position(name, page.sequence, page.key_id, page.banks)
