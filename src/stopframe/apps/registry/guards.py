@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
+from pathlib import Path
 
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stopframe.apps.problems import PROBLEM_JSON
@@ -25,6 +28,7 @@ IMPORT_ROUTE = re.compile(r"/v1/banks/[a-z0-9][a-z0-9._-]{0,63}/import")
 VALUES_ROUTE = re.compile(r"/v1/cases/[A-Za-z0-9-]{1,64}/(?:entries|items)")
 IMPORT_SLOTS = 2  # large uploads read at once; more wait (503) so memory stays bounded
 SLOTS_RETRY_AFTER = "5"  # seconds a refused upload is told to wait
+SPOOL_MEMORY = 1 << 20  # bytes of an upload held in memory before it moves to a file
 
 
 class BodyTooLarge(HTTPException):
@@ -140,3 +144,18 @@ class RequestGuard:
         finally:
             if holds_slot:
                 self.uploading -= 1
+
+
+async def spooled_body(request: Request, folder: Path) -> tempfile.SpooledTemporaryFile[bytes]:
+    """The body in a temporary file, rewound: up to `SPOOL_MEMORY` in memory, then an unnamed
+    0600 file in `folder`; taken chunk by chunk, so the cap stops an oversized body (413) while
+    at most a chunk of it is in memory beyond the spool."""
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY, dir=str(folder))
+    try:
+        async for chunk in request.stream():
+            spool.write(chunk)
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    return spool

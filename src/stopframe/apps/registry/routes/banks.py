@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from stopframe.apps.registry.auth import Caller, registry, require
+from stopframe.apps.registry.guards import spooled_body
 from stopframe.apps.registry.models import Bank
 from stopframe.apps.registry.routes.cases import EntryId, entry_out
 from stopframe.apps.registry.schemas import BankIn, BankOut, EntryOut, ImportOut
@@ -98,22 +99,24 @@ async def import_entries(
     caller: Caller = Depends(admin),
     reg: Registry = Depends(registry),
 ) -> ImportOut:
-    """Import a partner list file into the bank: every entry or, on any bad record, none."""
-    data = await request.body()
+    """Import a partner list file into the bank: every entry or, on any bad record, none. The
+    upload is spooled to a file as it arrives, so a slow or oversized one holds no memory."""
+    with await spooled_body(request, reg.settings.data_dir) as body:
 
-    def work() -> ImportOut:
-        with reg.db.write() as session:
-            result = transfer.import_file(
-                session,
-                banks.get_bank(session, bank),
-                format,
-                data,
-                reg.settings.max_import_entries,
-                caller.actor,
-            )
-        return ImportOut.model_validate(result, from_attributes=True)
+        def work() -> ImportOut:
+            data = body.read()
+            with reg.db.write() as session:
+                result = transfer.import_file(
+                    session,
+                    banks.get_bank(session, bank),
+                    format,
+                    data,
+                    reg.settings.max_import_entries,
+                    caller.actor,
+                )
+            return ImportOut.model_validate(result, from_attributes=True)
 
-    return await run_in_threadpool(work)
+        return await run_in_threadpool(work)
 
 
 @router.get(

@@ -1,5 +1,5 @@
 """Signed lists out: snapshot pages, the change feed (long-poll capable) and the public keys
-that verify them."""
+that verify them. Every page carries the registry's stamp (id, epoch, issued and expiry)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,12 @@ from starlette.concurrency import run_in_threadpool
 from stopframe.apps.registry.auth import Caller, registry, require
 from stopframe.apps.registry.schemas import Envelope, PublicKey
 from stopframe.apps.registry.services import feed
+from stopframe.apps.registry.snapshot_cache import (
+    SnapshotCache,
+    signed_page,
+    snapshot_cache,
+    streamed,
+)
 from stopframe.apps.registry.state import Registry
 from stopframe.apps.registry.terms import Scope
 from stopframe.lists.canonical import canonical_json
@@ -39,18 +45,18 @@ def snapshot(
     limit: Annotated[int | None, Query(ge=1, le=feed.SNAPSHOT_PAGE_MAX)] = None,
     caller: Caller = Depends(read),
     reg: Registry = Depends(registry),
+    cache: SnapshotCache = Depends(snapshot_cache),
 ) -> Response:
     """One signed page of every bank's active entries, in id order after `after_id`, with the
     feed sequence it was read at; page on while `more`, then replay the changes from the first
-    page's sequence."""
-    with reg.db.read() as session:
-        payload = feed.snapshot_payload(session, after_id, limit or reg.snapshot_page_size)
-    return _signed(reg, payload)
+    page's sequence. Pulls of one page at one sequence share one build (briefly cached)."""
+    return streamed(signed_page(reg, cache, after_id, limit or reg.snapshot_page_size))
 
 
 def _changes_page(reg: Registry, after: int, limit: int) -> dict[str, Any]:
     with reg.db.read() as session:
-        return feed.changes_payload(session, after, limit)
+        payload = feed.changes_payload(session, after, limit)
+        return payload | feed.stamp(session, reg.settings.list_max_age_s)
 
 
 def _latest(reg: Registry) -> int:
