@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from stopframe.apps import problems
+from stopframe.apps import problems, request_log
 from stopframe.apps.matcher.routes import admin, health, match
 from stopframe.apps.matcher.service import MatchService
 from stopframe.config import MatcherSettings, load_settings
@@ -56,6 +56,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(match.router, prefix=API_PREFIX)
     app.include_router(admin.router, prefix=API_PREFIX)
+    request_log.install(app)
     return app
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
-from stopframe.apps import problems
+from stopframe.apps import problems, request_log
 from stopframe.apps.headers import ResponseHeaders
 from stopframe.apps.registry.guards import RequestGuard
 from stopframe.apps.registry.headers import API_HEADERS
@@ -19,6 +19,7 @@ from stopframe.apps.registry.routes import (
     items,
     lists,
     reports,
+    signing_keys,
 )
 from stopframe.apps.registry.state import Registry, open_registry
 from stopframe.config import RegistrySettings, load_settings
@@ -45,7 +46,7 @@ def create_app(
     )
     app.state.registry = registry
     problems.install(app)
-    for module in (health, cases, items, intake, banks, lists, reports, api_keys):
+    for module in (health, cases, items, intake, banks, lists, signing_keys, reports, api_keys):
         app.include_router(module.router, prefix=API_PREFIX)
     if front is not None:
         app.mount("/", front, name="front")  # after the routes, so the API always wins
@@ -57,4 +58,5 @@ def create_app(
     )
     # outermost, so the guard's refusals carry the headers too
     app.add_middleware(ResponseHeaders, headers=API_HEADERS)
+    request_log.install(app)
     return app

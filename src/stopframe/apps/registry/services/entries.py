@@ -10,14 +10,14 @@ restored by its case re-submitting it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
-from typing import cast
+from collections.abc import Callable, Iterable
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from stopframe.apps.registry import audit
 from stopframe.apps.registry.models import Bank, Entry
+from stopframe.apps.registry.services import bulk
 from stopframe.apps.registry.services.feed import append_changes
 from stopframe.errors import Conflict, Invalid, NotFound, TooLarge
 from stopframe.lists.canonical import utcnow
@@ -61,12 +61,14 @@ def add_signals(
     signals: Iterable[Signal],
     *,
     max_case_entries: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[list[int], int]:
     """Add signals to `bank` for `owner`; return (entry ids in input order, how many were new).
 
     A signal already present for the same owner is not duplicated; one the owner withdrew is
     restored, one someone else withdrew is refused (Conflict). Invalid for a degenerate value;
-    TooLarge if the case would hold more than `max_case_entries` active entries.
+    TooLarge if the case would hold more than `max_case_entries` active entries. `progress`,
+    when given, is called with (distinct signals done, distinct signals in all) as chunks land.
     """
     allowed = set(bank.kind_names)
     wanted: dict[tuple[str, str], Signal] = {}
@@ -97,26 +99,16 @@ def add_signals(
             update(Entry).where(Entry.id.in_(restored)).values(withdrawn_at=None, withdrawn_by=None)
         )
     now = utcnow()
-    new_rows = [
-        {
-            "bank_id": bank.id,
-            "case_id": case_id,
-            "owner": owner,
-            "kind": k,
-            "value": s.value,
-            "digest": d,
-            "quality": s.quality,
-            "created_at": now,
-        }
-        for (k, d), s in new.items()
-    ]
-    # A declarative model's __table__ is its Table (the stubs say FromClause). Core insert on
-    # purpose: a plain executemany (RETURNING goes row by row), no ORM bulk-insert handling.
-    entries = cast(Table, Entry.__table__)
-    for start in range(0, len(new_rows), CHUNK):
-        session.execute(entries.insert(), new_rows[start : start + CHUNK])
-    if new:
-        _lookup(session, bank.id, owner, new, ids, {})
+    rows = [(k, d, s) for (k, d), s in new.items()]
+    done = len(wanted) - len(new)
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start : start + CHUNK]
+        inserted = bulk.insert(session, bank.id, case_id, owner, now, chunk)
+        ids.update({(k, d): eid for eid, k, d in inserted})
+        done += len(chunk)
+        if progress is not None:
+            progress(done, len(wanted))
+    bulk.refresh_statistics(session, len(rows))
     new_ids = sorted(ids[key] for key in new)
     append_changes(session, new_ids + restored, ADD)
     return [ids[key] for key in wanted], len(new_ids) + len(restored)
@@ -154,14 +146,8 @@ def _lookup(
         by_kind.setdefault(kind, []).append(dig)
     for kind, digests in by_kind.items():
         for start in range(0, len(digests), CHUNK):
-            rows = session.execute(
-                select(Entry.id, Entry.digest, Entry.withdrawn_at, Entry.withdrawn_by).where(
-                    Entry.bank_id == bank_id,
-                    Entry.owner == owner,
-                    Entry.kind == kind,
-                    Entry.digest.in_(digests[start : start + CHUNK]),
-                )
-            )
+            chunk = digests[start : start + CHUNK]
+            rows = session.execute(bulk.lookup(session, bank_id, owner, kind, chunk))
             for eid, dig, withdrawn_at, withdrawn_by in rows:
                 ids[(kind, dig)] = eid
                 if withdrawn_at is not None:
