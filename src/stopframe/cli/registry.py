@@ -1,7 +1,7 @@
 """`stopframe serve` and `stopframe registry ...`: run and operate the registry service.
 
-Exit codes: 0 success, 1 audit chain broken, backup failed or database unreachable, 2 bad
-arguments or the registry extra not installed.
+Exit codes: 0 success, 1 audit chain broken, backup or restore failed or database unreachable,
+2 bad arguments or the registry extra not installed.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import dataclasses
 import ipaddress
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -39,15 +39,21 @@ def _needs_registry_extra() -> None:
 
 
 @contextmanager
-def _database_reachable() -> Iterator[None]:
-    """Turn a database that cannot be opened or reached into one line on stderr and exit 1."""
+def _registry_opens() -> Iterator[None]:
+    """Turn a database that cannot be opened or reached (exit 1), or signing keys that cannot be
+    used as configured (`STOPFRAME_SIGNING_KEY` disagreeing with the data dir: exit 2), into one
+    line on stderr."""
     from stopframe.apps.registry.db import DatabaseUnavailable
+    from stopframe.lists.signing import SigningKeyError
 
     try:
         yield
     except DatabaseUnavailable as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+    except SigningKeyError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 @contextmanager
@@ -56,7 +62,7 @@ def _opened_registry(settings: RegistrySettings) -> Iterator[Registry]:
     its connections closed when the command is done."""
     from stopframe.apps.registry.state import open_registry
 
-    with _database_reachable():
+    with _registry_opens():
         reg = open_registry(settings)
     try:
         yield reg
@@ -124,7 +130,7 @@ def serve(
             "behind an HTTPS reverse proxy",
             err=True,
         )
-    with _database_reachable():
+    with _registry_opens():
         run(settings, front=front)
 
 
@@ -137,7 +143,7 @@ def migrate(data_dir: DataDir = None, database_url: DbUrl = None) -> None:
 
     settings = _settings(data_dir, database_url)
     private_data_dir(settings.data_dir)
-    with _database_reachable():
+    with _registry_opens():
         db = open_database(settings.resolved_database_url)
     upgrade(db.writer)
     db.dispose()
@@ -313,56 +319,179 @@ def key_revoke(
 
 
 @registry_app.command("rotate-signing-key")
-def rotate_signing_key(data_dir: DataDir = None) -> None:
-    """Add a new list-signing key; it signs from the next start on, old keys stay published."""
-    from stopframe.lists.signing import rotate
+def rotate_signing_key(data_dir: DataDir = None, database_url: DbUrl = None) -> None:
+    """Add a new list-signing key and make it current: a running registry signs with it at once,
+    old keys stay published and each names the next in a signed rotation statement. Audited."""
+    from stopframe.apps.registry import audit
+    from stopframe.lists.signing import SigningKeyError, rotate
 
-    settings = _settings(data_dir, None)
-    keyring = rotate(settings.signing_dir)
-    typer.echo(json.dumps(keyring.published()[-1], indent=1))
+    settings = _settings(data_dir, database_url)
+    try:
+        with _opened_registry(settings) as reg, reg.db.write() as session:
+            previous = reg.keyring.published()[-1]["key_id"]
+            current = rotate(settings.signing_dir, settings.signing_key).published()[-1]
+            audit.record(session, "cli", "signing_key.rotate", current["key_id"], previous=previous)
+    except SigningKeyError as exc:
+        typer.echo(f"nothing rotated: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(json.dumps(current, indent=1))
+
+
+@registry_app.command("retire-signing-key")
+def retire_signing_key(
+    key_id: Annotated[str, typer.Argument(help="The key's id, as /v1/keys publishes it.")],
+    data_dir: DataDir = None,
+    database_url: DbUrl = None,
+) -> None:
+    """Retire a compromised list-signing key (not the current one: rotate first): its private
+    file is deleted, it is no longer published as valid, and consumers are told to stop trusting
+    it. Audited."""
+    from stopframe.apps.registry import audit
+    from stopframe.lists.signing import SigningKeyError, retire
+
+    settings = _settings(data_dir, database_url)
+    try:
+        with _opened_registry(settings) as reg, reg.db.write() as session:
+            current = retire(settings.signing_dir, key_id, settings.signing_key).published()[-1]
+            audit.record(session, "cli", "signing_key.retire", key_id, current=current["key_id"])
+    except SigningKeyError as exc:
+        typer.echo(f"nothing retired: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(json.dumps({"retired": key_id, "current": current["key_id"]}, indent=1))
 
 
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 registry_app.add_typer(audit_app, name="audit")
 
 
+def _recorded_head(text: str | None) -> tuple[int, str] | None:
+    """`ID:MAC` as given to --expect-head, parsed; a malformed one is exit 2."""
+    if text is None:
+        return None
+    row_id, _, mac = text.partition(":")
+    if not row_id.isdigit() or len(mac) != 64:
+        typer.echo("error: --expect-head takes ID:MAC as `audit verify` prints it", err=True)
+        raise typer.Exit(2)
+    return int(row_id), mac.lower()
+
+
+ExpectHead = Annotated[
+    str | None,
+    typer.Option(
+        "--expect-head", help="ID:MAC of a head printed earlier; fail if the log no longer has it"
+    ),
+]
+
+
 @audit_app.command("verify")
-def audit_verify(data_dir: DataDir = None, database_url: DbUrl = None) -> None:
-    """Check the whole audit chain; exit 1 and name the first bad row if it is broken."""
-    from stopframe.apps.registry import audit
+def audit_verify(
+    data_dir: DataDir = None, database_url: DbUrl = None, expect_head: ExpectHead = None
+) -> None:
+    """Check the audit chain under the audit key and replay it against the tables; exit 1 naming
+    the first bad row, a recorded head that is gone, or each difference from the tables."""
+    from stopframe.apps.registry import audit, auditreplay
     from stopframe.apps.registry.db import open_database
 
+    head = _recorded_head(expect_head)
     settings = _settings(data_dir, database_url)
-    with _database_reachable():
+    with _registry_opens():
         db = open_database(settings.resolved_database_url)
-    with db.read() as session:
-        result = audit.verify(session)
-    db.dispose()
-    if result.ok:
-        typer.echo(f"audit chain intact: {result.rows} rows")
-        return
-    typer.echo(
-        f"audit chain broken at row {result.first_bad_id}: {result.reason} "
-        f"({result.rows} rows before it check out)",
-        err=True,
-    )
-    raise typer.Exit(1)
+    try:
+        key = audit.load_key(settings.data_dir, create=False)
+        with db.read() as session:
+            result = audit.verify(session, key, expect_head=head)
+            differences = 0
+            for line in auditreplay.differences(session) if result.ok else ():
+                typer.echo(f"differs: {line}", err=True)
+                differences += 1
+    except audit.AuditKeyError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        db.dispose()
+    if not result.ok:
+        typer.echo(
+            f"audit chain broken at row {result.first_bad_id}: {result.reason} "
+            f"({result.rows} rows before it check out)",
+            err=True,
+        )
+        raise typer.Exit(1)
+    if result.legacy_last_id:
+        typer.echo(
+            f"unauthenticated legacy rows up to id {result.legacy_last_id}, "
+            "authenticated from the chain start after them"
+        )
+    typer.echo(f"audit chain intact: {result.rows} rows, head {result.head[0]}:{result.head[1]}")
+    if differences:
+        typer.echo(f"the tables differ from the audit log in {differences} place(s)", err=True)
+        raise typer.Exit(1)
 
 
 @registry_app.command()
 def backup(destination: Path, data_dir: DataDir = None, database_url: DbUrl = None) -> None:
     """Write a consistent copy of the database to DESTINATION, a new file readable by its owner
-    only (SQLite file or pg_dump archive); an existing file or a missing folder is refused."""
+    only (SQLite file or pg_dump archive), the signing keys beside it (DESTINATION.signing/) and
+    a manifest (DESTINATION.manifest.json); an existing file or a missing folder is refused."""
     from stopframe.apps.registry.backup import BackupError
     from stopframe.apps.registry.backup import backup as run
 
     settings = _settings(data_dir, database_url)
     try:
-        path = run(settings.resolved_database_url, destination)
+        path = run(settings.resolved_database_url, destination, settings.signing_dir)
     except BackupError as exc:
         typer.echo(f"backup failed: {exc}", err=True)
         raise typer.Exit(1) from None
-    typer.echo(f"backup written to {path}")
+    typer.echo(f"backup written to {path} (keys and manifest beside it)")
+
+
+@registry_app.command()
+def restore(
+    backup: Annotated[Path, typer.Argument(help="The backup's database file, as `backup` wrote.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a registry with another registry id.")
+    ] = False,
+    data_dir: DataDir = None,
+    database_url: DbUrl = None,
+) -> None:
+    """Restore a SQLite registry from BACKUP with the service stopped: checks the manifest,
+    raises the epoch (consumers take a new snapshot) and keeps the revocations and withdrawals
+    the replaced database knew; the replaced database is kept beside the new one."""
+    from stopframe.apps.registry.backup import BackupError
+    from stopframe.apps.registry.restore import restore as run
+
+    settings = _settings(data_dir, database_url)
+    try:
+        done = run(backup, settings.resolved_database_url, settings.signing_dir, force)
+    except BackupError as exc:
+        typer.echo(f"restore failed, nothing changed: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(
+        f"restored registry {done.registry_id} at epoch {done.epoch}, sequence {done.sequence}"
+    )
+    if not done.newer_read:
+        typer.echo("no readable newer database: nothing re-applied", err=True)
+    typer.echo(f"API keys revoked again: {', '.join(done.revoked) or 'none'}")
+    typer.echo(f"entries withdrawn again: {', '.join(map(str, done.withdrawn)) or 'none'}")
+    if done.keys_added:
+        typer.echo(f"signing keys put back: {', '.join(done.keys_added)}")
+    if done.replaced is not None:
+        typer.echo(f"the replaced database is kept as {done.replaced}")
+
+
+@contextmanager
+def _import_bar() -> Iterator[Callable[[int, int], None] | None]:
+    """A callback `(entries written, entries in all)` drawing a bar on stderr while a large
+    import runs, or None when stderr is not a terminal (nothing to draw on)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    stderr = Console(stderr=True)
+    if not stderr.is_terminal:
+        yield None
+        return
+    columns = (TextColumn("importing"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=stderr, transient=True) as bar:
+        task = bar.add_task("import", total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
 @registry_app.command("import")
@@ -386,7 +515,11 @@ def import_list(
 
     settings = _settings(data_dir, database_url)
     try:
-        with _opened_registry(settings) as reg, reg.db.write() as session:
+        with (
+            _opened_registry(settings) as reg,
+            _import_bar() as progress,
+            reg.db.write() as session,
+        ):
             result = transfer.import_file(
                 session,
                 banks.get_bank(session, bank),
@@ -394,6 +527,7 @@ def import_list(
                 file.read_bytes(),
                 settings.max_import_entries,
                 "cli",
+                progress,
             )
     except ServiceError as exc:
         typer.echo(f"import failed, nothing written: {exc.detail}", err=True)
