@@ -14,6 +14,7 @@ from stopframe.cli import (
     intake,
     matcher,
     registry,
+    scan,
     signal_types,
     triage,
     video,
@@ -35,6 +36,7 @@ app.command("match-video")(video.match_video_command)
 app.command("serve")(registry.serve)
 app.command("match")(matcher.match_command)
 app.command("triage")(triage.triage_command)
+app.command("scan")(scan.scan_command)
 app.command("intake")(intake.intake_command)
 app.add_typer(registry.registry_app, name="registry")
 app.add_typer(matcher.matcher_app, name="matcher")
