@@ -101,7 +101,7 @@ def write_clip(
             image = Image.fromarray(rgb, "RGB")
             if image.size != size:
                 image = image.resize(size, Image.Resampling.BILINEAR)
-            frame = av.VideoFrame.from_image(image)
+            frame = av.VideoFrame.from_ndarray(np.asarray(image), format="rgb24")
             for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode():
