@@ -23,7 +23,7 @@ _SIXTEEN_BIT = {"I;16", "I;16B", "I;16L", "I;16N"}
 _lab_to_srgb: ImageCms.ImageCmsTransform | None = None
 
 
-BAND_ROWS = 256  # rows converted at a time: a wide-sample image never gets a full array copy
+BAND_ROWS = 64  # rows converted at a time: a wide-sample image never gets a full array copy
 
 
 def _bands(image: Image.Image) -> Iterator[tuple[int, np.ndarray]]:
