@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import subprocess
 import sys
 import types
@@ -15,7 +16,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
+from stopframe.bench.corpus import default_corpus_dir, list_images
 from stopframe.errors import MediaError
+from stopframe.hashing.batch import hash_paths
+from stopframe.hashing.device import hash_paths_on_device
+from stopframe.hashing.files import STATUS_OK, HashOptions
 from stopframe.media.limits import MediaLimits
 from stopframe.signals.pdq import Dihedral, PdqHash, hamming_distance, pdq_from_luma, pdq_from_rgb
 from stopframe.signals.pdq_image import DecodePath, pdq_of_bytes
@@ -26,6 +31,7 @@ pdq_torch = pytest.importorskip("stopframe.signals.pdq_torch")
 MAX_DISTANCE = 10  # the GPU conformance bound of the scale issue
 MIN_QUALITY = 50  # below this PDQ is never used for matching and bits are unstable
 SHARE_WITHIN = 0.99  # share of generated photos that must stay within MAX_DISTANCE
+CORPUS_BATCH = 64  # corpus photos per device batch
 
 
 def _vector_items(vectors_dir: Path) -> list[tuple[bytes, str]]:
@@ -229,3 +235,40 @@ def test_nvjpeg_conformance_on_cuda(vector_items: list[tuple[bytes, str]]) -> No
     _check(vector_items, pdq_torch.pdq_of_bytes_batch(vector_items, "cuda"), 1.0)
     items = _generated()
     _check(items, pdq_torch.pdq_of_bytes_batch(items, "cuda"), SHARE_WITHIN)
+
+
+@pytest.mark.gpu
+def test_corpus_photos_on_cuda() -> None:
+    """On CUDA: >= 99 % of the benign corpus photos ($STOPFRAME_CORPUS, else
+    ~/.cache/stopframe/corpus; scripts/get-test-corpus.sh fetches it) within 10 bits of the CPU
+    PDQ (reference decode), through the batched path of `stopframe hash --device cuda`."""
+    if not pdq_torch.available():
+        pytest.skip("needs a CUDA device")
+    corpus = default_corpus_dir()
+    photos = list_images(corpus / "images")
+    if not photos:
+        pytest.skip(
+            f"benign corpus not found at {corpus}: run scripts/get-test-corpus.sh "
+            "or set STOPFRAME_CORPUS"
+        )
+    options = HashOptions(path=DecodePath.REFERENCE)
+    records = hash_paths(photos, options, jobs=os.cpu_count() or 1)
+    expected = {r.path: r.value("pdq") for r in records if r.status == STATUS_OK}
+    far = [
+        record.path
+        for record in hash_paths_on_device(photos, options, "cuda", batch=CORPUS_BATCH)
+        if record.path in expected
+        and (
+            record.status != STATUS_OK
+            or _bits(record.value("pdq"), expected[record.path]) > MAX_DISTANCE
+        )
+    ]
+    assert expected
+    assert len(far) <= (1 - SHARE_WITHIN) * len(expected), (len(far), len(expected), far[:20])
+
+
+def _bits(have: str | None, want: str | None) -> int:
+    """Hamming distance of two PDQ hexes; a missing one is as far as can be."""
+    if have is None or want is None:
+        return 256
+    return hamming_distance(bytes.fromhex(have), bytes.fromhex(want))

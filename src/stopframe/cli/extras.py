@@ -10,6 +10,7 @@ EXIT_MISSING_EXTRA = 2
 _MODULES = {
     "registry": ("fastapi", "uvicorn", "sqlalchemy", "alembic", "cryptography"),
     "matcher": ("fastapi", "uvicorn", "prometheus_client", "cryptography"),
+    "gpu": ("torch",),
 }
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, TextIO
 
@@ -14,10 +15,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from stopframe.cli.extras import require_extra
 from stopframe.cli.progress import hashing_bar
 from stopframe.cli.record_writers import OutputFormat, RecordWriter
 from stopframe.cli.settings import command_settings
 from stopframe.hashing.batch import hash_paths, iter_files
+from stopframe.hashing.device import hash_paths_on_device
 from stopframe.hashing.files import (
     STATUS_ERROR,
     STATUS_OK,
@@ -28,12 +31,30 @@ from stopframe.hashing.files import (
     with_limits,
 )
 from stopframe.samples import sample_images
-from stopframe.signals import PDQ
+from stopframe.signals import PDQ, pdq_torch
 from stopframe.signals.pdq_image import DecodePath
 
 EXIT_OK = 0
 EXIT_SOME_FAILED = 1
 EXIT_USAGE = 2
+
+
+class Device(StrEnum):
+    """Where `--device` hashes pictures' PDQ: a torch device, or `auto` (CUDA when present)."""
+
+    CPU = "cpu"
+    CUDA = "cuda"
+    AUTO = "auto"
+
+
+def _torch_device(device: Device) -> str:
+    """The torch device `--device` names, once the gpu extra (and for cuda a GPU) is there."""
+    require_extra("gpu", "stopframe hash --device")
+    if device is Device.AUTO:
+        return pdq_torch.default_device()
+    if device is Device.CUDA and not pdq_torch.available():
+        raise typer.BadParameter("torch sees no CUDA device here", param_hint="--device")
+    return device.value
 
 
 def _with_progress(
@@ -48,15 +69,25 @@ def _with_progress(
 
 
 def run_batch(
-    paths: Iterable[str | Path], options: HashOptions, jobs: int, out: TextIO, fmt: OutputFormat
+    paths: Iterable[str | Path],
+    options: HashOptions,
+    jobs: int,
+    out: TextIO,
+    fmt: OutputFormat,
+    device: str | None = None,
 ) -> tuple[list[HashRecord], int]:
-    """Hash `paths`, stream the records to `out`, report failures on stderr; returns the
-    records and the exit code."""
+    """Hash `paths` (pictures' PDQ on the torch `device` when given), stream the records to
+    `out`, report failures on stderr; returns the records and the exit code."""
     stderr = Console(stderr=True)
     items = list(iter_files(paths))
     writer = RecordWriter(out, fmt)
     records: list[HashRecord] = []
-    stream = hash_paths(items, options, jobs) if items else iter(())
+    if not items:
+        stream: Iterator[HashRecord] = iter(())
+    elif device is None:
+        stream = hash_paths(items, options, jobs)
+    else:
+        stream = hash_paths_on_device(items, options, device)
     for record in _with_progress(stream, len(items), stderr):
         writer.write(record)
         records.append(record)
@@ -111,6 +142,16 @@ def hash_command(
     tmk: Annotated[
         bool, typer.Option("--tmk", help="Videos: add the TMK+PDQF hash (base64 of the .tmk).")
     ] = False,
+    device: Annotated[
+        Device | None,
+        typer.Option(
+            "--device",
+            help="Pictures: PDQ in batches on a torch device (extra gpu): cpu, cuda, or auto "
+            "(cuda when present). Decodes every pixel, as --path reference does; --dihedral "
+            "comes from the device, --robust sets stay on the CPU; other files are hashed as "
+            "without it, in this process (--jobs does not apply). Default: the CPU path.",
+        ),
+    ] = None,
 ) -> None:
     """Hash images (PDQ) and videos (vPDQ) with MD5 and SHA-256: a record per file, in order.
     Only hashes are written; the media never leaves this machine."""
@@ -126,6 +167,7 @@ def hash_command(
             "use --format jsonl or csv",
             param_hint="--tmk",
         )
+    torch_device = None if device is None else _torch_device(device)
     settings = command_settings()
     chosen = HashOptions(
         path=decode_path,
@@ -143,7 +185,7 @@ def hash_command(
                 out = stack.enter_context(open(output, "w", encoding="utf-8", newline=""))
             except OSError as exc:
                 raise typer.BadParameter(f"cannot write {output}: {exc.strerror}") from None
-        _, code = run_batch(paths, options, jobs or settings.hashing.jobs, out, fmt)
+        _, code = run_batch(paths, options, jobs or settings.hashing.jobs, out, fmt, torch_device)
     raise typer.Exit(code)
 
 
