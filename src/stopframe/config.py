@@ -100,6 +100,15 @@ class RegistrySettings(BaseModel):
     max_import_entries: PositiveInt = Field(
         1_000_000, description="Most entries one import may hold."
     )
+    body_idle_s: PositiveFloat = Field(
+        10.0, description="Longest wait for the next chunk of a request body before a 408."
+    )
+    body_deadline_s: PositiveFloat = Field(
+        60.0, description="Longest a request body may take to arrive in all (imports excepted)."
+    )
+    import_body_deadline_s: PositiveFloat = Field(
+        600.0, description="Longest an import's body may take to arrive in all."
+    )
     feed_page_size: PositiveInt = Field(10_000, description="Most changes in one change-feed page.")
     list_max_age_s: PositiveInt = Field(
         7 * 24 * 3600,

@@ -31,13 +31,13 @@ def signals(count: int) -> list[Signal]:
 
 
 @contextmanager
-def entry_statements(registry) -> Iterator[list[tuple[str, Any, int]]]:  # type: ignore[no-untyped-def]
-    """Collect (statement, parameters, executions) for each statement on the entries table: an
+def entry_statements(registry, table: str = "entries") -> Iterator[list[tuple[str, Any, int]]]:  # type: ignore[no-untyped-def]
+    """Collect (statement, parameters, executions) for each statement on `table`: an
     executemany counts once per row, as the server runs it once per row."""
     seen: list[tuple[str, Any, int]] = []
 
     def note(_conn, _cursor, statement, parameters, _context, executemany) -> None:  # type: ignore[no-untyped-def]
-        if re.search(r"\bentries\b", statement):
+        if re.search(rf"\b{table}\b", statement):
             rows = len(parameters) if executemany and isinstance(parameters, list) else 1
             seen.append((statement, parameters, rows))
 
@@ -64,6 +64,23 @@ def test_an_import_runs_statements_per_chunk_not_per_row(registry) -> None:  # t
     assert result.added == 0
     assert done[-1] == (ENTRIES, ENTRIES)
     assert [d for d, _ in done] == sorted(d for d, _ in done)
+
+
+@pytest.mark.postgres
+def test_an_import_writes_its_changes_in_a_statement_per_chunk(registry) -> None:  # type: ignore[no-untyped-def]
+    if registry.db.writer.dialect.name != "postgresql":
+        pytest.skip("SQLite steps an executemany in-process: no server round trip per row")
+    with registry.db.write() as session:
+        banks.create_bank(session, "partner", ["pdq", "md5"], "test")
+    with entry_statements(registry, "changes") as seen, registry.db.write() as session:
+        bank = banks.get_bank(session, "partner")
+        result = transfer.import_signals(session, bank, signals(ENTRIES), "test", "test")
+    assert result.added == ENTRIES
+    inserts = [rows for statement, _, rows in seen if statement.lstrip().startswith("INSERT")]
+    assert sum(inserts) <= 10, f"{sum(inserts)} inserts into changes for {ENTRIES} rows"
+    with registry.db.read() as session:
+        sequences = session.execute(text("SELECT min(sequence), max(sequence) FROM changes"))
+        assert tuple(sequences.one()) == (1, ENTRIES)
 
 
 @pytest.mark.postgres

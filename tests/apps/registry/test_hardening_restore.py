@@ -6,6 +6,7 @@ files do not match its manifest, or of another registry, is refused and changes 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import stat
 from collections.abc import Iterator
@@ -22,13 +23,14 @@ from typer.testing import CliRunner
 from stopframe.apps.matcher.sync import RegistrySource, Syncer
 from stopframe.apps.registry.app import create_app
 from stopframe.apps.registry.models import Entry, Item
-from stopframe.apps.registry.services import entries, feed, items, keys
+from stopframe.apps.registry.services import banks, entries, feed, items, keys
 from stopframe.apps.registry.state import Registry, open_registry
 from stopframe.apps.registry.terms import Scope
 from stopframe.cli import app
 from stopframe.lists.client import RegistryClient
 from stopframe.lists.signing import is_retired
 from stopframe.lists.store import ListStore
+from stopframe.signals import Signal
 
 runner = CliRunner()
 
@@ -245,3 +247,28 @@ def test_a_retired_signing_key_is_not_brought_back_by_a_restore(  # type: ignore
     assert old in again.keyring.retired
     folder = again.settings.signing_dir
     assert not [pem for pem in folder.glob("*.pem") if is_retired(folder, pem.read_bytes())]
+
+
+def test_new_entries_after_a_restore_never_take_an_id_given_out_before_it(  # type: ignore[no-untyped-def]
+    sqlite_registry, add_entries, reopened, tmp_path
+) -> None:
+    registry = sqlite_registry
+    first = add_entries(2)
+    destination = tmp_path / "backup.sqlite"
+    assert cli(registry, "backup", str(destination)).exit_code == 0
+    with registry.db.write() as session:  # after the backup: a new bank, and entries in it
+        late = banks.create_bank(session, "late", ["md5"], "test")
+        signals = [Signal("md5", hashlib.md5(f"late-{n}".encode()).hexdigest()) for n in range(3)]
+        given, _ = entries.add_signals(session, late, "import", None, signals)
+    assert max(given) > max(first)
+    registry.db.dispose()
+    assert cli(registry, "restore", str(destination)).exit_code == 0
+
+    again, _ = reopened()
+    assert active(again) == first  # only the backup's entries are on the list
+    newer = add_entries(1, db=again.db)
+    assert newer[0] > max(given), f"entry id {newer[0]} was given out before the restore"
+    with again.db.read() as session:
+        kept = session.get(Entry, max(given))  # a withdrawn tombstone, in its own bank
+        assert kept is not None and kept.withdrawn_by == "restore" and kept.bank.name == "late"
+        assert session.get(Entry, min(given)) is None

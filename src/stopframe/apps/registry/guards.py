@@ -5,10 +5,14 @@ larger cap) and only JSON (or, for imports, the partner text formats) is accepte
 and binary uploads are refused with 415 before any byte reaches a route. No body is read here:
 the limit is counted as the route reads, so routing (404) and credentials (401, 403) are answered
 before a single body byte is taken, and only an authorised import ever holds a large one.
+A body sent slowly is cut off with 408 too: when its next chunk is longer in coming than the
+registry's `body_idle_s`, or the whole takes longer than `body_deadline_s` (an import's:
+`import_body_deadline_s`); uvicorn bounds the wait for headers, nothing else bounds this.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import tempfile
@@ -19,6 +23,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stopframe.apps.problems import PROBLEM_JSON
+from stopframe.config import RegistrySettings
 
 IMPORT_TYPES = ("text/csv", "text/plain", "application/json", "application/xml", "text/xml")
 JSON_TYPES = ("application/json",)
@@ -47,6 +52,14 @@ class UploadsBusy(HTTPException):
             "too many imports are being uploaded; try again shortly",
             headers={"Retry-After": SLOTS_RETRY_AFTER},
         )
+
+
+class BodyTooSlow(HTTPException):
+    """The body stalled or is taking too long (answered 408; the connection is closed, as the
+    rest of the body may still be on its way)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(408, detail, headers={"Connection": "close"})
 
 
 async def _send_problem(send: Send, status: int, title: str, detail: str) -> None:
@@ -124,19 +137,37 @@ class RequestGuard:
             return
         received = 0
         holds_slot = False
+        settings: RegistrySettings = scope["app"].state.registry.settings
+        idle_s = settings.body_idle_s
+        deadline_s = settings.import_body_deadline_s if is_import else settings.body_deadline_s
+        clock = asyncio.get_running_loop().time
+        started: float | None = None
+        body_done = False  # later reads wait for a disconnect, which has no deadline
 
         async def capped() -> Message:
             # Called only once a route reads its body: after routing and its credentials
-            nonlocal received, holds_slot
+            nonlocal received, holds_slot, started, body_done
             if is_import and not holds_slot:
                 if self.uploading >= self.import_slots:
                     raise UploadsBusy()
                 self.uploading += 1
                 holds_slot = True
-            message = await receive()
+            if body_done:
+                return await receive()
+            started = clock() if started is None else started
+            left = started + deadline_s - clock()
+            try:
+                message = await asyncio.wait_for(receive(), min(idle_s, max(left, 0.0)))
+            except TimeoutError:
+                if left <= idle_s:
+                    raise BodyTooSlow(
+                        f"request body not received within {deadline_s:g} s"
+                    ) from None
+                raise BodyTooSlow(f"no request body data for {idle_s:g} s") from None
             received += len(message.get("body", b""))
             if received > limit:
                 raise BodyTooLarge(limit)
+            body_done = message["type"] != "http.request" or not message.get("more_body", False)
             return message
 
         try:

@@ -5,7 +5,9 @@ id, epoch, sequence). The restored database gets a higher epoch, so every consum
 holds and takes a new snapshot. When the database being replaced can still be read, what it
 knew and the backup did not is carried over: API keys it had revoked stay revoked, entries it
 had withdrawn stay withdrawn (with new withdraw changes in the feed), and the feed sequence goes
-on above its last one, so no sequence number is ever reused under one registry id. The replaced
+on above its last one, so no sequence number is ever reused under one registry id. Entry ids go
+on above its highest too (a matcher's queued report names an entry by id): SQLite gives a new
+row the highest id + 1, so that entry is kept, withdrawn, as a tombstone. The replaced
 database is kept beside the new one; signing keys missing from the data dir are put back.
 
 The registry service must be stopped while this runs.
@@ -22,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -37,7 +39,7 @@ from stopframe.apps.registry.backup import (
     sha256_of,
 )
 from stopframe.apps.registry.db import open_database
-from stopframe.apps.registry.models import ApiKey, Counter, Entry, Item
+from stopframe.apps.registry.models import ApiKey, Bank, Counter, Entry, Item
 from stopframe.apps.registry.services import feed
 from stopframe.lists.canonical import utcnow
 from stopframe.lists.documents import WITHDRAW
@@ -55,6 +57,21 @@ class Newer:
     revoked: dict[str, datetime]  # API key id -> revoked at
     withdrawn: dict[tuple[int, str], tuple[datetime, str | None]]  # (id, digest) -> when, by
     items: dict[tuple[int, str], datetime]  # withdrawn items: (id, fingerprint) -> when
+    last_entry: LastEntry | None  # the entry of the highest id
+
+
+@dataclass
+class LastEntry:
+    """The replaced database's entry of the highest id, with its bank's columns."""
+
+    id: int
+    owner: str
+    kind: str
+    value: str
+    digest: str
+    quality: int | None
+    created_at: datetime
+    bank: dict[str, Any]  # name, kinds, distance_threshold, verified, action, created_at
 
 
 @dataclass
@@ -154,6 +171,11 @@ def _read_newer(target: Path) -> Newer | None:
         items = db.execute(
             "SELECT id, fingerprint, withdrawn_at FROM items WHERE withdrawn_at IS NOT NULL"
         ).fetchall()
+        last = db.execute(
+            "SELECT e.id, e.owner, e.kind, e.value, e.digest, e.quality, e.created_at, b.name, "
+            "b.kinds, b.distance_threshold, b.verified, b.action, b.created_at "
+            "FROM entries e JOIN banks b ON b.id = e.bank_id ORDER BY e.id DESC LIMIT 1"
+        ).fetchone()
     except sqlite3.Error:
         return None
     finally:
@@ -167,7 +189,23 @@ def _read_newer(target: Path) -> Newer | None:
         {key_id: _moment(at) for key_id, at in revoked},
         {(eid, digest): (_moment(at), by) for eid, digest, at, by in withdrawn},
         {(iid, fingerprint): _moment(at) for iid, fingerprint, at in items},
+        None if last is None else _last_entry(last),
     )
+
+
+def _last_entry(row: Any) -> LastEntry:
+    """A LastEntry from the row of the query in `_read_newer`."""
+    name, kinds, threshold, verified, action, created = row[7:]
+    bank = {
+        "name": name,
+        "kinds": kinds,
+        "distance_threshold": threshold,
+        "verified": bool(verified),
+        "action": action,
+        "created_at": _moment(created),
+    }
+    entry_id, owner, kind, value, digest, quality, created_at = row[:7]
+    return LastEntry(entry_id, owner, kind, value, digest, quality, _moment(created_at), bank)
 
 
 def _moment(text: str) -> datetime:
@@ -197,6 +235,7 @@ def _carry_over(work: Path, manifest: dict[str, Any], newer: Newer | None) -> Re
                 _set_counter(session, "feed", max(found["sequence"], newer.sequence))
                 restored.revoked = _revoke(session, newer)
                 restored.withdrawn = _withdraw(session, newer)
+                _keep_last_entry(session, newer.last_entry)
             restored.sequence = feed.current_sequence(session)
     finally:
         db.dispose()
@@ -232,6 +271,35 @@ def _withdraw(session: Session, newer: Newer) -> list[int]:
     again.sort()
     feed.append_changes(session, again, WITHDRAW)
     return again
+
+
+def _keep_last_entry(session: Session, last: LastEntry | None) -> None:
+    """Put the replaced database's highest-id entry back, withdrawn, when the backup lacks it,
+    so that SQLite numbers new entries above every id the replaced database gave out. It goes to
+    its own bank, which is put back too (with no active entry) when the backup lacks it."""
+    highest = session.execute(select(func.max(Entry.id))).scalar() or 0
+    if last is None or last.id <= highest:
+        return
+    bank = session.execute(select(Bank).where(Bank.name == last.bank["name"])).scalar()
+    if bank is None:
+        bank = Bank(**last.bank)
+        session.add(bank)
+        session.flush()
+    session.add(
+        Entry(
+            id=last.id,
+            bank_id=bank.id,
+            owner=last.owner,
+            kind=last.kind,
+            value=last.value,
+            digest=last.digest,
+            quality=last.quality,
+            created_at=last.created_at,
+            withdrawn_at=utcnow(),
+            withdrawn_by="restore",
+        )
+    )
+    session.flush()
 
 
 def _swap(target: Path, work: Path) -> Path | None:

@@ -90,7 +90,12 @@ def case_entries(
         return [entry_out(e) for e in cases.entries_of(session, case)]
 
 
-@router.post("/{case_number}/entries", response_model=SubmitOut)
+@router.post(
+    "/{case_number}/entries",
+    response_model=SubmitOut,
+    status_code=201,
+    responses={200: {"model": SubmitOut, "description": "Nothing new: every hash was in the case"}},
+)
 def add_entries(
     case_number: CaseNumber,
     body: SubmitIn,

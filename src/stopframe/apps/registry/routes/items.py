@@ -34,7 +34,14 @@ def item_out(view: items.ItemView) -> ItemOut:
     )
 
 
-@router.post("/{case_number}/items", response_model=ItemsAdded, status_code=201)
+@router.post(
+    "/{case_number}/items",
+    response_model=ItemsAdded,
+    status_code=201,
+    responses={
+        200: {"model": ItemsAdded, "description": "Nothing new: every item was in the case"}
+    },
+)
 def add_items(
     case_number: CaseNumber,
     body: ItemsIn,

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import BigInteger, String, Table, bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from stopframe.apps.registry import audit
 from stopframe.apps.registry.db import FEED_ADVANCED, FEED_COUNTER
-from stopframe.apps.registry.models import Bank, Change, Counter, Entry
+from stopframe.apps.registry.models import Bank, Change, Counter, Entry, Timestamp
+from stopframe.apps.registry.services.bulk import on_postgres
 from stopframe.errors import Conflict
 from stopframe.lists.canonical import utcnow
 from stopframe.lists.documents import (
@@ -39,19 +41,39 @@ EPOCH_COUNTER = "epoch"  # 1, raised by every restore from backup
 
 
 def append_changes(session: Session, entry_ids: list[int], op: str) -> None:
-    """Give each entry id the next sequence number with `op` (add | withdraw)."""
+    """Give each entry id the next sequence number with `op` (add | withdraw).
+
+    PostgreSQL: one INSERT ... SELECT FROM unnest(two arrays), as an executemany runs there once
+    per row. SQLite: a Core executemany (one prepared statement, stepped per row in-process)."""
     if not entry_ids:
         return
     last = session.execute(select(Counter.value).where(Counter.name == FEED_COUNTER)).scalar_one()
     now = utcnow()
-    # A declarative model's __table__ is its Table (the stubs say FromClause); Core executemany.
-    session.execute(
-        cast(Table, Change.__table__).insert(),
-        [
-            {"sequence": last + i, "entry_id": eid, "op": op, "created_at": now}
-            for i, eid in enumerate(entry_ids, start=1)
-        ],
-    )
+    # A declarative model's __table__ is its Table (the stubs say FromClause).
+    changes = cast(Table, Change.__table__)
+    sequences = range(last + 1, last + 1 + len(entry_ids))
+    if on_postgres(session):
+        arrays = func.unnest(
+            bindparam("sequences", list(sequences), type_=ARRAY(BigInteger)),
+            bindparam("entry_ids", entry_ids, type_=ARRAY(BigInteger)),
+        )
+        new = arrays.table_valued("sequence", "entry_id").render_derived("new")
+        source = select(
+            new.c.sequence,
+            new.c.entry_id,
+            bindparam("op", op, type_=String),
+            bindparam("created_at", now, type_=Timestamp),
+        )
+        columns = ["sequence", "entry_id", "op", "created_at"]
+        session.execute(changes.insert().from_select(columns, source))
+    else:
+        session.execute(
+            changes.insert(),
+            [
+                {"sequence": seq, "entry_id": eid, "op": op, "created_at": now}
+                for seq, eid in zip(sequences, entry_ids, strict=True)
+            ],
+        )
     session.execute(
         update(Counter).where(Counter.name == FEED_COUNTER).values(value=last + len(entry_ids))
     )
