@@ -8,6 +8,9 @@
                                    the manifest)
     <root>/bases/<kind>-000010.sfidx   a large immutable segment, shared by many generations
 
+A TMK list is kept the same way: each entry's rows hold its level-1 vector, which `open_tmk`
+scores in place; the full features for level 2 are read from the list store.
+
 A generation is written beside the current one and published by renaming CURRENT, so a reader
 sees the old generation or the new one, never a mix; readers map the base (shared page cache,
 no per-process copy) and hold only the small delta. Nothing here is pickled: JSON, and the
@@ -30,6 +33,7 @@ from stopframe.errors import IndexFileError
 from stopframe.index import HammingIndex
 from stopframe.index.segment import Segment
 from stopframe.index.storage import read_segment
+from stopframe.matching.tmk import TmkLevel1
 
 FORMAT = 1
 CURRENT = "CURRENT"
@@ -218,15 +222,34 @@ class BaseCache:
             del self._open[name]
 
 
-def open_kind(root: Path, files: KindFiles, bases: BaseCache) -> HammingIndex:
-    """One signal type's index of a generation: the mapped base less removed ids plus the delta."""
+def _layers(
+    root: Path, files: KindFiles, bases: BaseCache
+) -> tuple[Segment | None, np.ndarray, Segment | None]:
+    """A generation's base (mapped, shared), removed ids and delta of one signal type."""
     base = bases.get(root, files.base) if files.base else None
     removed = (
         read_removed(root / files.removed, files.removed_crc)
         if files.removed
         else np.empty(0, np.uint64)
     )
-    if files.delta:
-        delta = read_segment(root / files.delta, verify=True)
+    delta = read_segment(root / files.delta, verify=True) if files.delta else None
+    return base, removed, delta
+
+
+def open_kind(root: Path, files: KindFiles, bases: BaseCache) -> HammingIndex:
+    """One signal type's index of a generation: the mapped base less removed ids plus the delta."""
+    base, removed, delta = _layers(root, files, bases)
+    if delta is not None:
         return HammingIndex.layered(base, removed, np.asarray(delta.ids), np.asarray(delta.codes))
     return HammingIndex.layered(base, removed)
+
+
+def open_tmk(root: Path, files: KindFiles, bases: BaseCache) -> TmkLevel1:
+    """A TMK list's level-1 vectors in a generation: the mapped base's rows less withdrawn
+    entries, plus the delta's; IndexFileError when the rows are not whole TMK entries."""
+    base, removed, delta = _layers(root, files, bases)
+    parts = [(np.asarray(s.ids), np.asarray(s.codes)) for s in (base, delta) if s is not None]
+    try:
+        return TmkLevel1(parts, removed)
+    except ValueError as exc:
+        raise _fail(root / (files.delta or files.base or ""), str(exc)) from None

@@ -24,8 +24,12 @@ from stopframe.matching.generations import (
     SourceState,
     current_name,
     open_kind,
+    open_tmk,
     read_manifest,
 )
+from stopframe.matching.tmk import TmkLevel1
+from stopframe.signals import SIGNAL_TYPES, IndexKind
+from stopframe.signals.tmk import LEVEL1_THRESHOLD, TmkFeatures
 
 log = logging.getLogger("stopframe.matching")
 
@@ -35,6 +39,7 @@ class _View:
     manifest: Manifest | None = None
     indexes: dict[str, HammingIndex] = field(default_factory=dict)
     by_number: dict[int, str] = field(default_factory=dict)
+    tmk: dict[str, TmkLevel1] = field(default_factory=dict)
 
 
 class IndexSet:
@@ -76,9 +81,15 @@ class IndexSet:
                 if name is None or (current is not None and current.name == name):
                     return False
                 manifest = read_manifest(self.root / name / MANIFEST)
+                tmk = {
+                    kind: open_tmk(self.root, files, self._bases)
+                    for kind, files in manifest.kinds.items()
+                    if _is_tmk(kind)
+                }
                 indexes = {
                     kind: open_kind(self.root, files, self._bases)
                     for kind, files in manifest.kinds.items()
+                    if kind not in tmk
                 }
             except IndexFileError as exc:
                 if self.last_error != str(exc):
@@ -88,15 +99,26 @@ class IndexSet:
                 self.last_error = str(exc)
                 return False
             by_number = {s.number: n for n, s in manifest.sources.items()}
-            self._view = _View(manifest, indexes, by_number)
+            self._view = _View(manifest, indexes, by_number, tmk)
             self._bases.keep_only({f.base for f in manifest.kinds.values() if f.base})
             self.last_error = None
             return True
 
     def size(self, kind: str) -> int:
-        """How many rows the index of `kind` holds."""
-        index = self._view.indexes.get(kind)
+        """How many rows the index of `kind` holds (entries, for a TMK list)."""
+        view = self._view
+        if kind in view.tmk:
+            return len(view.tmk[kind])
+        index = view.indexes.get(kind)
         return 0 if index is None else len(index)
+
+    def tmk_candidates(
+        self, kind: str, query: TmkFeatures, level1_min: float = LEVEL1_THRESHOLD
+    ) -> list[tuple[int, float]]:
+        """(first row id, level-1 score) of the `kind` entries whose level-1 score against
+        `query` reaches `level1_min`, best first."""
+        level1 = self._view.tmk.get(kind)
+        return [] if level1 is None else level1.candidates(query, level1_min)
 
     def search(self, kind: str, codes: np.ndarray, radius: int) -> BatchMatches:
         """Rows of `kind` within `radius` of each code (CSR by query, nearest first)."""
@@ -108,3 +130,7 @@ class IndexSet:
                 np.empty(0, np.int64),
             )
         return index.range_search_batch(codes, min(radius, MAX_RADIUS))
+
+
+def _is_tmk(kind: str) -> bool:
+    return kind in SIGNAL_TYPES and SIGNAL_TYPES[kind].index_kind is IndexKind.TMK

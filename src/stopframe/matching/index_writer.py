@@ -36,7 +36,7 @@ from stopframe.matching.generations import (
     write_removed,
 )
 from stopframe.matching.rows import MAX_ROWS, MAX_SOURCES, entry_code_bytes, first_row, indexed
-from stopframe.signals import SIGNAL_TYPES
+from stopframe.signals import SIGNAL_TYPES, IndexKind
 
 log = logging.getLogger("stopframe.matching")
 REBASE_ROWS = 50_000  # delta rows past which a type gets a new base
@@ -283,10 +283,12 @@ class IndexWriter:
         return self._write_base(kind, *state.live_arrays())
 
     def _write_base(self, kind: str, ids: np.ndarray, codes: np.ndarray) -> _KindState:
-        """A new base file of these rows (with multi-index tables: fast single lookups)."""
+        """A new base file of these rows (with multi-index tables for fast single lookups, but
+        for TMK, whose level-1 rows are scored in place)."""
         self._bases_written += 1
         relative = f"{BASES}/{kind}-{self.generation + 1:06d}-{self._bases_written}.sfidx"
-        write_segment(self.root / relative, build_segment(ids, codes, tables=True))
+        tables = _kind_of(kind) is not IndexKind.TMK
+        write_segment(self.root / relative, build_segment(ids, codes, tables=tables))
         log.info("new %s base: %d rows", kind, ids.shape[0])
         return _KindState(relative, read_segment(self.root / relative, verify=False))
 
@@ -307,3 +309,7 @@ class IndexWriter:
 
 def _indexed_kind(kind: str) -> bool:
     return kind in SIGNAL_TYPES and indexed(SIGNAL_TYPES[kind])
+
+
+def _kind_of(kind: str) -> IndexKind | None:
+    return SIGNAL_TYPES[kind].index_kind if kind in SIGNAL_TYPES else None

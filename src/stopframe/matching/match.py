@@ -4,7 +4,8 @@ and the matches of one upload become one decision.
 The index finds candidate rows at the widest threshold any bank of a type uses; each hit is then
 checked against its own bank's threshold, against the list store (a withdrawn entry never
 matches, even before the next generation), and for videos against the whole entry by vPDQ's
-rule. Allow-list matches suppress the decision.
+rule. TMK videos are found by level 1 over every entry and scored at level 2 against the
+entry's full features from the list store. Allow-list matches suppress the decision.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from stopframe.matching.policy import SEVERITY, BankPolicy, Decision, Policy
 from stopframe.matching.rows import entry_codes, search_radius, split_rows
 from stopframe.matching.video import match_vpdq
 from stopframe.signals import SIGNAL_TYPES, IndexKind, Signal
+from stopframe.signals.tmk import TMK, TmkFeatures, TmkScores, level2_score
 from stopframe.signals.vpdq import parse_vpdq_lines
 
 MAX_MATCHES = 100  # per signal, in an answer, the decision log and reports
@@ -120,6 +122,9 @@ class Matcher:
     ) -> None:
         if self.index_set.size(kind) == 0:
             return
+        if SIGNAL_TYPES[kind].index_kind is IndexKind.TMK:
+            self._match_tmk(kind, signals, positions, out)
+            return
         codes, owners = [], []
         for n, signal in enumerate(signals):
             c = query_codes(signal)
@@ -149,6 +154,49 @@ class Matcher:
             match = self._confirm(signals[n], source, entry[e], distance, rules)
             if match is not None:
                 out[positions[n]].append(match)
+
+    def _match_tmk(
+        self, kind: str, signals: list[Signal], positions: list[int], out: list[list[Match]]
+    ) -> None:
+        """TMK signals: level-1 candidates from the index, then level 2 against each active
+        entry's features; the distance is the type's, so each bank's threshold applies."""
+        rules: dict[tuple[str, str, str], BankPolicy] = {}
+        for n, signal in enumerate(signals):
+            try:
+                query = TMK.features(signal.value)
+            except SignalValueError:
+                continue
+            level1 = dict(self.index_set.tmk_candidates(kind, query))
+            scored = self._level2(query, level1) if level1 else []
+            for distance, source, entry in sorted(scored, key=lambda item: item[0]):
+                match = self._confirm(signal, source, entry, distance, rules)
+                if match is not None:
+                    out[positions[n]].append(match)
+
+    def _level2(
+        self, query: TmkFeatures, level1: dict[int, float]
+    ) -> list[tuple[int, str, ListEntry]]:
+        """(distance, source, entry) of each active candidate entry (by first row id, with its
+        level-1 score), scored at level 2 against the entry's features from the list store."""
+        firsts = np.fromiter(level1, np.uint64, len(level1))
+        source_no, entry_id, _row = split_rows(firsts)
+        wanted: dict[int, list[int]] = defaultdict(list)
+        for s, e in zip(source_no.tolist(), entry_id.tolist(), strict=True):
+            wanted[s].append(e)
+        found = {s: self._active(s, sorted(ids)) for s, ids in wanted.items()}
+        scored = []
+        for first, s, e in zip(firsts.tolist(), source_no.tolist(), entry_id.tolist(),
+                               strict=True):  # fmt: skip
+            source, entries = found[s]
+            if source is None or e not in entries:
+                continue
+            try:
+                second = level2_score(query, TMK.features(entries[e].value))
+            except SignalValueError:
+                continue
+            distance = TMK.scored_distance(TmkScores(level1[first], second))
+            scored.append((distance, source, entries[e]))
+        return scored
 
     def _active(self, source_no: int, ids: list[int]) -> tuple[str | None, dict[int, ListEntry]]:
         """A source's name and its active entries among `ids`, read in one query."""

@@ -3,7 +3,8 @@ uint64 row ids that say which source and entry a hit belongs to.
 
 A row id packs `source (8 bits) | entry id (36 bits) | row number (20 bits)`: one PDQ or MD5
 entry is one row, a robust set one row per usable hash, a vPDQ video one row per unique good
-frame. All rows of an entry share one id range, so withdrawing an entry never needs its value.
+frame, a TMK video 32 rows holding its level-1 vector (`stopframe.matching.tmk`). All rows of
+an entry share one id range, so withdrawing an entry never needs its value.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ import numpy as np
 
 from stopframe.errors import SignalValueError
 from stopframe.index.codes import CODE_BYTES
+from stopframe.matching.tmk import level1_code_bytes
 from stopframe.signals import SIGNAL_TYPES, IndexKind, SignalType
 from stopframe.signals.pdq import PDQ, hex_to_digest
 from stopframe.signals.pdq_robust import parse_robust_set
+from stopframe.signals.tmk import TMK
 from stopframe.signals.vpdq import good_digests, parse_vpdq_lines
 
 SOURCE_BITS = 8
@@ -28,12 +31,13 @@ _ENTRY_MASK = np.uint64(MAX_ENTRY_ID)
 
 
 def indexed(signal_type: SignalType) -> bool:
-    """Whether lists of this type are searched through an index of 256-bit codes."""
+    """Whether lists of this type are searched through an index of rows of 32 bytes."""
     return signal_type.index_kind in (
         IndexKind.HAMMING,
         IndexKind.HAMMING_SET,
         IndexKind.FRAMES,
         IndexKind.EXACT,
+        IndexKind.TMK,
     )
 
 
@@ -67,6 +71,8 @@ def entry_code_bytes(kind: str, value: str, quality: int | None = None) -> bytes
         return b"".join(usable)
     if index_kind is IndexKind.FRAMES:
         return good_digests(parse_vpdq_lines(value), PDQ.quality_floor).tobytes()
+    if index_kind is IndexKind.TMK:
+        return level1_code_bytes(TMK.features(value))
     raise SignalValueError(f"{kind} lists are not searched by an index")
 
 

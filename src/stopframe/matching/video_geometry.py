@@ -96,6 +96,19 @@ def variants_of_frames(frames: Sequence[VpdqFrame]) -> FrameVariants:
     )
 
 
+def frames_of_variant(variants: FrameVariants, name: str) -> list[VpdqFrame]:
+    """One variant's frames as plain vPDQ frames (numbered in sampling order; the quality is
+    only known as usable or not, so it reads as PDQ's floor or 0)."""
+    k = variants.names.index(name)
+    digests = variants.codes[:, k].astype(">u8").view(np.uint8).reshape(-1, 32)
+    return [
+        VpdqFrame(i, PDQ.quality_floor if usable else 0, digest.tobytes(), float(time))
+        for i, (digest, usable, time) in enumerate(
+            zip(digests, variants.usable[:, k].tolist(), variants.times.tolist(), strict=True)
+        )
+    ]
+
+
 def without_bars(plane: np.ndarray) -> np.ndarray:
     """One frame's luma without its own flat bars (unchanged when too little would be left)."""
     bars = frame_bars(plane)

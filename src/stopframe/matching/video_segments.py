@@ -6,6 +6,11 @@ A hit joins query frame i to registered frame j at the closest distance any pair
 variants reaches; the hits of each recording are then chained into time-aligned runs by
 `segments.align_pairs`, which allows speed changes within `speed_tolerance` (default ±12 %) and
 any frame rate, since it works on timestamps, not frame numbers.
+
+`match_listed` runs the same search against the vPDQ entries of the matcher's lists: the frame
+index names the entries sharing a frame with any query variant, only those are read and aligned,
+and each entry's best segment becomes a `Match` under its bank's policy (the distance is the
+per cent of the query's frames in the stretch without a matched frame, vPDQ's own scale).
 """
 
 from __future__ import annotations
@@ -15,9 +20,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from stopframe.errors import SignalValueError
+from stopframe.index.codes import CODE_BYTES
+from stopframe.matching.index_set import IndexSet
+from stopframe.matching.match import MAX_MATCHES, Entries, Match
+from stopframe.matching.policy import SEVERITY, Policy
+from stopframe.matching.rows import split_rows
 from stopframe.matching.segments import DEFAULT_MAX_GAP_S, DEFAULT_SPEED_TOLERANCE, align_pairs
 from stopframe.matching.video import frame_pairs_within
-from stopframe.matching.video_geometry import FrameVariants
+from stopframe.matching.video_geometry import FrameVariants, variants_of_frames
+from stopframe.signals import PDQ, VPDQ
+from stopframe.signals.vpdq import parse_vpdq_lines
 
 DEFAULT_MIN_FRAMES = 4  # sampled frames a segment needs
 # Frame pairs are looser than PDQ's 31 bits: a 5-10 % crop lands 40-56 bits from the nearest
@@ -74,8 +87,7 @@ def match_segments(
             speed_tolerance=speed_tolerance,
         )
         for seg in segments:
-            in_range = (query.times >= seg.start_s) & (query.times < seg.end_s)
-            inside = int(np.count_nonzero(in_range))
+            inside = _inside(query.times, seg.start_s, seg.end_s)
             out.append(
                 SegmentMatch(
                     recording=names[k],
@@ -88,6 +100,84 @@ def match_segments(
                 )
             )
     return sorted(out, key=lambda m: (m.query_start_s, m.recording))
+
+
+@dataclass(frozen=True, slots=True)
+class ListedSegments:
+    """A listed recording found in a query: its match under the bank's policy, and where."""
+
+    match: Match
+    segments: list[SegmentMatch]
+
+
+def segment_distance(segment: SegmentMatch, query: FrameVariants, listed: FrameVariants) -> int:
+    """A segment on vPDQ's distance scale: per cent of the sampled frames in the stretch without
+    a match, counted on the more sparsely sampled side (a chain pairs each frame once, so a query
+    sampled twice as densely as a listed recording would otherwise miss half its frames)."""
+    inside_query = _inside(query.times, segment.query_start_s, segment.query_end_s)
+    inside_listed = _inside(listed.times, segment.registered_start_s, segment.registered_end_s)
+    share = segment.frames / max(1, min(inside_query, inside_listed))
+    return round(100 * (1 - min(1.0, share)))
+
+
+def _inside(times: np.ndarray, start: float, end: float) -> int:
+    """How many sampled frames fall in [start, end)."""
+    return int(np.count_nonzero((times >= start) & (times < end)))
+
+
+def listed_candidates(
+    index_set: IndexSet, query: FrameVariants, radius: int = PDQ.default_threshold
+) -> dict[int, list[int]]:
+    """Entry ids by source number of the listed vPDQ recordings with a frame within `radius`
+    bits of any usable query variant (one index search, no entry read)."""
+    codes, _ = _usable(query)
+    digests = np.unique(codes.astype(">u8").view(np.uint8).reshape(-1, CODE_BYTES), axis=0)
+    hits = index_set.search(VPDQ.name, digests, radius)
+    sources, entries, _rows = split_rows(hits.ids)
+    found: dict[int, set[int]] = {}
+    for source, entry in zip(sources.tolist(), entries.tolist(), strict=True):
+        found.setdefault(source, set()).add(entry)
+    return {source: sorted(ids) for source, ids in found.items()}
+
+
+def match_listed(
+    query: FrameVariants, index_set: IndexSet, entries: Entries, policy: Policy
+) -> list[ListedSegments]:
+    """The listed vPDQ recordings with a segment in `query`, each matched at its best segment
+    and kept when its bank is enabled and that distance is within the bank's threshold; at most
+    `MAX_MATCHES`, those that decide first (allow-list, most severe, nearest)."""
+    registered: dict[str, FrameVariants] = {}
+    listed: dict[str, tuple[str, int, str]] = {}  # key -> source, entry id, bank
+    for number, ids in listed_candidates(index_set, query).items():
+        source = index_set.source_name(number)
+        if source is None:
+            continue
+        for entry in entries.entries_by_id(source, ids).values():
+            if entry.kind != VPDQ.name:
+                continue
+            try:
+                frames = parse_vpdq_lines(entry.value)
+            except SignalValueError:
+                continue
+            key = f"{source}:{entry.id}"
+            registered[key] = variants_of_frames(frames)
+            listed[key] = (source, entry.id, entry.bank)
+    found: dict[str, list[SegmentMatch]] = {}
+    for segment in match_segments(query, registered):
+        found.setdefault(segment.recording, []).append(segment)
+    out = []
+    for key, segments in found.items():
+        source, entry_id, bank = listed[key]
+        state = index_set.sources().get(source)
+        rule = policy.bank(bank, state.banks.get(bank) if state else None, VPDQ.name)
+        distance = min(segment_distance(s, query, registered[key]) for s in segments)
+        if not rule.enabled or distance > rule.threshold or key in policy.allow_entries:
+            continue
+        match = Match(source, entry_id, bank, VPDQ.name, distance, rule.action, rule.allow)
+        out.append(ListedSegments(match, segments))
+    out.sort(key=lambda item: (not item.match.allowed, -SEVERITY[item.match.action],
+                               item.match.distance, item.match.key))  # fmt: skip
+    return out[:MAX_MATCHES]
 
 
 def _usable(variants: FrameVariants) -> tuple[np.ndarray, np.ndarray]:

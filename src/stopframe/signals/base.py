@@ -33,6 +33,7 @@ class IndexKind(StrEnum):
     HAMMING_SET = "hamming_set"  # several 256-bit codes per value, each indexed under the entry
     FRAMES = "frames"  # per-frame 256-bit codes of a video, matched by shares of frames
     EXACT = "exact"  # equality of the canonical value
+    TMK = "tmk"  # whole-video TMK features: level-1 cosine over every entry, level 2 on the rest
 
 
 @dataclass(frozen=True, slots=True)

@@ -479,7 +479,7 @@ class TmkSignal(SignalType):
     name = "tmk"
     contents = (ContentType.VIDEO,)
     description = "TMK+PDQF whole-video hash (temporal match kernel, level-1/level-2 scores)"
-    index_kind = IndexKind.EXACT  # until IndexKind has a TMK member: see stopframe.matching.tmk
+    index_kind = IndexKind.TMK
     default_threshold = 30
     max_threshold = 100
     single_line = False
@@ -500,8 +500,11 @@ class TmkSignal(SignalType):
         return features
 
     def distance(self, a: str, b: str) -> int:
-        scores = compare(self.features(a), self.features(b))
-        if scores.level2 is None:
+        return self.scored_distance(compare(self.features(a), self.features(b)))
+
+    def scored_distance(self, scores: TmkScores) -> int:
+        """The distance two values' scores make (indexes score them without `distance`)."""
+        if scores.level2 is None or scores.level1 < LEVEL1_THRESHOLD:
             return self.max_threshold
         return max(0, min(self.max_threshold, round(100 * (1 - scores.level2))))
 

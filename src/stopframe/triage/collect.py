@@ -13,11 +13,14 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from stopframe.errors import MediaError
 from stopframe.hashing.batch import FoundFile, hash_paths, iter_files
 from stopframe.hashing.files import STATUS_ERROR, HashOptions, HashRecord
-from stopframe.signals import MD5, PDQ, PDQ_ROBUST, SHA256, VPDQ
+from stopframe.matching.video_geometry import frames_of_variant, query_video
+from stopframe.signals import MD5, PDQ, PDQ_ROBUST, SHA256, VPDQ, Signal
+from stopframe.signals.vpdq import format_vpdq_lines
 from stopframe.triage.cache import CACHE_FORMAT, HashCache, file_key
-from stopframe.triage.model import TriageFile
+from stopframe.triage.model import VIDEO, TriageFile
 
 Progress = Callable[[int, int], None]  # (files done, files in all)
 
@@ -30,6 +33,7 @@ Progress = Callable[[int, int], None]  # (files done, files in all)
 # (`known.list_vpdq`), as the lists' own vPDQ hashes have. Each frame also loses its own bars:
 # a compilation boxes each part to one frame size, so no bar holds over the clip.
 VIDEO_RATE_S = 0.04
+MIRROR_KEY = "|mirror"  # cache key suffix of a video's mirrored frames
 TRIAGE_OPTIONS = HashOptions(
     robust=True,
     robust_query=True,
@@ -117,10 +121,35 @@ def hash_collection(
         hit = entry.path in cached
         if not hit and entry.path in keys:
             cache.put(keys[entry.path], record)
+        item = to_triage_file(entry, record)
+        if item.media_type == VIDEO and item.groupable and entry.path in keys:
+            item.vpdq_mirror = _mirror(entry.path, keys[entry.path], cache, options)
         if progress is not None:
             progress(done, total)
-        yield to_triage_file(entry, record), hit
+        yield item, hit
     cache.flush()
+
+
+def _mirror(path: str, key: str, cache: HashCache, options: HashOptions) -> str | None:
+    """A video's mirrored frames (`mirror_lines`), from the cache or hashed and cached."""
+    cached = cache.get(key + MIRROR_KEY, path)
+    if cached is None:
+        lines = mirror_lines(path, options)
+        cached = HashRecord(path, signals=[Signal(VPDQ.name, lines)] if lines else [])
+        cache.put(key + MIRROR_KEY, cached)
+    return cached.value(VPDQ.name)
+
+
+def mirror_lines(path: str, options: HashOptions) -> str | None:
+    """vPDQ lines of a video's frames mirrored left-right, each without its own bars, at the
+    triage rate: a mirrored copy meets its original through them (a second decode of the
+    file; None when it cannot be read)."""
+    try:
+        variants = query_video(path, rate=options.video_rate, limits=options.video_limits)
+    except MediaError:
+        return None
+    frames = frames_of_variant(variants, "mirror")
+    return format_vpdq_lines(frames).rstrip("\n") if frames else None
 
 
 def to_triage_file(entry: Listed, record: HashRecord) -> TriageFile:

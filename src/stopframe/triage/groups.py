@@ -54,7 +54,8 @@ def group_files(files: Sequence[TriageFile]) -> list[Group]:
         sets.union_pairs(pictures[a], pictures[b])
     videos = np.array([i for i, f in enumerate(members) if f.media_type == VIDEO], np.int64)
     frames = [video_frames(members[i]) for i in videos]
-    recordings = group_recordings(frames)
+    mirrors = [video_frames(members[i], mirrored=True) for i in videos]
+    recordings = group_recordings(frames, mirrors)
     sets.union_pairs(videos, videos[recordings.labels])
     labels = sets.labels()
     video_of = {int(member): k for k, member in enumerate(videos)}  # member position -> video
@@ -64,7 +65,9 @@ def group_files(files: Sequence[TriageFile]) -> list[Group]:
     for group in groups:
         if group.media_type == VIDEO:
             rep = video_of[number_at[group.representative]]
-            group.contains = _overlaps(rep, group, frames, recordings, videos, members, by_member)
+            group.contains = _overlaps(
+                rep, group, (frames, mirrors), recordings, videos, members, by_member
+            )
     _frames_of(members, pictures, videos, recordings, groups, by_member)
     return sorted(groups, key=lambda g: g.id)
 
@@ -160,14 +163,16 @@ def _relation(
 def _overlaps(
     rep: int,
     group: Group,
-    frames: Sequence[VideoFrames],
+    views: tuple[Sequence[VideoFrames], Sequence[VideoFrames]],
     recordings: RecordingGroups,
     videos: np.ndarray,
     members: Sequence[TriageFile],
     by_member: dict[int, Group],
 ) -> list[Overlap]:
     """Where parts of other groups appear in this group's representative: per other group, the
-    member sharing most with it, aligned frame by frame."""
+    member sharing most with it, aligned frame by frame (through the representative's mirrored
+    frames when its plain ones align with none)."""
+    frames, mirrors = views
     best: dict[str, tuple[float, int]] = {}
     for (a, b), share in recordings.coverage.items():
         if a != rep:
@@ -180,7 +185,9 @@ def _overlaps(
     ranked = sorted(best.items(), key=lambda item: (-item[1][0], item[0]))[:MAX_OVERLAPS]
     out = []
     for other_id, (_share, b) in ranked:
-        segments = find_segments(frames[rep].frames, frames[b].frames)
+        segments = find_segments(frames[rep].frames, frames[b].frames) or find_segments(
+            mirrors[rep].frames, frames[b].frames
+        )
         if segments:
             out.append(Overlap(other_id, tuple(segments)))
     return sorted(out, key=lambda o: (o.segments[0].start_s, o.other))

@@ -48,6 +48,7 @@ class TriageFile:
     robust: str | None = None  # the registration set (pdq_robust value)
     robust_query: str | None = None  # the query set: dihedral variants and window regions
     vpdq: str | None = None  # vPDQ lines
+    vpdq_mirror: str | None = None  # vPDQ lines of the frames mirrored left-right (videos)
     error: str | None = None
     group_id: str | None = None
     relation: str | None = None  # REPRESENTATIVE, EXACT_COPY, NEAR_DUPLICATE, EXCERPT

@@ -12,6 +12,10 @@ decisions read only coverages, so they are symmetric and independent of input or
    other recordings and is no distinct recording itself.
 3. **Excerpt**: a video >= 80 % inside one other video, neither a compilation, joins its group.
    An original inside a compilation does not: that would merge the compilation's recordings.
+
+Each video's frames mirrored left-right go into the index too, as a video of their own; a pair's
+coverage is the larger of its plain one and the one through either side's mirror (never both:
+two mirrors meet where the plain frames do), so a mirrored copy or excerpt counts as a copy.
 """
 
 from __future__ import annotations
@@ -48,10 +52,11 @@ class VideoFrames:
     total: int  # good frames
 
 
-def video_frames(item: TriageFile) -> VideoFrames:
-    """The good frames of a video file's vPDQ (none when it has no readable hash)."""
+def video_frames(item: TriageFile, mirrored: bool = False) -> VideoFrames:
+    """The good frames of a video file's vPDQ, or of its mirrored frames (none when it has no
+    readable hash)."""
     try:
-        frames = parse_vpdq_lines(item.vpdq or "", item.path)
+        frames = parse_vpdq_lines((item.vpdq_mirror if mirrored else item.vpdq) or "", item.path)
     except SignalValueError:
         frames = []
     good = [f for f in frames if f.quality >= PDQ.quality_floor]
@@ -130,11 +135,16 @@ class _Hits:
         return share / np.maximum(1, self.total)
 
 
-def group_recordings(videos: Sequence[VideoFrames]) -> RecordingGroups:
-    """Decide the videos' groups by the module's three rules."""
+def group_recordings(
+    videos: Sequence[VideoFrames], mirrors: Sequence[VideoFrames] = ()
+) -> RecordingGroups:
+    """Decide the videos' groups by the module's three rules; `mirrors`, when given, holds
+    each video's mirrored frames in the same order."""
     count = len(videos)
-    hits = _Hits(videos)
-    by_video = hits.covered(np.arange(count))
+    if mirrors and len(mirrors) != count:
+        raise ValueError("give one mirror per video, or none")
+    hits = _Hits([*videos, *mirrors])
+    by_video = _folded(hits.covered(np.arange(len(hits.total))), count)
     sets = DisjointSets(count)
     for (a, b), share in by_video.items():
         back = by_video.get((b, a), 0.0)
@@ -145,16 +155,33 @@ def group_recordings(videos: Sequence[VideoFrames]) -> RecordingGroups:
     for (a, b), share in by_video.items():
         if share >= INSIDE and not compilation[a] and not compilation[b]:
             sets.union(a, b)
-    return RecordingGroups(sets.labels(), compilation, by_video, hits.index, hits.owner)
+    owner = hits.owner % max(1, count)  # a mirrored frame belongs to its video
+    return RecordingGroups(sets.labels(), compilation, by_video, hits.index, owner)
+
+
+def _folded(covered: dict[tuple[int, int], float], count: int) -> dict[tuple[int, int], float]:
+    """Coverages between the `count` videos, each the larger of the plain one and the ones
+    through one side's mirror (positions from `count` on are the mirrors)."""
+    out: dict[tuple[int, int], float] = {}
+    for (a, b), share in covered.items():
+        if a >= count and b >= count:
+            continue
+        pair = (a % count, b % count)
+        if pair[0] != pair[1]:
+            out[pair] = max(out.get(pair, 0.0), share)
+    return out
 
 
 def _compilations(hits: _Hits, labels: np.ndarray) -> np.ndarray:
-    """Videos made of parts of at least two other groups (see the module docstring)."""
-    outside = hits.covered_outside(labels)
-    parts = np.zeros(len(labels), np.int64)
-    largest = np.zeros(len(labels))
-    for (video, label), share in hits.covered(labels).items():
-        if label != labels[video]:
+    """Videos made of parts of at least two other groups (see the module docstring); a mirror
+    carries its video's label."""
+    count = len(labels)
+    every = np.resize(labels, len(hits.total))
+    outside = hits.covered_outside(every)[:count]
+    parts = np.zeros(count, np.int64)
+    largest = np.zeros(count)
+    for (video, label), share in hits.covered(every).items():
+        if video < count and label != labels[video]:
             parts[video] += share >= COMPILATION_PART
             largest[video] = max(largest[video], share)
     # mostly inside one other group: an excerpt of it (its own trims may cover it too), not a

@@ -12,7 +12,7 @@ import json
 import logging
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from stopframe.errors import (
     ConfigError,
     Invalid,
     LimitExceeded,
+    MediaError,
     SignalValueError,
     TooLarge,
     Unavailable,
@@ -46,7 +47,9 @@ from stopframe.lists.canonical import iso, utcnow
 from stopframe.matching.index_set import IndexSet
 from stopframe.matching.match import Match, Matcher, decide, quarantine
 from stopframe.matching.policy import Decision, Policy
-from stopframe.signals import PDQ_ROBUST, SIGNAL_TYPES, Signal, parse_signal_value
+from stopframe.matching.video_geometry import query_video
+from stopframe.matching.video_segments import ListedSegments, SegmentMatch, match_listed
+from stopframe.signals import PDQ_ROBUST, SIGNAL_TYPES, TMK, VPDQ, Signal, parse_signal_value
 from stopframe.signals.pdq_robust import robust_signal
 
 log = logging.getLogger("stopframe.apps.matcher")
@@ -63,21 +66,18 @@ class SignalResult:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one request was matched to and decided."""
+    """What one request was matched to and decided; `segments` holds, by match key, where a
+    listed recording was found inside a video upload."""
 
     request_id: str
     decision: Decision
     results: list[SignalResult]
+    segments: dict[str, list[SegmentMatch]] = field(default_factory=dict)
 
     @property
     def matches(self) -> list[Match]:
         """Every match of every signal (an entry once, at its nearest)."""
-        best: dict[str, Match] = {}
-        for result in self.results:
-            for match in result.matches:
-                if match.key not in best or match.distance < best[match.key].distance:
-                    best[match.key] = match
-        return sorted(best.values(), key=lambda m: (m.distance, m.key))
+        return _nearest([m for result in self.results for m in result.matches])
 
 
 class MatchService:
@@ -140,8 +140,10 @@ class MatchService:
     def match_file(
         self, path: Path, name: str, content_id: str | None = None
     ) -> tuple[HashRecord, Outcome]:
-        """Hash the upload at `path` (kept in memory by the caller) and match its signals."""
-        record = hash_file(path, self.options)
+        """Hash the upload at `path` (kept in memory by the caller) and match its signals; a
+        video's TMK (a slow second decode) only while a TMK list is loaded."""
+        options = replace(self.options, tmk=self.index_set.size(TMK.name) > 0)
+        record = hash_file(path, options)
         record.path = name
         return record, self.match_record(record, path, content_id)
 
@@ -149,7 +151,8 @@ class MatchService:
         self, record: HashRecord, path: Path, content_id: str | None = None
     ) -> Outcome:
         """Match a hashed file's signals (and, when robust sets are listed, a picture's robust
-        query set, read again from `path`); a record that failed raises its 4xx refusal."""
+        query set; when vPDQ is listed, a video's segments: both read again from `path`); a
+        record that failed raises its 4xx refusal."""
         if record.status == STATUS_ERROR:
             raise _refusal(record)
         signals = list(record.signals)
@@ -157,7 +160,20 @@ class MatchService:
             query = robust_query_of_file(path, self.options.limits)
             if query:  # a featureless picture has no usable hash: nothing to search by
                 signals.append(robust_signal(query))
-        return self._decide(signals, record.value("sha256"), content_id)
+        found = self._video_segments(record, path)
+        return self._decide(signals, record.value("sha256"), content_id, found)
+
+    def _video_segments(self, record: HashRecord, path: Path) -> list[ListedSegments]:
+        """Listed vPDQ recordings found in stretches of a video upload, as is or mirrored:
+        excerpts inside a compilation and mirrored copies, which whole-video vPDQ misses."""
+        if record.media_type != "video" or not self.index_set.size(VPDQ.name):
+            return []
+        try:
+            query = query_video(path, limits=self.options.video_limits)
+        except MediaError as exc:  # hashed once already: only its segments go unsearched
+            log.warning("video segments not searched: %s", exc.reason)
+            return []
+        return match_listed(query, self.index_set, self.stores, self.policy)
 
     # -- the decision --------------------------------------------------------------------
     def require_lists(self) -> None:
@@ -165,16 +181,28 @@ class MatchService:
         if not self.index_set.ready:
             raise Unavailable("no lists loaded yet; the first sync has not finished")
 
-    def _decide(self, signals: list[Signal], upload: str | None, content_id: str | None) -> Outcome:
+    def _decide(
+        self,
+        signals: list[Signal],
+        upload: str | None,
+        content_id: str | None,
+        found: Sequence[ListedSegments] = (),
+    ) -> Outcome:
         self.require_lists()
         request_id = uuid.uuid4().hex
         per_signal = self.matcher.match(signals)
+        video = next((i for i, s in enumerate(signals) if s.kind == VPDQ.name), None)
+        if found and video is not None:  # segment matches join the video's vPDQ matches
+            per_signal[video] = _nearest([*per_signal[video], *(f.match for f in found)])
         held = self._flood_held(signals, per_signal, upload)
         results = []
         for signal, matches in zip(signals, per_signal, strict=True):
             matches = [quarantine(m) if m.key in held else m for m in matches]
             results.append(SignalResult(signal, matches, decide(matches)))
-        outcome = Outcome(request_id, decide([m for r in results for m in r.matches]), results)
+        segments = {f.match.key: f.segments for f in found}
+        outcome = Outcome(
+            request_id, decide([m for r in results for m in r.matches]), results, segments
+        )
         if outcome.matches and self.record:
             self._record(outcome, upload, content_id)
         return outcome
@@ -219,6 +247,15 @@ class MatchService:
                 webhooks.enqueue_event(self.state, self.hooks, event)
         except Exception:
             log.exception("decision %s not recorded", outcome.request_id)
+
+
+def _nearest(matches: list[Match]) -> list[Match]:
+    """Each entry once, at its nearest match, nearest first."""
+    best: dict[str, Match] = {}
+    for match in matches:
+        if match.key not in best or match.distance < best[match.key].distance:
+            best[match.key] = match
+    return sorted(best.values(), key=lambda m: (m.distance, m.key))
 
 
 def _parse(item: dict[str, Any]) -> Signal:

@@ -15,9 +15,11 @@ from stopframe.apps.matcher import metrics
 from stopframe.apps.matcher.deps import SCOPE_MATCH, require, service
 from stopframe.apps.matcher.keys import KeyInfo
 from stopframe.apps.matcher.routes import CountedRoute
+from stopframe.apps.matcher.schemas import HashesIn, request_body
 from stopframe.apps.matcher.service import MatchService, Outcome
 from stopframe.apps.matcher.upload import receive
 from stopframe.errors import Invalid, TooLarge
+from stopframe.matching.match import Match
 
 router = APIRouter(tags=["match"], route_class=CountedRoute)
 matcher_key = require(SCOPE_MATCH)
@@ -46,7 +48,7 @@ def _counted(outcome: Outcome, kinds: list[str]) -> None:
         metrics.MATCHES.labels(match.bank, outcome.decision.value).inc()
 
 
-@router.post("/match/hashes")
+@router.post("/match/hashes", openapi_extra={"requestBody": request_body(HashesIn)})
 async def match_hashes(
     request: Request,
     key: KeyInfo = Depends(matcher_key),
@@ -102,7 +104,7 @@ async def match_media(
     answer = {
         "request_id": outcome.request_id,
         "decision": outcome.decision.value,
-        "matches": [m.to_dict() for m in outcome.matches],
+        "matches": [_answer(m, outcome) for m in outcome.matches],
         "media": {
             "status": record.status, "media_type": record.media_type, "format": record.format,
             "width": record.width, "height": record.height, "duration_s": record.duration_s,
@@ -113,6 +115,26 @@ async def match_media(
     }  # fmt: skip
     done()
     return JSONResponse(answer)
+
+
+def _answer(match: Match, outcome: Outcome) -> dict[str, object]:
+    """A match as answered; a listed recording found in stretches of a video upload adds them
+    (`segments`: seconds in the upload and in the listed recording, and the share of the
+    upload's sampled frames in the stretch that matched)."""
+    answer = match.to_dict()
+    found = outcome.segments.get(match.key)
+    if found:
+        answer["segments"] = [
+            {
+                "query_start": round(s.query_start_s, 2),
+                "query_end": round(s.query_end_s, 2),
+                "registered_start": round(s.registered_start_s, 2),
+                "registered_end": round(s.registered_end_s, 2),
+                "score": round(s.score, 3),
+            }
+            for s in found
+        ]
+    return answer
 
 
 def _text(value: object) -> str | None:
