@@ -24,6 +24,7 @@ from stopframe.hashing.files import (
     STATUS_ERROR,
     HashOptions,
     HashRecord,
+    attach_robust_sets,
     hash_file,
     with_limits,
 )
@@ -35,13 +36,7 @@ from stopframe.signals import MD5, PDQ, SHA256, Signal, pdq_torch
 from stopframe.signals.exact import digests_of_bytes
 from stopframe.signals.pdq import Dihedral, PdqHash
 from stopframe.signals.pdq_image import FAST_DRAFT_MIN_SIDE
-from stopframe.signals.pdq_robust import (
-    WorkViews,
-    format_robust_set,
-    query_hashes,
-    register_hashes,
-    robust_signal,
-)
+from stopframe.signals.pdq_robust import WorkViews
 
 DEFAULT_BATCH = 64  # pictures per device batch: ~400 MB of decoded 1080p RGB
 
@@ -171,13 +166,7 @@ def _add_robust(picture: _Picture, options: HashOptions) -> None:
     decoded = decode_image(
         picture.data, record.path, options.limits, draft_min_side=FAST_DRAFT_MIN_SIDE
     )
-    views = WorkViews.of(np.asarray(decoded.image.convert("RGB")))
-    hashes = register_hashes(views) if options.robust else []
-    if hashes:
-        record.signals.insert(1, robust_signal(hashes))
-    query = query_hashes(views) if options.robust_query else []
-    if query:
-        record.robust_query = format_robust_set(query)
+    attach_robust_sets(record, WorkViews.of(np.asarray(decoded.image.convert("RGB"))), options)
 
 
 def pdq_on_device(

@@ -128,13 +128,18 @@ def _hash_image(data: bytes, record: HashRecord, options: HashOptions, limits: M
     if options.dihedral:
         record.dihedral = {v.name.lower(): h.hex for v, h in result.all_dihedral().items()}
     if options.robust or options.robust_query:
-        views = WorkViews.of(_rgb(data, record.path, limits))
-        hashes = register_hashes(views) if options.robust else []
-        if hashes:
-            record.signals.insert(1, robust_signal(hashes))
-        query = query_hashes(views) if options.robust_query else []
-        if query:
-            record.robust_query = format_robust_set(query)
+        attach_robust_sets(record, WorkViews.of(_rgb(data, record.path, limits)), options)
+
+
+def attach_robust_sets(record: HashRecord, views: WorkViews, options: HashOptions) -> None:
+    """Add the picture's robust registration set (after its PDQ) and query set, as `options`
+    ask; a featureless picture gets neither."""
+    hashes = register_hashes(views) if options.robust else []
+    if hashes:
+        record.signals.insert(1, robust_signal(hashes))
+    query = query_hashes(views) if options.robust_query else []
+    if query:
+        record.robust_query = format_robust_set(query)
 
 
 def _rgb(data: bytes, name: str, limits: MediaLimits) -> np.ndarray:
