@@ -178,11 +178,17 @@ class VideoReader:
     """An open video file: checks limits on open, then streams sampled luma frames.
 
     After `frames()` is exhausted, `partial_reason` says why decoding stopped early (or is None)
-    and `frame_count` how many frames the stream had up to there.
+    and `frame_count` how many frames the stream had up to there. `skip_deblocking` (opt-in)
+    has the decoder skip the loop filter of every non-intra frame: about a fifth less decoding
+    on H.264, but the pixels (and so hashes) drift from a full decode.
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], limits: VideoLimits | None = None, threads: int = 0
+        self,
+        path: str | os.PathLike[str],
+        limits: VideoLimits | None = None,
+        threads: int = 0,
+        skip_deblocking: bool = False,
     ) -> None:
         self.path = Path(path)
         if av is None:
@@ -191,6 +197,7 @@ class VideoReader:
             )
         self.limits = limits or VideoLimits.from_env()
         self.threads = threads
+        self.skip_deblocking = skip_deblocking
         self.partial_reason: str | None = None
         self.frame_count = 0
         self._packets = 0
@@ -288,6 +295,8 @@ class VideoReader:
         stream.thread_type = "SLICE" if slice_only or self.threads == 1 else "AUTO"
         stream.thread_count = self.threads
         stream.codec_context.skip_frame = skip
+        if self.skip_deblocking:  # read when the decoder opens, at the first packet
+            stream.codec_context.options = {"skip_loop_filter": "nointra"}
         return stream
 
     def frames(
@@ -358,21 +367,39 @@ class VideoReader:
         pts: list[int] = []
         clean: list[bool] = []
         keyframe: list[bool] = []
+        usable = True
         try:
             for packet in self._container.demux(stream):
                 if packet.size == 0:
                     continue
                 if packet.pts is None or len(pts) > self.limits.max_frames:
-                    return None
+                    usable = False
+                    break
                 pts.append(packet.pts)
                 keyframe.append(packet.is_keyframe)
                 clean.append(packet.is_keyframe and _starts_clean(bytes(packet), self.info.codec))
         except (av.FFmpegError, ValueError):
-            return None
-        finally:
-            self._container.close()
-            self._container = self._open()
-        return SparsePlan.build(np.array(pts), np.array(keyframe), np.array(clean), step)
+            usable = False
+        plan = (
+            SparsePlan.build(np.array(pts), np.array(keyframe), np.array(clean), step)
+            if usable
+            else None
+        )
+        self._rewind(stream, seek=plan is not None)
+        return plan
+
+    def _rewind(self, stream: av.video.stream.VideoStream, seek: bool) -> None:
+        """Back to the first packet after the planning pass. A seek is far cheaper than reopening
+        but only a planned decode checks where it landed (every packet must be the one planned),
+        so a decode without a plan gets the file reopened, as does a failed seek."""
+        if seek:
+            try:
+                self._container.seek(0, backward=True, stream=stream)
+                return
+            except (av.FFmpegError, ValueError, OSError):
+                pass
+        self._container.close()
+        self._container = self._open()
 
     def _numbered_sparse(
         self, stream: av.video.stream.VideoStream, plan: SparsePlan
@@ -426,6 +453,9 @@ class VideoReader:
         packets = self._container.demux(stream)
         self._packets = 0
         skip: SkipFrame = "DEFAULT"
+        planned_pts, keep, target = (
+            (plan.pts.tolist(), plan.keep.tolist(), plan.target.tolist()) if plan else ([], [], [])
+        )
         while True:
             try:
                 packet = next(packets)
@@ -433,9 +463,11 @@ class VideoReader:
                     index = self._packets
                     self._packets += 1
                     if plan is not None and context is not None:
-                        if index >= len(plan.keep) or not plan.keep[index]:
+                        if index >= len(keep) or packet.pts != planned_pts[index]:
+                            raise SparseSamplingError(f"{self.path}: packet {index} not as planned")
+                        if not keep[index]:
                             continue
-                        wanted: SkipFrame = "DEFAULT" if plan.target[index] else "NONREF"
+                        wanted: SkipFrame = "DEFAULT" if target[index] else "NONREF"
                         if wanted != skip:
                             context.skip_frame = skip = wanted
                 decoded = stream.decode(packet)
