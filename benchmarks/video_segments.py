@@ -5,15 +5,15 @@ Registered recordings are slow pans and zooms over benign corpus photos (one sho
 several shots per recording). Each query is a compilation of one to three excerpts (5-60 s) of
 registered recordings, with unregistered footage between them, or unregistered footage only. Every
 excerpt gets one edit: re-encode only, rescale, speed x0.9 or x1.1, mirror, a 5-10 % crop (on
-sides drawn at random), both, or a letterbox; every query is re-encoded at its own frame rate
-and size.
+sides drawn at random), both, a letterbox, or a turn by 3-5 degrees either way (black corners);
+every query is re-encoded at its own frame rate and size.
 
     .venv/bin/python benchmarks/video_segments.py [--corpus DIR] [--recordings 6] [--queries 24]
                                                   [--repeats 1] [--seed 1] [--rate 0.5]
                                                   [--edits plain,crop,...]
 
 Prints, per method, segment precision and recall, localisation error (seconds) and recall per
-edit; with `--repeats N` the medians over N seeds.
+edit, and the registered hashes per minute of video; with `--repeats N` the medians over N seeds.
 """
 
 from __future__ import annotations
@@ -40,12 +40,16 @@ from stopframe.matching.video_geometry import (
 )
 from stopframe.matching.video_segments import SegmentMatch, match_segments
 from stopframe.signals.vpdq import VpdqFrame, hash_video
+from stopframe.signals.vpdq_robust import REGISTER_ROTATIONS
 
 REG_FPS = 15
 REG_SIZE = (320, 180)
 RECORDING_S = 60.0
 SHOT_S = (6.0, 12.0)
-EDITS = ("plain", "rescale", "speed0.9", "speed1.1", "mirror", "crop", "mirror+crop", "letterbox")
+EDITS = (
+    "plain", "rescale", "speed0.9", "speed1.1", "mirror", "crop", "mirror+crop", "letterbox",
+    "rotate",
+)  # fmt: skip
 QUERY_FPS = (10, 15, 24)
 QUERY_SIZES = ((320, 180), (256, 144), (480, 270))
 LOCATE_S = 2.0  # goal: start and end within this many seconds
@@ -145,13 +149,16 @@ def _box(photo: Image.Image, rng: np.random.Generator) -> tuple[float, float, fl
 
 
 def _edit(rgb: np.ndarray, edit: str, size: tuple[int, int], cut: tuple[float, ...]) -> np.ndarray:
-    """One rendered frame after the excerpt's edit, at the query's size."""
+    """One rendered frame after the excerpt's edit, at the query's size (`cut[4]` is the
+    turn in degrees of a rotated excerpt)."""
     image = Image.fromarray(rgb)
+    if edit == "rotate":
+        image = image.rotate(cut[4], Image.Resampling.BILINEAR)
     if "mirror" in edit:
         image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
     if "crop" in edit:
         w, h = image.size
-        left, top, right, bottom = cut
+        left, top, right, bottom = cut[:4]
         image = image.crop(
             (round(w * left), round(h * top), round(w * (1 - right)), round(h * (1 - bottom)))
         )
@@ -188,14 +195,17 @@ def _query_frames(
 
 
 def _crop_shares(rng: np.random.Generator) -> tuple[float, ...]:
-    """Left, top, right, bottom shares cut: 5-10 % of each axis, split at random."""
+    """Left, top, right, bottom shares cut: 5-10 % of each axis, split at random; then a turn
+    of 3-5 degrees either way."""
     total_x, total_y = rng.uniform(0.05, 0.10, 2)
     sx, sy = rng.uniform(0.0, 1.0, 2)
+    turn = float(rng.uniform(3.0, 5.0) * rng.choice([-1.0, 1.0]))
     return (
         float(total_x * sx),
         float(total_y * sy),
         float(total_x * (1 - sx)),
         float(total_y * (1 - sy)),
+        turn,
     )
 
 
@@ -320,6 +330,11 @@ METHODS = {  # query variants, registered variants, frame distance
     "segments + mirror + 3x3 crops": (QUERY_NAMES, register_names(), 31),
     "segments + mirror + 3x3 crops, 40 bits": (QUERY_NAMES, register_names(), 40),
     "segments + mirror + 3x3 crops, 48 bits (default)": (QUERY_NAMES, register_names(), 48),
+    "segments + mirror + 3x3 crops + rotations, 48 bits": (
+        QUERY_NAMES,
+        register_names(rotations=REGISTER_ROTATIONS),
+        48,
+    ),
 }
 
 
@@ -344,7 +359,7 @@ def run(
         path = work / f"{name}.mp4"
         frames = (rec.frame(k / REG_FPS, REG_SIZE) for k in range(round(rec.seconds * REG_FPS)))
         _write(path, frames, REG_FPS, REG_SIZE, 20)
-        reg_variants[name] = register_video(path, rate=rate)
+        reg_variants[name] = register_video(path, rate=rate, rotations=REGISTER_ROTATIONS)
         reg_plain[name] = hash_video(path, rate=rate).frames
     tallies = {name: Tally() for name in ["plain vPDQ (whole video)", *METHODS]}
     for q in range(queries):

@@ -217,3 +217,19 @@ def test_a_video_becomes_a_video_item(
         runner.invoke(app, ["case", "status", "--json", "--case-file", str(case_file)]).stdout
     )
     assert status["items"][0]["kinds"] == ["md5", "sha256", "vpdq"]
+
+
+def test_add_splits_requests_by_the_size_of_their_values() -> None:
+    from stopframe.apps.intake.client import ItemToSend
+    from stopframe.apps.intake.records import LocalItem
+    from stopframe.cli.case import BATCH, BATCH_CHARS, _batches
+    from stopframe.signals import Signal
+
+    def item(chars: int) -> LocalItem:
+        return LocalItem("clip.mp4", ItemToSend("video", [Signal("vpdq", "0" * chars, None)]))
+
+    long = [item(BATCH_CHARS // 2 + 1) for _ in range(5)]
+    assert [len(batch) for batch in _batches(long)] == [1, 1, 1, 1, 1]
+    small = [item(10) for _ in range(BATCH + 1)]
+    assert [len(batch) for batch in _batches(small)] == [BATCH, 1]
+    assert [len(b) for b in _batches([item(BATCH_CHARS * 2), item(10)])] == [1, 1]

@@ -20,8 +20,8 @@ from stopframe.matching.video_geometry import (
     register_names,
     register_video,
     variants_of_frames,
-    without_bars,
 )
+from stopframe.media.borders import without_frame_bars
 from stopframe.signals.pdq import PDQ, hamming_distance
 from stopframe.signals.pdq_plane import pdq_from_plane
 from stopframe.signals.vpdq import VpdqFrame, hash_video
@@ -91,9 +91,9 @@ def test_without_bars_trims_a_letterbox() -> None:
     image = luma(picture(3))
     boxed = np.zeros((image.shape[0] + 80, image.shape[1]), dtype=np.float32)
     boxed[40:-40] = image
-    assert without_bars(boxed).shape == image.shape
-    assert without_bars(image).shape == image.shape
-    assert without_bars(np.zeros((50, 50), dtype=np.float32)).shape == (50, 50)
+    assert without_frame_bars(boxed).shape == image.shape
+    assert without_frame_bars(image).shape == image.shape
+    assert without_frame_bars(np.zeros((50, 50), dtype=np.float32)).shape == (50, 50)
 
 
 def test_names_follow_the_variants() -> None:

@@ -22,11 +22,12 @@ from rich.console import Console
 from rich.table import Table
 
 from stopframe.apps.intake.client import CaseClient, IntakeError
-from stopframe.apps.intake.records import RecordsError, read_records
+from stopframe.apps.intake.records import LocalItem, RecordsError, read_records
 
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
 BATCH = 100  # items per request: each request is all or none
+BATCH_CHARS = 3 << 20  # value characters per request, under the registry's 4 MiB default
 
 case_app = typer.Typer(
     help="Open a case, add hashes of your files to it, follow them, withdraw them.",
@@ -179,8 +180,7 @@ def add_command(
         raise _fail("no hashed file to add", EXIT_USAGE)
     added = 0
     with _client(credentials.registry) as client:
-        for start in range(0, len(found.items), BATCH):
-            batch = found.items[start : start + BATCH]
+        for batch in _batches(found.items):
             answer = client.add_items(
                 credentials.case_number, credentials.pin, [local.item for local in batch]
             )
@@ -188,6 +188,22 @@ def add_command(
             for local, item in zip(batch, answer["items"], strict=True):
                 typer.echo(f"item {item['id']}\t{item['media']}\t{local.path}")
     typer.echo(f"{added} new item(s), {len(found.items) - added} already in the case", err=True)
+
+
+def _batches(items: list[LocalItem]) -> Iterator[list[LocalItem]]:
+    """Items in requests of at most BATCH items and about BATCH_CHARS characters of values, so
+    long videos' hashes stay under the registry's body limit (one larger item goes alone)."""
+    batch: list[LocalItem] = []
+    size = 0
+    for local in items:
+        chars = sum(len(signal.value) for signal in local.item.signals)
+        if batch and (len(batch) == BATCH or size + chars > BATCH_CHARS):
+            yield batch
+            batch, size = [], 0
+        batch.append(local)
+        size += chars
+    if batch:
+        yield batch
 
 
 def _table(body: dict[str, Any]) -> Table:

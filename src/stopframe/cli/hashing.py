@@ -122,7 +122,8 @@ def hash_command(
         bool,
         typer.Option(
             "--robust",
-            help="Add each picture's robust registration set (pdq_robust, <= 32 hashes).",
+            help="Add registration variants: each picture's robust set (pdq_robust, <= 32 "
+            "hashes) and each video's crops and turns of its frames (vpdq_robust).",
         ),
     ] = False,
     decode_path: Annotated[

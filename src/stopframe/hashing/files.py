@@ -38,6 +38,7 @@ from stopframe.signals.pdq_robust import (
 )
 from stopframe.signals.tmk import TMK, hash_video_tmk, tmk_text
 from stopframe.signals.vpdq import hash_video
+from stopframe.signals.vpdq_robust import hash_video_robust, robust_video_signal
 
 STATUS_OK = "ok"
 STATUS_ERROR = "error"
@@ -177,6 +178,9 @@ def _hash_video(data: bytes, record: HashRecord, options: HashOptions, limits: M
     record.signals.insert(0, Signal(VPDQ.name, video.lines().rstrip("\n")))
     if video.partial:
         record.status, record.error = STATUS_PARTIAL, video.partial_reason
+    if options.robust:  # registration variants: a second decode, at the registration rate
+        frames = hash_video_robust(record.path, limits=options.video_limits)
+        record.signals.insert(1, robust_video_signal(frames))
     if options.tmk:
         tmk = hash_video_tmk(record.path, limits=options.video_limits)
         record.signals.insert(1, Signal(TMK.name, tmk_text(tmk.features.to_bytes())))

@@ -3,8 +3,9 @@ uint64 row ids that say which source and entry a hit belongs to.
 
 A row id packs `source (8 bits) | entry id (36 bits) | row number (20 bits)`: one PDQ or MD5
 entry is one row, a robust set one row per usable hash, a vPDQ video one row per unique good
-frame, a TMK video 32 rows holding its level-1 vector (`stopframe.matching.tmk`). All rows of
-an entry share one id range, so withdrawing an entry never needs its value.
+frame (a robust vPDQ one per unique good hash of any variant), a TMK video 32 rows holding its
+level-1 vector (`stopframe.matching.tmk`). All rows of an entry share one id range, so
+withdrawing an entry never needs its value.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from stopframe.signals.pdq import PDQ, hex_to_digest
 from stopframe.signals.pdq_robust import parse_robust_set
 from stopframe.signals.tmk import TMK
 from stopframe.signals.vpdq import good_digests, parse_vpdq_lines
+from stopframe.signals.vpdq_robust import VPDQ_ROBUST, good_robust_digests, parse_robust_lines
 
 SOURCE_BITS = 8
 ENTRY_BITS = 36
@@ -69,6 +71,8 @@ def entry_code_bytes(kind: str, value: str, quality: int | None = None) -> bytes
     if index_kind is IndexKind.HAMMING_SET:
         usable = sorted({item.hash.digest for item in parse_robust_set(value) if item.usable})
         return b"".join(usable)
+    if kind == VPDQ_ROBUST.name:  # every variant's codes, all mapped to the one entry
+        return good_robust_digests(parse_robust_lines(value)).tobytes()
     if index_kind is IndexKind.FRAMES:
         return good_digests(parse_vpdq_lines(value), PDQ.quality_floor).tobytes()
     if index_kind is IndexKind.TMK:

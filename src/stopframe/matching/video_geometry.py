@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stopframe.media.borders import MIN_CONTENT_SHARE, frame_bars
+from stopframe.media.borders import without_frame_bars
 from stopframe.media.limits import VideoLimits
 from stopframe.media.regular import require_regular
 from stopframe.media.video import SparseSamplingError, VideoReader
@@ -35,22 +35,15 @@ from stopframe.signals.pdq import PDQ, PdqHash, digest_matrix
 from stopframe.signals.pdq_plane import pdq_from_plane
 from stopframe.signals.pdq_robust import Crop
 from stopframe.signals.vpdq import VpdqFrame
+from stopframe.signals.vpdq_robust import CROP_CUT as CROP_CUT
+from stopframe.signals.vpdq_robust import (
+    REGISTER_CROPS,
+    ROBUST_NAMES,
+    RobustFrame,
+    register_frame,
+    register_names,
+)
 
-CROP_CUT = 0.075  # share of each axis a registered crop removes: the middle of 5-10 %
-
-
-def _grid_crops(cut: float) -> tuple[Crop, ...]:
-    """Crops removing `cut` of each axis, the kept window at 3 x 3 positions."""
-    rows = (("t", 0.0), ("m", cut / 2), ("b", cut))
-    cols = (("l", 0.0), ("c", cut / 2), ("r", cut))
-    return tuple(
-        Crop(f"crop-{v}{h}", left=x, top=y, right=cut - x, bottom=cut - y)
-        for v, y in rows
-        for h, x in cols
-    )
-
-
-REGISTER_CROPS: tuple[Crop, ...] = _grid_crops(CROP_CUT)
 QUERY_NAMES: tuple[str, ...] = ("full", "mirror")
 DEFAULT_RATE = 0.5  # seconds between hashed frames: the rate benchmarks/video_segments.py measured
 
@@ -96,6 +89,22 @@ def variants_of_frames(frames: Sequence[VpdqFrame]) -> FrameVariants:
     )
 
 
+def variants_of_robust(frames: Sequence[RobustFrame]) -> FrameVariants:
+    """A listed `vpdq_robust` registration as `FrameVariants`: one row per sampled frame (by
+    timestamp), one column per variant name it carries (a missing variant is unusable)."""
+    times = sorted({frame.timestamp for frame in frames})
+    names = tuple(name for name in ROBUST_NAMES if any(f.variant == name for f in frames))
+    row = {time: i for i, time in enumerate(times)}
+    col = {name: k for k, name in enumerate(names)}
+    codes = np.zeros((len(times), len(names), 4), dtype=np.uint64)
+    usable = np.zeros((len(times), len(names)), dtype=bool)
+    for frame in frames:
+        i, k = row[frame.timestamp], col[frame.variant]
+        codes[i, k] = np.frombuffer(frame.digest, dtype=">u8")
+        usable[i, k] = frame.quality >= PDQ.quality_floor
+    return FrameVariants(np.array(times, dtype=np.float64), codes, usable, names)
+
+
 def frames_of_variant(variants: FrameVariants, name: str) -> list[VpdqFrame]:
     """One variant's frames as plain vPDQ frames (numbered in sampling order; the quality is
     only known as usable or not, so it reads as PDQ's floor or 0)."""
@@ -109,35 +118,9 @@ def frames_of_variant(variants: FrameVariants, name: str) -> list[VpdqFrame]:
     ]
 
 
-def without_bars(plane: np.ndarray) -> np.ndarray:
-    """One frame's luma without its own flat bars (unchanged when too little would be left)."""
-    bars = frame_bars(plane)
-    if bars is None:
-        return plane
-    top, bottom, left, right = bars
-    height, width = plane.shape
-    if min(height - top - bottom, width - left - right) < MIN_CONTENT_SHARE * min(height, width):
-        return plane
-    return plane[top : height - bottom, left : width - right]
-
-
-def register_names(crops: Sequence[Crop] = REGISTER_CROPS) -> tuple[str, ...]:
-    """Variant names of a registration with these crops."""
-    return ("full", *(crop.name for crop in crops))
-
-
-def register_frame(
-    plane: np.ndarray, scale: float, offset: float, crops: Sequence[Crop] = REGISTER_CROPS
-) -> list[PdqHash]:
-    """PDQ of one bar-trimmed luma plane and of its crops (registration side)."""
-    content = without_bars(plane)
-    views = [content, *(crop.apply(content) for crop in crops)]
-    return [pdq_from_plane(view, scale, offset).hash for view in views]
-
-
 def query_frame(plane: np.ndarray, scale: float, offset: float) -> list[PdqHash]:
     """PDQ of one bar-trimmed luma plane as is and mirrored left-right (query side)."""
-    content = without_bars(plane)
+    content = without_frame_bars(plane)
     return [pdq_from_plane(view, scale, offset).hash for view in (content, content[:, ::-1])]
 
 
@@ -146,11 +129,16 @@ def register_video(
     *,
     rate: float = DEFAULT_RATE,
     crops: Sequence[Crop] = REGISTER_CROPS,
+    rotations: Sequence[float] = (),
     limits: VideoLimits | None = None,
 ) -> FrameVariants:
-    """The registration variants of a video file: each sampled frame whole and cropped."""
+    """The registration variants of a video file: each sampled frame whole, cropped, turned."""
     return _hash_file(
-        path, rate, limits, register_names(crops), lambda p, s, o: register_frame(p, s, o, crops)
+        path,
+        rate,
+        limits,
+        register_names(crops, rotations),
+        lambda p, s, o: register_frame(p, s, o, crops, rotations),
     )
 
 

@@ -7,10 +7,12 @@ variants reaches; the hits of each recording are then chained into time-aligned 
 `segments.align_pairs`, which allows speed changes within `speed_tolerance` (default ±12 %) and
 any frame rate, since it works on timestamps, not frame numbers.
 
-`match_listed` runs the same search against the vPDQ entries of the matcher's lists: the frame
-index names the entries sharing a frame with any query variant, only those are read and aligned,
-and each entry's best segment becomes a `Match` under its bank's policy (the distance is the
-per cent of the query's frames in the stretch without a matched frame, vPDQ's own scale).
+`match_listed` runs the same search against the vPDQ and robust vPDQ entries of the matcher's
+lists: the frame indexes name the entries sharing a frame with any query variant, only those are
+read and aligned (a `vpdq_robust` entry with all its registered variants, so that cropped and
+turned copies meet it), and each entry's best segment becomes a `Match` under its bank's policy
+(the distance is the per cent of the query's frames in the stretch without a matched frame,
+vPDQ's own scale).
 """
 
 from __future__ import annotations
@@ -28,9 +30,12 @@ from stopframe.matching.policy import SEVERITY, Policy
 from stopframe.matching.rows import split_rows
 from stopframe.matching.segments import DEFAULT_MAX_GAP_S, DEFAULT_SPEED_TOLERANCE, align_pairs
 from stopframe.matching.video import frame_pairs_within
-from stopframe.matching.video_geometry import FrameVariants, variants_of_frames
-from stopframe.signals import PDQ, VPDQ
+from stopframe.matching.video_geometry import FrameVariants, variants_of_frames, variants_of_robust
+from stopframe.signals import PDQ, VPDQ, VPDQ_ROBUST
 from stopframe.signals.vpdq import parse_vpdq_lines
+from stopframe.signals.vpdq_robust import parse_robust_lines
+
+LISTED_KINDS = (VPDQ.name, VPDQ_ROBUST.name)  # the list kinds the segment pass searches
 
 DEFAULT_MIN_FRAMES = 4  # sampled frames a segment needs
 # Frame pairs are looser than PDQ's 31 bits: a 5-10 % crop lands 40-56 bits from the nearest
@@ -128,56 +133,66 @@ def _inside(times: np.ndarray, start: float, end: float) -> int:
 def listed_candidates(
     index_set: IndexSet, query: FrameVariants, radius: int = PDQ.default_threshold
 ) -> dict[int, list[int]]:
-    """Entry ids by source number of the listed vPDQ recordings with a frame within `radius`
-    bits of any usable query variant (one index search, no entry read)."""
+    """Entry ids by source number of the listed vPDQ and robust vPDQ recordings with a frame
+    within `radius` bits of any usable query variant (one search per kind, no entry read)."""
     codes, _ = _usable(query)
     digests = np.unique(codes.astype(">u8").view(np.uint8).reshape(-1, CODE_BYTES), axis=0)
-    hits = index_set.search(VPDQ.name, digests, radius)
-    sources, entries, _rows = split_rows(hits.ids)
     found: dict[int, set[int]] = {}
-    for source, entry in zip(sources.tolist(), entries.tolist(), strict=True):
-        found.setdefault(source, set()).add(entry)
+    for kind in LISTED_KINDS:
+        sources, entries, _rows = split_rows(index_set.search(kind, digests, radius).ids)
+        for source, entry in zip(sources.tolist(), entries.tolist(), strict=True):
+            found.setdefault(source, set()).add(entry)
     return {source: sorted(ids) for source, ids in found.items()}
 
 
 def match_listed(
     query: FrameVariants, index_set: IndexSet, entries: Entries, policy: Policy
 ) -> list[ListedSegments]:
-    """The listed vPDQ recordings with a segment in `query`, each matched at its best segment
-    and kept when its bank is enabled and that distance is within the bank's threshold; at most
-    `MAX_MATCHES`, those that decide first (allow-list, most severe, nearest)."""
+    """The listed (robust) vPDQ recordings with a segment in `query`, each matched at its best
+    segment and kept when its bank is enabled and that distance is within the bank's threshold;
+    at most `MAX_MATCHES`, those that decide first (allow-list, most severe, nearest)."""
     registered: dict[str, FrameVariants] = {}
-    listed: dict[str, tuple[str, int, str]] = {}  # key -> source, entry id, bank
+    listed: dict[str, tuple[str, int, str, str]] = {}  # key -> source, entry id, bank, kind
     for number, ids in listed_candidates(index_set, query).items():
         source = index_set.source_name(number)
         if source is None:
             continue
         for entry in entries.entries_by_id(source, ids).values():
-            if entry.kind != VPDQ.name:
-                continue
-            try:
-                frames = parse_vpdq_lines(entry.value)
-            except SignalValueError:
+            variants = _listed_variants(entry.kind, entry.value)
+            if variants is None:
                 continue
             key = f"{source}:{entry.id}"
-            registered[key] = variants_of_frames(frames)
-            listed[key] = (source, entry.id, entry.bank)
+            registered[key] = variants
+            listed[key] = (source, entry.id, entry.bank, entry.kind)
     found: dict[str, list[SegmentMatch]] = {}
     for segment in match_segments(query, registered):
         found.setdefault(segment.recording, []).append(segment)
     out = []
     for key, segments in found.items():
-        source, entry_id, bank = listed[key]
+        source, entry_id, bank, kind = listed[key]
         state = index_set.sources().get(source)
-        rule = policy.bank(bank, state.banks.get(bank) if state else None, VPDQ.name)
+        rule = policy.bank(bank, state.banks.get(bank) if state else None, kind)
         distance = min(segment_distance(s, query, registered[key]) for s in segments)
         if not rule.enabled or distance > rule.threshold or key in policy.allow_entries:
             continue
-        match = Match(source, entry_id, bank, VPDQ.name, distance, rule.action, rule.allow)
+        match = Match(source, entry_id, bank, kind, distance, rule.action, rule.allow)
         out.append(ListedSegments(match, segments))
     out.sort(key=lambda item: (not item.match.allowed, -SEVERITY[item.match.action],
                                item.match.distance, item.match.key))  # fmt: skip
     return out[:MAX_MATCHES]
+
+
+def _listed_variants(kind: str, value: str) -> FrameVariants | None:
+    """A listed entry's frames as a registration: plain vPDQ as one variant, robust vPDQ with all
+    its variants; None for other kinds and values that no longer parse."""
+    try:
+        if kind == VPDQ.name:
+            return variants_of_frames(parse_vpdq_lines(value))
+        if kind == VPDQ_ROBUST.name:
+            return variants_of_robust(parse_robust_lines(value))
+    except SignalValueError:
+        return None
+    return None
 
 
 def _usable(variants: FrameVariants) -> tuple[np.ndarray, np.ndarray]:

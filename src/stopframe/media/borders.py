@@ -208,6 +208,18 @@ def frame_bars(plane: np.ndarray) -> tuple[int, int, int, int] | None:
     )
 
 
+def without_frame_bars(plane: np.ndarray) -> np.ndarray:
+    """One frame's luma without its own flat bars (unchanged when too little would be left)."""
+    bars = frame_bars(plane)
+    if bars is None:
+        return plane
+    top, bottom, left, right = bars
+    height, width = plane.shape
+    if min(height - top - bottom, width - left - right) < MIN_CONTENT_SHARE * min(height, width):
+        return plane
+    return plane[top : height - bottom, left : width - right]
+
+
 def detect_content_box(planes: Iterable[np.ndarray]) -> Box | None:
     """The content box of a clip from luma planes sampled over it, or None when no bars hold
     (or no frame told anything). Planes must all have the same shape."""

@@ -15,8 +15,9 @@ from stopframe.signals.pdq import PDQ
 from stopframe.signals.pdq_robust import PDQ_ROBUST
 from stopframe.signals.tmk import TMK
 from stopframe.signals.vpdq import VPDQ
+from stopframe.signals.vpdq_robust import VPDQ_ROBUST
 
-for _type in (PDQ, PDQ_ROBUST, VPDQ, MD5, SHA256, TMK):
+for _type in (PDQ, PDQ_ROBUST, VPDQ, MD5, SHA256, TMK, VPDQ_ROBUST):
     SIGNAL_TYPES.register(_type)
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "SIGNAL_TYPES",
     "TMK",
     "VPDQ",
+    "VPDQ_ROBUST",
     "ContentType",
     "IndexKind",
     "Signal",

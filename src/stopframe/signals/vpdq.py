@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from stopframe.errors import SignalValueError
-from stopframe.media.borders import MIN_CONTENT_SHARE, Box, detect_content_box, frame_bars
+from stopframe.media.borders import Box, detect_content_box, without_frame_bars
 from stopframe.media.limits import VideoLimits
 from stopframe.media.regular import require_regular
 from stopframe.media.video import SparseSamplingError, VideoReader
@@ -139,11 +139,18 @@ class VpdqSignal(SignalType):
         return format_vpdq_lines(frames).rstrip("\n")
 
     def distance(self, a: str, b: str) -> int:
-        left, right = good_digests(parse_vpdq_lines(a)), good_digests(parse_vpdq_lines(b))
-        if not len(left) or not len(right):
-            return self.max_threshold
-        near = (hamming_matrix(left, right) <= PDQ.default_threshold).any(axis=1)
-        return round(100 * (1 - float(near.mean())))
+        return unmatched_percent(
+            good_digests(parse_vpdq_lines(a)), good_digests(parse_vpdq_lines(b))
+        )
+
+
+def unmatched_percent(left: np.ndarray, right: np.ndarray) -> int:
+    """The percentage of `left`'s digests with no digest of `right` within PDQ's threshold;
+    100 when either side has none."""
+    if not len(left) or not len(right):
+        return 100
+    near = (hamming_matrix(left, right) <= PDQ.default_threshold).any(axis=1)
+    return round(100 * (1 - float(near.mean())))
 
 
 VPDQ = VpdqSignal()
@@ -164,18 +171,6 @@ def read_vpdq_file(path: str | os.PathLike[str], max_bytes: int = 256 * 1024**2)
     except UnicodeDecodeError:
         raise SignalValueError(f"{path}: vPDQ files are plain ASCII text") from None
     return parse_vpdq_lines(text, source=str(path))
-
-
-def _without_bars(plane: np.ndarray) -> np.ndarray:
-    """One frame's luma without its own flat bars (unchanged when too little would be left)."""
-    bars = frame_bars(plane)
-    if bars is None:
-        return plane
-    top, bottom, left, right = bars
-    height, width = plane.shape
-    if min(height - top - bottom, width - left - right) < MIN_CONTENT_SHARE * min(height, width):
-        return plane
-    return plane[top : height - bottom, left : width - right]
 
 
 def detect_bars(path: str | os.PathLike[str], limits: VideoLimits | None = None) -> Box | None:
@@ -243,7 +238,7 @@ def _hash_frames(
         path, options.limits, threads=options.threads, skip_deblocking=options.skip_deblocking
     ) as reader:
         for luma in reader.frames(rate, crop=box, sparse=sparse):
-            plane = _without_bars(luma.plane) if options.per_frame else luma.plane
+            plane = without_frame_bars(luma.plane) if options.per_frame else luma.plane
             result = pdq_from_plane(plane, luma.scale, luma.offset).hash
             frames.append(
                 VpdqFrame(luma.frame_number, result.quality, result.digest, luma.timestamp)

@@ -48,7 +48,12 @@ from stopframe.matching.index_set import IndexSet
 from stopframe.matching.match import Match, Matcher, decide, quarantine
 from stopframe.matching.policy import Decision, Policy
 from stopframe.matching.video_geometry import query_video
-from stopframe.matching.video_segments import ListedSegments, SegmentMatch, match_listed
+from stopframe.matching.video_segments import (
+    LISTED_KINDS,
+    ListedSegments,
+    SegmentMatch,
+    match_listed,
+)
 from stopframe.signals import PDQ_ROBUST, SIGNAL_TYPES, TMK, VPDQ, Signal, parse_signal_value
 from stopframe.signals.pdq_robust import robust_signal
 
@@ -164,9 +169,10 @@ class MatchService:
         return self._decide(signals, record.value("sha256"), content_id, found)
 
     def _video_segments(self, record: HashRecord, path: Path) -> list[ListedSegments]:
-        """Listed vPDQ recordings found in stretches of a video upload, as is or mirrored:
-        excerpts inside a compilation and mirrored copies, which whole-video vPDQ misses."""
-        if record.media_type != "video" or not self.index_set.size(VPDQ.name):
+        """Listed (robust) vPDQ recordings found in stretches of a video upload, as is or
+        mirrored: excerpts inside a compilation, mirrored copies and, against robust vPDQ, cropped
+        and turned copies, which whole-video vPDQ misses."""
+        if record.media_type != "video" or not any(map(self.index_set.size, LISTED_KINDS)):
             return []
         try:
             query = query_video(path, limits=self.options.video_limits)
