@@ -15,6 +15,7 @@ const MAX_FRAME_PIXELS = 8192 * 8192;
 const MIN_BAR = 2;
 const MIN_CONTENT_SHARE = 0.25;
 const HOLDS_IN_SHARE = 0.8;
+const PRESENT_WAIT_MS = 250; // longest wait for a sought frame to be shown, where it is announced
 
 function waitFor(target, event, timeoutMs = LOAD_TIMEOUT_MS) {
   return new Promise((resolve, reject) => {
@@ -48,14 +49,27 @@ export function contentBox(widths, width, height) {
   return side.every((value) => value === 0) ? null : box;
 }
 
+/** Seek to `seconds` and wait until that frame is the one shown: "seeked" can come before the
+ * new frame is presented on a busy machine, and drawing then would take the previous frame. */
+async function showFrame(video, seconds) {
+  const presented =
+    typeof video.requestVideoFrameCallback === "function"
+      ? new Promise((resolve) => video.requestVideoFrameCallback(() => resolve()))
+      : null;
+  video.currentTime = seconds;
+  await waitFor(video, "seeked");
+  if (presented) {
+    await Promise.race([presented, new Promise((resolve) => setTimeout(resolve, PRESENT_WAIT_MS))]);
+  }
+}
+
 async function grabFrames(video, numbers, fps, box, callWorker, onProgress) {
   const { videoWidth: width, videoHeight: height } = video;
   const canvas = new OffscreenCanvas(width, height);
   const context = canvas.getContext("2d", { willReadFrequently: true });
   const out = [];
   for (const [index, number] of numbers.entries()) {
-    video.currentTime = Math.min((number + 0.5) / fps, Math.max(0, video.duration - 0.001));
-    await waitFor(video, "seeked");
+    await showFrame(video, Math.min((number + 0.5) / fps, Math.max(0, video.duration - 0.001)));
     context.drawImage(video, 0, 0, width, height);
     const pixels = context.getImageData(0, 0, width, height).data.buffer;
     out.push(await callWorker("frame", { pixels, width, height, box }, () => {}, [pixels]));
