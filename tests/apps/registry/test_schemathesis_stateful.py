@@ -10,6 +10,7 @@ from typing import Any
 
 import schemathesis
 from hypothesis import HealthCheck, settings
+from hypothesis.errors import FlakyStrategyDefinition
 from tests.apps.registry.conftest import make_key
 
 from stopframe.apps.registry.app import create_app
@@ -17,6 +18,7 @@ from stopframe.apps.registry.terms import Scope
 
 SCENARIOS = 30
 STEPS = 10
+MIN_CALLS = 60  # calls made before Hypothesis may stop on a replay that went another way
 CASE = {
     "path.case_number": "$response.body#/case_number",
     "header.x-case-pin": "$response.body#/pin",
@@ -97,16 +99,22 @@ def test_no_sequence_of_calls_answers_5xx(registry) -> None:  # type: ignore[no-
             if response.status_code >= 500:
                 failures.append(f"{response.status_code}: {case.as_curl_command()}")
 
-    Registry.run(
-        settings=settings(
-            max_examples=SCENARIOS,
-            stateful_step_count=STEPS,
-            deadline=None,
-            database=None,
-            derandomize=True,
-            suppress_health_check=list(HealthCheck),
+    try:
+        Registry.run(
+            settings=settings(
+                max_examples=SCENARIOS,
+                stateful_step_count=STEPS,
+                deadline=None,
+                database=None,
+                derandomize=True,
+                suppress_health_check=list(HealthCheck),
+            )
         )
-    )
+    except FlakyStrategyDefinition:
+        # The registry keeps what earlier scenarios wrote (a bank name taken answers 409 the
+        # second time), so when Hypothesis replays a scenario's start to explore further, a
+        # step may go another way and it stops generating. What ran is still checked below.
+        assert sum(seen.values()) >= MIN_CALLS, seen
     assert not failures, "\n".join(failures[:10])
     followed = {label for label in seen if "{case_number}" in label and label.endswith(" 200")}
     assert followed, seen  # a case opened in one step was read or written in a later one
