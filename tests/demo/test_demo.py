@@ -81,7 +81,7 @@ def test_the_media_holds_what_the_checks_expect(tmp_path: Path) -> None:
     assert expected.count("block") >= 6 and expected.count("none") >= 3
     assert media.withdrawn_upload.copy_of == media.withdrawn.name
     seized = [p for p in media.seized.rglob("*") if p.is_file()]
-    assert len(seized) == len(media.uploads) + 3
+    assert len(seized) == sum(u.seized for u in media.uploads) + 3
     truth = media.seized_truth
     assert (truth.pictures, truth.recordings, truth.known) == (6, 2, 3)
 

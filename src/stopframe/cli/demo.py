@@ -63,7 +63,8 @@ def _show(console: Console, run: DemoRun, started: float) -> None:
         f"{t['new_groups']} new"
     )
     for group in run.known_groups:
-        console.print(f"  known: {group['group_id']} ({group['group_size']} files, e.g. "
+        files = "1 file" if group["group_size"] == "1" else f"{group['group_size']} files"
+        console.print(f"  known: {group['group_id']} ({files}, e.g. "
                       f"{Path(group['path']).name}) on {group['known_lists']}")  # fmt: skip
     work = run.options.work
     console.print(f"triage report: {work / 'triage-report' / 'report.html'}")

@@ -28,6 +28,7 @@ class Upload:
     what: str
     expect: str  # "block" (a copy of a registered file) or "none" (unrelated)
     copy_of: str | None = None  # the victim's file it was made from
+    seized: bool = True  # also in the seized folder (triage does not group cropped videos yet)
 
 
 @dataclass(frozen=True)
@@ -166,18 +167,29 @@ def _picture_uploads(victim: list[Path], unrelated: Path, folder: Path) -> list[
 
 
 def _clip_uploads(clip: Path, seeds: list[int], folder: Path) -> list[Upload]:
-    """The victim's clip smaller and recompressed, trimmed to its middle, and an unrelated clip."""
+    """The victim's clip smaller and recompressed, trimmed to its middle, cropped, and an
+    unrelated clip."""
     start = len(list(folder.iterdir())) + 1
-    names = [folder / f"upload-{start + i:02d}.mp4" for i in range(3)]
+    names = [folder / f"upload-{start + i:02d}.mp4" for i in range(4)]
     write_clip(names[0], clip_frames(seeds), size=(224, 126), crf=32)
-    middle = list(clip_frames(seeds))
-    cut = len(middle) // 4
-    write_clip(names[1], iter(middle[cut : len(middle) - cut]))
-    write_clip(names[2], clip_frames([s + 1000 for s in seeds]))
+    frames = list(clip_frames(seeds))
+    cut = len(frames) // 4
+    write_clip(names[1], iter(frames[cut : len(frames) - cut]))
+    height, width = frames[0].shape[:2]
+    top, left = round(height * 0.08), round(width * 0.08)
+    write_clip(names[2], (frame[top:, left:] for frame in frames))
+    write_clip(names[3], clip_frames([s + 1000 for s in seeds]))
     return [
         Upload(names[0], f"{clip.name} at 70 % size, recompressed", "block", clip.name),
         Upload(names[1], f"{clip.name} trimmed to its middle half", "block", clip.name),
-        Upload(names[2], "an unrelated generated clip", "none"),
+        Upload(
+            names[2],
+            f"{clip.name} cropped 8 % at the top and left",
+            "block",
+            clip.name,
+            seized=False,
+        ),  # fmt: skip
+        Upload(names[3], "an unrelated generated clip", "none"),
     ]
 
 
@@ -186,6 +198,7 @@ def _seized(uploads: list[Upload], victim: list[Path], folder: Path) -> SeizedTr
     victim files under other names; and what triage must make of it."""
     nested = folder / "phone" / "DCIM"
     nested.mkdir(parents=True)
+    uploads = [upload for upload in uploads if upload.seized]
     for upload in uploads:
         shutil.copyfile(upload.path, folder / upload.path.name)
     shutil.copyfile(uploads[0].path, nested / "IMG_0001.jpg")
