@@ -170,6 +170,11 @@ class RegistrySettings(BaseModel):
         5_000,
         description="Most active entries one case may hold (a real case's files, with room).",
     )
+    max_case_value_chars: PositiveInt = Field(
+        256 << 20,
+        description="Most characters of hash values one case's active entries may hold "
+        "(about eight 4-hour recordings with their vPDQ variants).",
+    )
     docs_ui: bool = Field(
         False, description="Serve the Swagger UI at /v1/docs (it loads scripts from a CDN)."
     )

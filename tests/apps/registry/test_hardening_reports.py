@@ -203,3 +203,18 @@ def test_a_bank_threshold_over_the_sane_ceiling_is_refused(
         "/v1/banks", headers=headers["admin"], json={**body, "distance_threshold": 64}
     )
     assert fine.status_code == 201, fine.text
+
+
+def test_a_case_holds_at_most_its_quota_of_value_characters(
+    client: TestClient, registry: Registry, new_case: NewCase
+) -> None:
+    """Long recordings' values (vPDQ, its variants, TMK) weigh far more than pictures' hashes:
+    a case's active values are bounded in characters as well as in entries."""
+    assert registry.settings.max_case_value_chars == 256 << 20
+    registry.settings.max_case_value_chars = 64 * 5  # five SHA-256 values
+    number, acting = new_case()
+    assert submit(client, number, acting, sha256s(4)).status_code == 201
+    over = submit(client, number, acting, sha256s(2, "more"))
+    assert over.status_code == 413, over.text
+    assert "characters of hash values" in over.json()["detail"]
+    assert submit(client, number, acting, sha256s(1, "last")).status_code == 201

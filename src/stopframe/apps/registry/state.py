@@ -14,6 +14,7 @@ from stopframe.apps.registry.migrate import upgrade
 from stopframe.apps.registry.pincache import PinCache
 from stopframe.apps.registry.pinwork import PinWork
 from stopframe.apps.registry.ratelimit import TokenBuckets
+from stopframe.apps.registry.services.entries import CaseQuota
 from stopframe.apps.registry.services.feed import SNAPSHOT_PAGE_SIZE
 from stopframe.config import RegistrySettings as Settings
 from stopframe.lists.signing import Keyring, load_keyring
@@ -56,6 +57,11 @@ class Registry:
         self.challenges = ChallengeBook(
             load_secret(settings.data_dir), settings.intake_challenge_seconds
         )
+
+    @property
+    def case_quota(self) -> CaseQuota:
+        """What one case may hold, from the settings."""
+        return CaseQuota(self.settings.max_case_entries, self.settings.max_case_value_chars)
 
 
 def private_data_dir(path: Path) -> None:

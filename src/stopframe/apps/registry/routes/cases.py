@@ -110,7 +110,7 @@ def add_entries(
     signals = [Signal(s.kind, s.value, s.quality) for s in body.signals]
     with reg.db.write() as session:
         bank = banks.case_bank(session, reg.settings.case_bank, caller.actor)
-        result = cases.submit(session, case, bank, signals, reg.settings.max_case_entries)
+        result = cases.submit(session, case, bank, signals, reg.case_quota)
         rows = entries.entries_by_id(session, result.ids)
         response.status_code = 201 if result.added else 200
         return SubmitOut(added=result.added, entries=[entry_out(e) for e in rows])

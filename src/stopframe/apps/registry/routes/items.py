@@ -65,7 +65,7 @@ def add_items(
             bank,
             new,
             reg.settings.max_items_per_request,
-            reg.settings.max_case_entries,
+            reg.case_quota,
         )
         shown = items.views(session, items.items_by_id(session, result.ids))
     response.status_code = 201 if result.added else 200

@@ -14,7 +14,7 @@ from stopframe.apps.registry.credentials import new_case_number, new_pin
 from stopframe.apps.registry.models import Bank, Case, Entry, Report
 from stopframe.apps.registry.pincache import PinCache
 from stopframe.apps.registry.pinwork import PinWork
-from stopframe.apps.registry.services.entries import add_signals, withdraw
+from stopframe.apps.registry.services.entries import CaseQuota, add_signals, withdraw
 from stopframe.apps.registry.terms import ReportedAction
 from stopframe.errors import NotFound, Unauthorized
 from stopframe.lists.canonical import utcnow
@@ -118,13 +118,11 @@ def submit(
     case: Case,
     bank: Bank,
     signals: Sequence[Signal],
-    max_entries: int | None = None,
+    quota: CaseQuota | None = None,
 ) -> Submission:
-    """Add the case's signals to `bank` (all or none, at most `max_entries` active in the case)
-    and audit what was new."""
-    ids, added = add_signals(
-        session, bank, actor_of(case), case.id, signals, max_case_entries=max_entries
-    )
+    """Add the case's signals to `bank` (all or none, within the case's `quota`) and audit what
+    was new."""
+    ids, added = add_signals(session, bank, actor_of(case), case.id, signals, quota=quota)
     if added:
         audit.record(
             session,

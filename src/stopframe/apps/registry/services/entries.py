@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -60,14 +61,14 @@ def add_signals(
     case_id: int | None,
     signals: Iterable[Signal],
     *,
-    max_case_entries: int | None = None,
+    quota: CaseQuota | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[list[int], int]:
     """Add signals to `bank` for `owner`; return (entry ids in input order, how many were new).
 
     A signal already present for the same owner is not duplicated; one the owner withdrew is
     restored, one someone else withdrew is refused (Conflict). Invalid for a degenerate value;
-    TooLarge if the case would hold more than `max_case_entries` active entries. `progress`,
+    TooLarge if the case would go over its `quota`. `progress`,
     when given, is called with (distinct signals done, distinct signals in all) as chunks land.
     """
     allowed = set(bank.kind_names)
@@ -92,8 +93,11 @@ def add_signals(
         )
     restored = sorted(withdrawn)
     new = {key: s for key, s in wanted.items() if key not in ids}
-    if case_id is not None and max_case_entries is not None:
-        _check_quota(session, case_id, len(new) + len(restored), max_case_entries)
+    if case_id is not None and quota is not None:
+        adding = [s.value for s in new.values()] + [
+            wanted[key].value for key, eid in ids.items() if eid in withdrawn
+        ]
+        _check_quota(session, case_id, adding, quota)
     if restored:
         session.execute(
             update(Entry).where(Entry.id.in_(restored)).values(withdrawn_at=None, withdrawn_by=None)
@@ -114,17 +118,33 @@ def add_signals(
     return [ids[key] for key in wanted], len(new_ids) + len(restored)
 
 
-def _check_quota(session: Session, case_id: int, adding: int, limit: int) -> None:
-    """Refuse (TooLarge) adding `adding` active entries to a case that would then hold over
-    `limit`."""
-    active = session.execute(
-        select(func.count())
+@dataclass(frozen=True)
+class CaseQuota:
+    """What one case may hold active: entries, and characters of their values (a few long
+    recordings' vPDQ, variants or TMK weigh more than thousands of pictures)."""
+
+    entries: int
+    value_chars: int
+
+
+def _check_quota(session: Session, case_id: int, adding: list[str], quota: CaseQuota) -> None:
+    """Refuse (TooLarge) adding these values as active entries of a case that would then hold
+    more than its quota allows."""
+    active, chars = session.execute(
+        select(func.count(), func.coalesce(func.sum(func.length(Entry.value)), 0))
         .select_from(Entry)
         .where(Entry.case_id == case_id, Entry.withdrawn_at.is_(None))
-    ).scalar_one()
-    if active + adding > limit:
+    ).one()
+    if active + len(adding) > quota.entries:
         raise TooLarge(
-            f"a case holds at most {limit} active entries; it has {active} and this adds {adding}"
+            f"a case holds at most {quota.entries} active entries; it has {active} and this "
+            f"adds {len(adding)}"
+        )
+    more = sum(len(value) for value in adding)
+    if chars + more > quota.value_chars:
+        raise TooLarge(
+            f"a case holds at most {quota.value_chars:,} characters of hash values; it has "
+            f"{chars:,} and this adds {more:,}"
         )
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from stopframe.apps.registry import audit
 from stopframe.apps.registry.models import Bank, Case, Entry, Item, ItemEntry, Report
 from stopframe.apps.registry.services.cases import ACTED, actor_of
-from stopframe.apps.registry.services.entries import add_signals, digest, withdraw
+from stopframe.apps.registry.services.entries import CaseQuota, add_signals, digest, withdraw
 from stopframe.apps.registry.terms import ItemMedia
 from stopframe.errors import Invalid, NotFound, TooLarge
 from stopframe.lists.canonical import utcnow
@@ -104,11 +104,11 @@ def add_items(
     bank: Bank,
     items: Sequence[NewItem],
     max_items: int,
-    max_entries: int | None = None,
+    quota: CaseQuota | None = None,
 ) -> ItemsAdded:
     """Add each file's signals to `bank` as one item of `case` (all or none, in the caller's
-    transaction, at most `max_entries` active entries in the case); an item already there is
-    returned, a withdrawn one is restored."""
+    transaction, within the case's `quota`); an item already there is returned, a withdrawn one
+    is restored."""
     _check(items, max_items)
     actor = actor_of(case)
     ids: list[int] = []
@@ -117,9 +117,7 @@ def add_items(
     entries_added = 0
     now = utcnow()
     for new in items:
-        entry_ids, fresh = add_signals(
-            session, bank, actor, case.id, new.signals, max_case_entries=max_entries
-        )
+        entry_ids, fresh = add_signals(session, bank, actor, case.id, new.signals, quota=quota)
         entries_added += fresh
         held.extend(entry_ids)
         mark = fingerprint(new.signals)
