@@ -283,7 +283,8 @@ def test_serve_answers_follows_the_partner_file_and_stops_with_its_children(
             return str(answer.json()["decision"])
 
         answers: list[tuple[str, str]] = []
-        deadline = time.monotonic() + 10  # each worker loads the generation within 0.2 s
+        # each worker loads the generation within 0.2 s; the bound leaves room for a busy machine
+        deadline = time.monotonic() + 30
         while answers[-6:] != [("review", "none")] * 6:
             assert time.monotonic() < deadline, answers
             answers.append((decide(first.pdq), decide(second.pdq)))
@@ -294,7 +295,7 @@ def test_serve_answers_follows_the_partner_file_and_stops_with_its_children(
             listing.write(f"pdq {second.pdq}\n")
         appended = time.monotonic()
         while decide(second.pdq) != "review":
-            assert time.monotonic() - appended < 10, log.read_text()
+            assert time.monotonic() - appended < 30, log.read_text()
             time.sleep(0.1)
         metrics = httpx.get(f"{base}/metrics", timeout=10).text
         assert 'stopframe_matcher_decisions_total{decision="review"}' in metrics
