@@ -149,7 +149,8 @@ def hash_command(
             "--device",
             help="Pictures: PDQ in batches on a torch device (extra gpu): cpu, cuda, or auto "
             "(cuda when present). Decodes every pixel, as --path reference does; --dihedral "
-            "comes from the device, --robust sets stay on the CPU; other files are hashed as "
+            "and --robust registration sets come from the device (query sets stay on the CPU); "
+            "other files are hashed as "
             "without it, in this process (--jobs does not apply). Default: the CPU path.",
         ),
     ] = None,

@@ -5,8 +5,10 @@ order with the fields the CPU path gives.
 
 The device decodes every pixel, as `--path reference` does: the same bits on the CPU device,
 nvJPEG's decode of JPEGs on CUDA (goal: within 10 bits), and within a few bits of the default
-`fast` path. Dihedral hashes come from the device's DCT blocks; robust sets stay on the CPU
-(`signals.pdq_robust`), from a second, reduced decode.
+`fast` path. Dihedral hashes come from the device's DCT blocks; robust registration sets are
+hashed on the device too (`signals.pdq_robust_torch`: the CPU path's variants and qualities,
+hashes within 2 bits where DCT coefficients tie at the median) from the views of a second,
+reduced decode on the CPU; robust query sets stay on the CPU (`signals.pdq_robust`).
 """
 
 from __future__ import annotations
@@ -32,11 +34,11 @@ from stopframe.media.images import decode_image
 from stopframe.media.limits import MediaLimits
 from stopframe.media.regular import open_regular
 from stopframe.media.sniff import SNIFF_BYTES, MediaType, sniff_bytes
-from stopframe.signals import MD5, PDQ, SHA256, Signal, pdq_torch
+from stopframe.signals import MD5, PDQ, SHA256, Signal, pdq_robust_torch, pdq_torch
 from stopframe.signals.exact import digests_of_bytes
 from stopframe.signals.pdq import Dihedral, PdqHash
 from stopframe.signals.pdq_image import FAST_DRAFT_MIN_SIDE
-from stopframe.signals.pdq_robust import WorkViews
+from stopframe.signals.pdq_robust import WorkViews, robust_signal
 
 DEFAULT_BATCH = 64  # pictures per device batch: ~400 MB of decoded 1080p RGB
 
@@ -137,6 +139,7 @@ def _hash_pictures(pictures: Sequence[_Picture], options: HashOptions, device: s
         for picture in pictures:
             _internal_error(picture.record, exc)
         return
+    robust: list[tuple[HashRecord, WorkViews]] = []
     for picture, result in zip(pictures, results, strict=True):
         record = picture.record
         try:
@@ -145,12 +148,15 @@ def _hash_pictures(pictures: Sequence[_Picture], options: HashOptions, device: s
             record.width, record.height = result.width, result.height
             record.signals.insert(0, Signal(PDQ.name, result.pdq.hex, result.pdq.quality))
             record.dihedral = result.dihedral
-            _add_robust(picture, options)
+            views = _robust_views(picture, options)
+            if views is not None:
+                robust.append((record, views))
         except MediaError as exc:
             record.status, record.error = STATUS_ERROR, exc.reason
             record.failure = type(exc).__name__
         except Exception as exc:
             _internal_error(record, exc)
+    _add_robust(robust, options, device)
 
 
 def _internal_error(record: HashRecord, exc: Exception) -> None:
@@ -158,15 +164,43 @@ def _internal_error(record: HashRecord, exc: Exception) -> None:
     record.error = f"internal error while hashing: {type(exc).__name__}: {exc}"
 
 
-def _add_robust(picture: _Picture, options: HashOptions) -> None:
-    """The robust registration and query sets, on the CPU as `hash_file` computes them."""
+def _robust_views(picture: _Picture, options: HashOptions) -> WorkViews | None:
+    """The shrunk and trimmed views robust sets start from, from a second, reduced decode on the
+    CPU as `hash_file` makes them; None when no robust set is asked for."""
     if not (options.robust or options.robust_query):
-        return
+        return None
     record = picture.record
     decoded = decode_image(
         picture.data, record.path, options.limits, draft_min_side=FAST_DRAFT_MIN_SIDE
     )
-    attach_robust_sets(record, WorkViews.of(np.asarray(decoded.image.convert("RGB"))), options)
+    return WorkViews.of(np.asarray(decoded.image.convert("RGB")))
+
+
+def _add_robust(
+    pictures: Sequence[tuple[HashRecord, WorkViews]], options: HashOptions, device: str
+) -> None:
+    """Registration sets of the batch on `device` (`signals.pdq_robust_torch`), query sets on
+    the CPU; a failure becomes the records' error."""
+    if not pictures:
+        return
+    try:
+        registered = (
+            pdq_robust_torch.register_hashes_batch([views for _, views in pictures], device)
+            if options.robust
+            else [[] for _ in pictures]
+        )
+    except Exception as exc:
+        for record, _ in pictures:
+            _internal_error(record, exc)
+        return
+    query_only = dataclasses.replace(options, robust=False)
+    for (record, views), hashes in zip(pictures, registered, strict=True):
+        try:
+            if hashes:
+                record.signals.insert(1, robust_signal(hashes))
+            attach_robust_sets(record, views, query_only)
+        except Exception as exc:
+            _internal_error(record, exc)
 
 
 def pdq_on_device(
