@@ -288,7 +288,9 @@ def test_serve_answers_follows_the_partner_file_and_stops_with_its_children(
         while answers[-6:] != [("review", "none")] * 6:
             assert time.monotonic() < deadline, answers
             answers.append((decide(first.pdq), decide(second.pdq)))
-        assert set(answers) <= {("review", "none"), ("unavailable", "unavailable")}
+        # either worker may answer either request: one may still be loading while the other serves
+        assert {first for first, _ in answers} <= {"review", "unavailable"}
+        assert {second for _, second in answers} <= {"none", "unavailable"}
         assert httpx.get(f"{base}/v1/match/hashes").status_code == 405
 
         with open(path, "a") as listing:
