@@ -30,6 +30,7 @@ from stopframe.index.codes import (
     as_ids,
     as_words,
 )
+from stopframe.index.pools import LazyPool
 from stopframe.index.scan import scan_search
 from stopframe.index.segment import Segment, TabledSegment, build_segment
 from stopframe.signals.pdq import PDQ
@@ -187,29 +188,11 @@ def _check_radius(radius: int) -> int:
     return int(radius)
 
 
-_POOL: ThreadPoolExecutor | None = None
-_POOL_LOCK = threading.Lock()
+_POOL = LazyPool(os.cpu_count() or 1, "stopframe-index")
 
 
 def _pool() -> ThreadPoolExecutor:
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is None:
-            _POOL = ThreadPoolExecutor(
-                max_workers=os.cpu_count() or 1, thread_name_prefix="stopframe-index"
-            )
-        return _POOL
-
-
-def _forget_pool_after_fork() -> None:
-    """A forked child inherits the pool object but none of its threads, so work sent to it would
-    wait forever; the child starts its own pool on first use (matcher workers, benchmarks)."""
-    global _POOL, _POOL_LOCK
-    _POOL = None
-    _POOL_LOCK = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_forget_pool_after_fork)
+    return _POOL.get()
 
 
 def _merge(parts: list[BatchMatches]) -> BatchMatches:

@@ -13,10 +13,8 @@ Ray actor or a remote matcher replica holding one shard file.
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor
 from enum import StrEnum
 from typing import Protocol, TypeVar, runtime_checkable
 
@@ -31,31 +29,12 @@ from stopframe.index.hamming import (
     Matches,
     _check_radius,
 )
+from stopframe.index.pools import LazyPool
 
 T = TypeVar("T")
 _FAN_OUT_THREADS = 64  # shard calls in flight at once, over all sharded indexes of a process
 
-_POOL: ThreadPoolExecutor | None = None
-_POOL_LOCK = threading.Lock()
-
-
-def _pool() -> ThreadPoolExecutor:
-    """The shared fan-out pool, started on first use (threads are made as calls need them)."""
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is None:
-            _POOL = ThreadPoolExecutor(_FAN_OUT_THREADS, thread_name_prefix="stopframe-shard")
-        return _POOL
-
-
-def _forget_pool_after_fork() -> None:
-    """A forked child has the pool object but none of its threads: it starts its own."""
-    global _POOL, _POOL_LOCK
-    _POOL = None
-    _POOL_LOCK = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_forget_pool_after_fork)
+_POOL = LazyPool(_FAN_OUT_THREADS, "stopframe-shard")  # threads are made as calls need them
 
 
 class Partition(StrEnum):
@@ -226,6 +205,6 @@ class ShardedIndex:
 
     def _fan_out(self, call: Callable[[ShardClient], T]) -> list[T]:
         """`call` on every shard at once; results in shard order, the first error re-raised."""
-        executor = self._executor or _pool()
+        executor = self._executor or _POOL.get()
         futures = [executor.submit(call, shard) for shard in self._shards]
         return [future.result() for future in futures]
