@@ -214,6 +214,22 @@ def test_nvjpeg_route_orients_and_falls_back(
     assert got == _reference(items)
 
 
+def test_real_torchvision_decoder_route_on_cpu(
+    vector_items: list[tuple[bytes, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The GPU decode route with torchvision's own `decode_jpeg`, run on the CPU device (the
+    same call nvJPEG answers on CUDA): batched, EXIF-oriented, the same hashes as the CPU PDQ."""
+    pytest.importorskip("torchvision.io", reason="needs torchvision (extra 'gpu')")
+    monkeypatch.setattr(pdq_torch, "nvjpeg_available", lambda device: True)
+    items = vector_items + _generated()
+    limits = MediaLimits.from_env()
+    planned = pdq_torch._nvjpeg_plan(items, "cpu", limits)
+    jpegs = {row for row, (_, name) in enumerate(items) if name.endswith((".jpg", ".jpeg"))}
+    assert set(planned) == {row for row in jpegs if "CMYK" not in items[row][1]}
+    assert set(pdq_torch._nvjpeg_decode(items, planned, "cpu")) == set(planned)
+    _check(items, pdq_torch.pdq_of_bytes_batch(items, "cpu"), 1.0)
+
+
 def test_torch_is_imported_only_on_use() -> None:
     """Importing the package, its CPU hashing or this module leaves torch unimported."""
     code = (
