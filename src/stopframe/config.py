@@ -10,6 +10,7 @@ validated in one place; a section's fields must not share names with another sec
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from pydantic import (
     PositiveFloat,
     PositiveInt,
     ValidationError,
+    field_validator,
 )
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -68,6 +70,13 @@ class HashingSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     jobs: PositiveInt = 1
+
+
+def ip_networks(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Comma-separated addresses or CIDR networks ("127.0.0.1, 10.0.0.0/8, ::1")."""
+    return tuple(
+        ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip()
+    )
 
 
 class RegistrySettings(BaseModel):
@@ -154,6 +163,11 @@ class RegistrySettings(BaseModel):
     intake_cases_per_hour: PositiveInt = Field(
         10, description="Anonymous cases one client address may open per hour."
     )
+    trusted_proxies: str = Field(
+        "",
+        description="Reverse proxies (addresses or CIDR networks, comma-separated) whose "
+        "X-Forwarded-For names the client that per-address limits count.",
+    )
     pin_key_failure_rate: PositiveFloat = Field(
         120 / 3600, description="Wrong PINs per second per API key (refill)."
     )
@@ -178,6 +192,17 @@ class RegistrySettings(BaseModel):
     docs_ui: bool = Field(
         False, description="Serve the Swagger UI at /v1/docs (it loads scripts from a CDN)."
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_parse(cls, value: str) -> str:
+        ip_networks(value)  # a part that is no address or network fails at start, named
+        return value
+
+    @property
+    def trusted_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """`trusted_proxies` as networks (a bare address is a network of one)."""
+        return ip_networks(self.trusted_proxies)
 
     @property
     def resolved_database_url(self) -> str:

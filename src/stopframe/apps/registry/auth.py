@@ -10,6 +10,7 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from stopframe.apps.registry.models import ApiKey, Case
+from stopframe.apps.registry.proxies import TrustedProxies
 from stopframe.apps.registry.ratelimit import refuse_if_empty, take_or_refuse
 from stopframe.apps.registry.services import cases, keys
 from stopframe.apps.registry.state import Registry
@@ -64,8 +65,11 @@ def require(scope: Scope) -> Callable[..., Caller]:
 
 
 def client_address(request: Request) -> str:
-    """The address the request came from, as the server saw it (the name of its rate limits)."""
-    return request.client.host if request.client else "unknown"
+    """The client's address, the name of its per-address limits: the connection's, or what a
+    trusted reverse proxy says in `X-Forwarded-For` (`STOPFRAME_TRUSTED_PROXIES`)."""
+    peer = request.client.host if request.client else None
+    proxies: TrustedProxies = registry(request).proxies
+    return proxies.client(peer, request.headers.getlist("x-forwarded-for"))
 
 
 def case_pin(

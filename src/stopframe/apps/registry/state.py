@@ -13,6 +13,7 @@ from stopframe.apps.registry.db import PRIVATE_FOLDER, Database, open_database
 from stopframe.apps.registry.migrate import upgrade
 from stopframe.apps.registry.pincache import PinCache
 from stopframe.apps.registry.pinwork import PinWork
+from stopframe.apps.registry.proxies import TrustedProxies
 from stopframe.apps.registry.ratelimit import TokenBuckets
 from stopframe.apps.registry.services.entries import CaseQuota
 from stopframe.apps.registry.services.feed import SNAPSHOT_PAGE_SIZE
@@ -36,6 +37,7 @@ class Registry:
     pins: PinWork = field(init=False)  # scrypt for PINs, a bounded number at once
     intake_limits: TokenBuckets = field(init=False)  # anonymous cases, per client address
     challenges: ChallengeBook = field(init=False)
+    proxies: TrustedProxies = field(init=False)  # whose X-Forwarded-For names the client
 
     def __post_init__(self) -> None:
         settings = self.settings
@@ -57,6 +59,7 @@ class Registry:
         self.challenges = ChallengeBook(
             load_secret(settings.data_dir), settings.intake_challenge_seconds
         )
+        self.proxies = TrustedProxies(settings.trusted_networks)
 
     @property
     def case_quota(self) -> CaseQuota:
