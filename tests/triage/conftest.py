@@ -48,3 +48,40 @@ def write_picture(
     rgb = scene(seed, *size)
     Image.fromarray(rgb).save(path, **save)  # type: ignore[arg-type]
     return path
+
+
+PAN_FPS = 25
+PAN_FRAMES = 150  # 6 s
+PAN_SIZE = (192, 144)
+
+
+def pan(seed: int, step: float, cells: tuple[int, int] = (24, 64)) -> list[np.ndarray]:
+    """PAN_FRAMES frames of a window moving `step` pixels a frame across a large generated scene
+    of `cells` random colours (rows, columns; the frame sees a quarter of the columns and half
+    the rows): every frame differs, as in camera footage."""
+    width, height = PAN_SIZE
+    rng = np.random.default_rng(seed)
+    colours = rng.integers(0, 256, (*cells, 3), dtype=np.uint8)
+    big = (width * 4, height * 2)
+    field = np.asarray(Image.fromarray(colours).resize(big, Image.Resampling.BICUBIC))
+    span = field.shape[1] - width
+    return [
+        field[40 : 40 + height, int(i * step) % span : int(i * step) % span + width]
+        for i in range(PAN_FRAMES)
+    ]
+
+
+def write_frames(path: Path, frames: Sequence[np.ndarray]) -> Path:
+    """An H.264 clip of `frames` (RGB, all one size, even sides) at PAN_FPS."""
+    av = pytest.importorskip("av")
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("libx264", rate=PAN_FPS)
+        stream.height, stream.width = frames[0].shape[:2]
+        stream.pix_fmt, stream.options = "yuv420p", {"preset": "ultrafast", "crf": "26"}
+        for picture in frames:
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(picture), format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path

@@ -44,7 +44,7 @@ def result(tmp_path_factory: pytest.TempPathFactory) -> TriageResult:
     write_mirrored(root / "rec_a_mirrored_excerpt.mp4", A[3:8])
     write_recording(root / "rec_b.mp4", B)
     write_mirrored(root / "compilation.mp4", A[1:7], B[4:10])
-    cache = tmp_path_factory.mktemp("cache") / "cache.sqlite3"
+    cache = tmp_path_factory.mktemp("mirrors-cache", numbered=False) / "cache.sqlite3"
     return run_triage([root], TriageOptions(cache=cache))
 
 
@@ -77,7 +77,7 @@ def test_a_second_run_reads_the_mirrors_from_the_cache(
     result: TriageResult, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     root = Path(result.files[0].path).parent
-    cache = tmp_path_factory.getbasetemp() / "cache0" / "cache.sqlite3"
+    cache = tmp_path_factory.getbasetemp() / "mirrors-cache" / "cache.sqlite3"
     again = run_triage([root], TriageOptions(cache=cache))
     assert again.cached == len(again.files)
     assert relations(again) == relations(result)

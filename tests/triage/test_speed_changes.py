@@ -8,44 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from tests.triage.conftest import pan, write_frames
 
 from stopframe.triage import TriageOptions, TriageResult, run_triage
 from stopframe.triage.model import NEAR_DUPLICATE
-
-FPS = 25
-FRAMES = 150  # 6 s
-SIZE = (192, 144)
-
-
-def pan(seed: int, step: float) -> list[np.ndarray]:
-    """FRAMES frames of a window moving `step` pixels a frame across a large generated scene:
-    every frame differs, as in camera footage."""
-    width, height = SIZE
-    rng = np.random.default_rng(seed)
-    cells = rng.integers(0, 256, (24, 64, 3), dtype=np.uint8)  # detail on the scale of a frame
-    big = (width * 4, height * 2)
-    field = np.asarray(Image.fromarray(cells).resize(big, Image.Resampling.BICUBIC))
-    span = field.shape[1] - width
-    return [
-        field[40 : 40 + height, int(i * step) % span : int(i * step) % span + width]
-        for i in range(FRAMES)
-    ]
-
-
-def write(path: Path, frames: Sequence[np.ndarray]) -> Path:
-    av = pytest.importorskip("av")
-    with av.open(str(path), mode="w") as container:
-        stream = container.add_stream("libx264", rate=FPS)
-        stream.width, stream.height, stream.pix_fmt = *SIZE, "yuv420p"
-        stream.options = {"preset": "ultrafast", "crf": "26"}
-        for picture in frames:
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(picture), format="rgb24")
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
 
 
 def retimed(frames: Sequence[np.ndarray], speed: float) -> list[np.ndarray]:
@@ -58,10 +24,10 @@ def retimed(frames: Sequence[np.ndarray], speed: float) -> list[np.ndarray]:
 def result(tmp_path_factory: pytest.TempPathFactory) -> TriageResult:
     root = tmp_path_factory.mktemp("speeds")
     original = pan(7, 3.0)
-    write(root / "recording.mp4", original)
+    write_frames(root / "recording.mp4", original)
     for speed in (0.8, 0.9, 1.1, 1.25):
-        write(root / f"speed-{speed}.mp4", retimed(original, speed))
-    write(root / "other.mp4", pan(8, 3.0))
+        write_frames(root / f"speed-{speed}.mp4", retimed(original, speed))
+    write_frames(root / "other.mp4", pan(8, 3.0))
     cache = tmp_path_factory.mktemp("cache") / "cache.sqlite3"
     return run_triage([root], TriageOptions(cache=cache))
 
