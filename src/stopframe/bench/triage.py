@@ -778,6 +778,11 @@ def picture_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES)
 
 
+def video_files(root: Path) -> list[Path]:
+    """Files under `root` whose name says video: what the video-only methods are given."""
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
+
+
 def _relative(path: str, root: Path) -> str:
     try:
         return Path(path).resolve().relative_to(root.resolve()).as_posix()
@@ -793,13 +798,18 @@ def _components(n: int, a: Iterable[int], b: Iterable[int]) -> list[int]:
 
 
 def run_stopframe(
-    root: Path, paths: list[Path], jobs: int, cache: Path | None, method: str
+    root: Path,
+    paths: list[Path],
+    jobs: int,
+    cache: Path | None,
+    method: str,
+    video_crops: bool = False,
 ) -> Grouping:
     """Triage `paths` with stopframe; the wall time is the whole run (walk, hash, group)."""
     from stopframe.triage import TriageOptions, run_triage
 
     start = time.perf_counter()
-    result = run_triage(paths, TriageOptions(jobs=jobs, cache=cache))
+    result = run_triage(paths, TriageOptions(jobs=jobs, cache=cache, video_crops=video_crops))
     seconds = time.perf_counter() - start
     labels = {
         _relative(f.path, root): f.group_id for f in result.files if f.groupable and f.group_id
@@ -810,9 +820,10 @@ def run_stopframe(
         len(result.files),
         seconds,
         labels,
-        _int(summary["distinct_images"]),
+        _int(summary["distinct_images"]) if _int(summary["images"]) else None,
         _int(summary["distinct_videos"]) if _int(summary["videos"]) else None,
-        f"{result.cached} files from the cache",
+        f"{result.cached} files from the cache"
+        + (f", cache file {cache.stat().st_size / 1e6:.1f} MB" if cache and cache.exists() else ""),
     )
 
 
@@ -1138,7 +1149,8 @@ def run_benchmark(
 
     Methods: stopframe on the whole collection (fresh cache, then again from the cache), stopframe
     on the pictures alone (the baselines' input) and on the JPEGs alone (the speed goal's input),
-    plain PDQ and imagededup on the pictures."""
+    on the videos alone without and with `video_crops`, plain PDQ and imagededup on the
+    pictures."""
     config.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     results: dict[str, object] = {"jobs": config.jobs}
@@ -1227,6 +1239,14 @@ def _score_collection(
                 "left out, so recall is lower)",
             ),
         )
+        videos = video_files(root)
+        if videos:  # the cost of --video-crops, and that it merges nothing it should not
+            for key, crops, name in (
+                ("stopframe_videos_only", False, "stopframe triage, videos only"),
+                ("stopframe_videos_crops", True, "stopframe triage --video-crops, videos only"),
+            ):
+                cached = Path(scratch) / f"{key}.sqlite3"
+                measured(key, run_stopframe(root, videos, config.jobs, cached, name, crops))
     baselines = [measured("plain_pdq", run_plain_pdq(root, config.jobs))]
     dedup = run_imagededup(root, config.jobs) if config.imagededup else "imagededup not asked for"
     if isinstance(dedup, Grouping):

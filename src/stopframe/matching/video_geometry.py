@@ -16,7 +16,9 @@ so no bar holds over the whole clip). Then:
 
 A mirrored copy then meets the registered frame through the query's mirror variant, a cropped one
 through a registered crop, and both together through the two. Which variants pay for themselves
-was measured with `benchmarks/video_segments.py` (see docs/video.md).
+was measured with `benchmarks/video_segments.py` (see docs/video.md). Triage, where any video may
+be the original of any other, keeps each frame's mirror and its registration crops
+(`triage_video`).
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ from stopframe.signals.vpdq_robust import (
 )
 
 QUERY_NAMES: tuple[str, ...] = ("full", "mirror")
+CROP_NAMES: tuple[str, ...] = tuple(crop.name for crop in REGISTER_CROPS)
+TRIAGE_NAMES: tuple[str, ...] = ("mirror", *CROP_NAMES)
 DEFAULT_RATE = 0.5  # seconds between hashed frames: the rate benchmarks/video_segments.py measured
 
 
@@ -105,6 +109,20 @@ def variants_of_robust(frames: Sequence[RobustFrame]) -> FrameVariants:
     return FrameVariants(np.array(times, dtype=np.float64), codes, usable, names)
 
 
+def robust_frames(variants: FrameVariants) -> list[RobustFrame]:
+    """Every variant of every frame as `vpdq_robust` lines take them (the inverse of
+    `variants_of_robust`; the quality is only known as usable or not, as in
+    `frames_of_variant`)."""
+    digests = variants.codes.astype(">u8").view(np.uint8).reshape(len(variants), -1, 32)
+    return [
+        RobustFrame(i, name, PDQ.quality_floor if usable[k] else 0, row[k].tobytes(), time)
+        for i, (row, usable, time) in enumerate(
+            zip(digests, variants.usable.tolist(), variants.times.tolist(), strict=True)
+        )
+        for k, name in enumerate(variants.names)
+    ]
+
+
 def frames_of_variant(variants: FrameVariants, name: str) -> list[VpdqFrame]:
     """One variant's frames as plain vPDQ frames (numbered in sampling order; the quality is
     only known as usable or not, so it reads as PDQ's floor or 0)."""
@@ -122,6 +140,13 @@ def query_frame(plane: np.ndarray, scale: float, offset: float) -> list[PdqHash]
     """PDQ of one bar-trimmed luma plane as is and mirrored left-right (query side)."""
     content = without_frame_bars(plane)
     return [pdq_from_plane(view, scale, offset).hash for view in (content, content[:, ::-1])]
+
+
+def triage_frame(plane: np.ndarray, scale: float, offset: float) -> list[PdqHash]:
+    """PDQ of one bar-trimmed luma plane mirrored left-right and in each registration crop."""
+    content = without_frame_bars(plane)
+    views = [content[:, ::-1], *(crop.apply(content) for crop in REGISTER_CROPS)]
+    return [pdq_from_plane(view, scale, offset).hash for view in views]
 
 
 def register_video(
@@ -147,6 +172,14 @@ def query_video(
 ) -> FrameVariants:
     """The query variants of a video file: each sampled frame as is and mirrored."""
     return _hash_file(path, rate, limits, QUERY_NAMES, query_frame)
+
+
+def triage_video(
+    path: str | os.PathLike[str], *, rate: float, limits: VideoLimits | None = None
+) -> FrameVariants:
+    """A collection's video for triage: each sampled frame mirrored and in each registration
+    crop (`TRIAGE_NAMES`; the frame as is comes from its vPDQ)."""
+    return _hash_file(path, rate, limits, TRIAGE_NAMES, triage_frame)
 
 
 def _hash_file(

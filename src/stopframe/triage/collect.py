@@ -16,9 +16,16 @@ from pathlib import Path
 from stopframe.errors import MediaError
 from stopframe.hashing.batch import FoundFile, hash_paths, iter_files
 from stopframe.hashing.files import STATUS_ERROR, HashOptions, HashRecord
-from stopframe.matching.video_geometry import frames_of_variant, query_video
-from stopframe.signals import MD5, PDQ, PDQ_ROBUST, SHA256, VPDQ, Signal
+from stopframe.matching.video_geometry import (
+    CROP_NAMES,
+    frames_of_variant,
+    query_video,
+    robust_frames,
+    triage_video,
+)
+from stopframe.signals import MD5, PDQ, PDQ_ROBUST, SHA256, VPDQ, VPDQ_ROBUST, Signal, SignalType
 from stopframe.signals.vpdq import format_vpdq_lines
+from stopframe.signals.vpdq_robust import format_robust_lines
 from stopframe.triage.cache import CACHE_FORMAT, HashCache, file_key
 from stopframe.triage.model import VIDEO, TriageFile
 
@@ -34,6 +41,7 @@ Progress = Callable[[int, int], None]  # (files done, files in all)
 # a compilation boxes each part to one frame size, so no bar holds over the clip.
 VIDEO_RATE_S = 0.04
 MIRROR_KEY = "|mirror"  # cache key suffix of a video's mirrored frames
+CROPS_KEY = "|crops"  # cache key suffix of a video's cropped frames (`video_crops`)
 TRIAGE_OPTIONS = HashOptions(
     robust=True,
     robust_query=True,
@@ -95,8 +103,10 @@ def hash_collection(
     jobs: int = 1,
     options: HashOptions = TRIAGE_OPTIONS,
     progress: Progress | None = None,
+    video_crops: bool = False,
 ) -> Iterator[tuple[TriageFile, bool]]:
-    """Each listed file's `TriageFile`, in number order, with whether it came from the cache."""
+    """Each listed file's `TriageFile`, in number order, with whether it came from the cache;
+    with `video_crops`, videos carry their frames' registration crops too."""
     settings = cache_settings(options)
     keys: dict[str, str] = {}
     cached: set[str] = set()
@@ -123,7 +133,13 @@ def hash_collection(
             cache.put(keys[entry.path], record)
         item = to_triage_file(entry, record)
         if item.media_type == VIDEO and item.groupable and entry.path in keys:
-            item.vpdq_mirror = _mirror(entry.path, keys[entry.path], cache, options)
+            key = keys[entry.path]
+            if video_crops:
+                item.vpdq_mirror, item.vpdq_crops = _mirror_and_crops(
+                    entry.path, key, cache, options
+                )
+            else:
+                item.vpdq_mirror = _mirror(entry.path, key, cache, options)
         if progress is not None:
             progress(done, total)
         yield item, hit
@@ -134,10 +150,34 @@ def _mirror(path: str, key: str, cache: HashCache, options: HashOptions) -> str 
     """A video's mirrored frames (`mirror_lines`), from the cache or hashed and cached."""
     cached = cache.get(key + MIRROR_KEY, path)
     if cached is None:
-        lines = mirror_lines(path, options)
-        cached = HashRecord(path, signals=[Signal(VPDQ.name, lines)] if lines else [])
+        cached = HashRecord(path, signals=_signals(VPDQ, mirror_lines(path, options)))
         cache.put(key + MIRROR_KEY, cached)
     return cached.value(VPDQ.name)
+
+
+def _mirror_and_crops(
+    path: str, key: str, cache: HashCache, options: HashOptions
+) -> tuple[str | None, str | None]:
+    """A video's mirrored frames and its frames' crops, from the cache or both hashed in one
+    decode (`triage_video`) and cached; the mirror under its own key, for runs without crops."""
+    cached = cache.get(key + CROPS_KEY, path)
+    if cached is None:
+        try:
+            variants = triage_video(path, rate=options.video_rate, limits=options.video_limits)
+        except MediaError:
+            variants = None
+        mirror = crops = None
+        if variants is not None and len(variants):
+            mirror = format_vpdq_lines(frames_of_variant(variants, "mirror")).rstrip("\n")
+            crops = format_robust_lines(robust_frames(variants.only(CROP_NAMES))).rstrip("\n")
+        cache.put(key + MIRROR_KEY, HashRecord(path, signals=_signals(VPDQ, mirror)))
+        cached = HashRecord(path, signals=_signals(VPDQ, mirror) + _signals(VPDQ_ROBUST, crops))
+        cache.put(key + CROPS_KEY, cached)
+    return cached.value(VPDQ.name), cached.value(VPDQ_ROBUST.name)
+
+
+def _signals(kind: SignalType, value: str | None) -> list[Signal]:
+    return [Signal(kind.name, value)] if value else []
 
 
 def mirror_lines(path: str, options: HashOptions) -> str | None:

@@ -30,10 +30,12 @@ from stopframe.triage.model import (
 )
 from stopframe.triage.pictures import picture_edges
 from stopframe.triage.recordings import (
+    CROP_DISTANCE,
     INSIDE,
     SAME_LONGER,
     RecordingGroups,
     VideoFrames,
+    crop_frames,
     group_recordings,
     video_frames,
 )
@@ -55,7 +57,9 @@ def group_files(files: Sequence[TriageFile]) -> list[Group]:
     videos = np.array([i for i, f in enumerate(members) if f.media_type == VIDEO], np.int64)
     frames = [video_frames(members[i]) for i in videos]
     mirrors = [video_frames(members[i], mirrored=True) for i in videos]
-    recordings = group_recordings(frames, mirrors)
+    with_crops = any(members[i].vpdq_crops for i in videos)
+    crops = [crop_frames(members[i]) for i in videos] if with_crops else []
+    recordings = group_recordings(frames, mirrors, crops)
     sets.union_pairs(videos, videos[recordings.labels])
     labels = sets.labels()
     video_of = {int(member): k for k, member in enumerate(videos)}  # member position -> video
@@ -66,7 +70,7 @@ def group_files(files: Sequence[TriageFile]) -> list[Group]:
         if group.media_type == VIDEO:
             rep = video_of[number_at[group.representative]]
             group.contains = _overlaps(
-                rep, group, (frames, mirrors), recordings, videos, members, by_member
+                rep, group, (frames, mirrors, crops), recordings, videos, members, by_member
             )
     _frames_of(members, pictures, videos, recordings, groups, by_member)
     return sorted(groups, key=lambda g: g.id)
@@ -163,7 +167,7 @@ def _relation(
 def _overlaps(
     rep: int,
     group: Group,
-    views: tuple[Sequence[VideoFrames], Sequence[VideoFrames]],
+    views: tuple[Sequence[VideoFrames], Sequence[VideoFrames], Sequence[Sequence[VideoFrames]]],
     recordings: RecordingGroups,
     videos: np.ndarray,
     members: Sequence[TriageFile],
@@ -171,8 +175,8 @@ def _overlaps(
 ) -> list[Overlap]:
     """Where parts of other groups appear in this group's representative: per other group, the
     member sharing most with it, aligned frame by frame (through the representative's mirrored
-    frames when its plain ones align with none)."""
-    frames, mirrors = views
+    frames when its plain ones align with none, then through the member's crops)."""
+    frames, mirrors, crops = views
     best: dict[str, tuple[float, int]] = {}
     for (a, b), share in recordings.coverage.items():
         if a != rep:
@@ -188,6 +192,10 @@ def _overlaps(
         segments = find_segments(frames[rep].frames, frames[b].frames) or find_segments(
             mirrors[rep].frames, frames[b].frames
         )
+        for crop in crops[b] if crops and not segments else ():
+            segments = find_segments(frames[rep].frames, crop.frames, distance=CROP_DISTANCE)
+            if segments:
+                break
         if segments:
             out.append(Overlap(other_id, tuple(segments)))
     return sorted(out, key=lambda o: (o.segments[0].start_s, o.other))

@@ -49,6 +49,7 @@ class TriageFile:
     robust_query: str | None = None  # the query set: dihedral variants and window regions
     vpdq: str | None = None  # vPDQ lines
     vpdq_mirror: str | None = None  # vPDQ lines of the frames mirrored left-right (videos)
+    vpdq_crops: str | None = None  # vpdq_robust lines of the frames' crops (videos, on request)
     error: str | None = None
     group_id: str | None = None
     relation: str | None = None  # REPRESENTATIVE, EXACT_COPY, NEAR_DUPLICATE, EXCERPT

@@ -16,6 +16,10 @@ decisions read only coverages, so they are symmetric and independent of input or
 Each video's frames mirrored left-right go into the index too, as a video of their own; a pair's
 coverage is the larger of its plain one and the one through either side's mirror (never both:
 two mirrors meet where the plain frames do), so a mirrored copy or excerpt counts as a copy.
+With `video_crops` each video's nine registration crops (`vpdq_robust`'s 3 x 3 grid, 7.5 % of
+each axis) join the same way, one block per crop, met by the other videos' plain frames within
+`CROP_DISTANCE`: a copy cut 5-10 % smaller lies within that of one of them, where the whole
+frames are too far apart (benchmarks/video_crop_frames.py).
 """
 
 from __future__ import annotations
@@ -30,10 +34,15 @@ from stopframe.index import HammingIndex
 from stopframe.index.codes import CODE_BYTES
 from stopframe.signals import PDQ
 from stopframe.signals.vpdq import VpdqFrame, parse_vpdq_lines
+from stopframe.signals.vpdq_robust import REGISTER_CROPS, parse_robust_lines
 from stopframe.triage.model import TriageFile
 from stopframe.triage.unions import DisjointSets
 
 FRAME_DISTANCE = PDQ.default_threshold
+# A plain frame against another video's crops: at 40 bits 13 of 23 corpus clips cropped 5-10 %
+# met their original's crops on >= 80 % of frames while no other clip covered more than 25 % of
+# a copy; at 48 bits another clip covered 71 % (benchmarks/video_crop_frames.py, docs/triage.md)
+CROP_DISTANCE = 40
 SAME_SHORTER = 0.8
 SAME_LONGER = 0.5
 COMPILATION_COVERED = 0.8
@@ -59,6 +68,26 @@ def video_frames(item: TriageFile, mirrored: bool = False) -> VideoFrames:
         frames = parse_vpdq_lines((item.vpdq_mirror if mirrored else item.vpdq) or "", item.path)
     except SignalValueError:
         frames = []
+    return _distinct(frames)
+
+
+def crop_frames(item: TriageFile) -> list[VideoFrames]:
+    """The good frames of each of a video file's registration crops, in `REGISTER_CROPS` order
+    (none of any when it has no readable crops)."""
+    try:
+        lines = parse_robust_lines(item.vpdq_crops or "", item.path)
+    except SignalValueError:
+        lines = []
+    by_crop: dict[str, list[VpdqFrame]] = {crop.name: [] for crop in REGISTER_CROPS}
+    for line in lines:
+        if line.variant in by_crop:
+            by_crop[line.variant].append(
+                VpdqFrame(line.frame_number, line.quality, line.digest, line.timestamp)
+            )
+    return [_distinct(frames) for frames in by_crop.values()]
+
+
+def _distinct(frames: list[VpdqFrame]) -> VideoFrames:
     good = [f for f in frames if f.quality >= PDQ.quality_floor]
     if not good:
         return VideoFrames(frames, np.zeros((0, CODE_BYTES), np.uint8), np.zeros(0, np.int64), 0)
@@ -82,31 +111,44 @@ class RecordingGroups:
 
 
 class _Hits:
-    """Which distinct hash of which video has a near frame in which other video."""
+    """Which distinct hash of which block (a video's plain, mirrored or cropped frames) has a
+    near frame in which other block. Blocks come `count` at a time, one per video in video
+    order: plain, then mirrors, then each crop."""
 
-    def __init__(self, videos: Sequence[VideoFrames]) -> None:
-        sizes = [len(v.codes) for v in videos]
-        self.owner = np.repeat(np.arange(len(videos)), sizes)
-        self.weight = np.concatenate([v.counts for v in videos]) if videos else np.zeros(0)
-        self.total = np.array([v.total for v in videos], dtype=np.int64)
+    def __init__(
+        self, joined: Sequence[VideoFrames], crops: Sequence[VideoFrames], count: int
+    ) -> None:
+        blocks = [*joined, *crops]
+        sizes = [len(v.codes) for v in blocks]
+        self.owner = np.repeat(np.arange(len(blocks)), sizes)
+        self.weight = np.concatenate([v.counts for v in blocks]) if blocks else np.zeros(0)
+        self.total = np.array([v.total for v in blocks], dtype=np.int64)
         codes = (
-            np.concatenate([v.codes for v in videos])
+            np.concatenate([v.codes for v in blocks])
             if sum(sizes)
             else np.zeros((0, CODE_BYTES), np.uint8)
         )
-        code_of: np.ndarray = np.zeros(0, np.int64)
-        video_of: np.ndarray = np.zeros(0, np.int64)
+        self.indexed = indexed = sum(sizes[: len(joined)])  # codes in `index`: plain, mirrors
+        plain = sum(sizes[:count])
         self.index: HammingIndex | None = None
-        if len(codes):
-            index = self.index = HammingIndex.build(np.arange(len(codes), dtype=np.uint64), codes)
+        found = [np.zeros((2, 0), np.int64)]
+        if indexed:
+            ids = np.arange(indexed, dtype=np.uint64)
+            index = self.index = HammingIndex.build(ids, codes[:indexed])
             pairs = index.self_join(FRAME_DISTANCE)
-            a, b = pairs.id_a.astype(np.int64), pairs.id_b.astype(np.int64)
-            other = self.owner[a] != self.owner[b]
-            a, b = a[other], b[other]
-            # directed: hash a has a near frame in b's video, and the other way round
-            code_of = np.concatenate([a, b])
-            video_of = np.concatenate([self.owner[b], self.owner[a]])
-        self.code_of, self.video_of = code_of, video_of
+            found.append(np.stack([pairs.id_a, pairs.id_b]).astype(np.int64))
+        if plain and len(codes) > indexed:
+            ids = np.arange(indexed, len(codes), dtype=np.uint64)
+            hits = HammingIndex.build(ids, codes[indexed:]).range_search_batch(
+                codes[:plain], CROP_DISTANCE
+            )
+            found.append(np.stack([hits.query_index(), hits.ids]).astype(np.int64))
+        a, b = np.concatenate(found, axis=1)
+        other = self.owner[a] % max(1, count) != self.owner[b] % max(1, count)
+        a, b = a[other], b[other]
+        # directed: hash a has a near frame in b's block, and the other way round
+        self.code_of = np.concatenate([a, b])
+        self.video_of = np.concatenate([self.owner[b], self.owner[a]])
 
     def covered(self, target: np.ndarray) -> dict[tuple[int, int], float]:
         """(video, target label) -> share of the video's good frames with a near frame in a
@@ -136,14 +178,20 @@ class _Hits:
 
 
 def group_recordings(
-    videos: Sequence[VideoFrames], mirrors: Sequence[VideoFrames] = ()
+    videos: Sequence[VideoFrames],
+    mirrors: Sequence[VideoFrames] = (),
+    crops: Sequence[Sequence[VideoFrames]] = (),
 ) -> RecordingGroups:
     """Decide the videos' groups by the module's three rules; `mirrors`, when given, holds
-    each video's mirrored frames in the same order."""
+    each video's mirrored frames in the same order, and `crops` each video's crop blocks (one
+    list per video, each crop in the same order)."""
     count = len(videos)
     if mirrors and len(mirrors) != count:
         raise ValueError("give one mirror per video, or none")
-    hits = _Hits([*videos, *mirrors])
+    if crops and len(crops) != count:
+        raise ValueError("give the crops of every video, or none")
+    blocks = [video[k] for k in range(len(crops[0]) if crops else 0) for video in crops]
+    hits = _Hits([*videos, *mirrors], blocks, count)
     by_video = _folded(hits.covered(np.arange(len(hits.total))), count)
     sets = DisjointSets(count)
     for (a, b), share in by_video.items():
@@ -155,13 +203,13 @@ def group_recordings(
     for (a, b), share in by_video.items():
         if share >= INSIDE and not compilation[a] and not compilation[b]:
             sets.union(a, b)
-    owner = hits.owner % max(1, count)  # a mirrored frame belongs to its video
+    owner = hits.owner[: hits.indexed] % max(1, count)  # a mirrored frame belongs to its video
     return RecordingGroups(sets.labels(), compilation, by_video, hits.index, owner)
 
 
 def _folded(covered: dict[tuple[int, int], float], count: int) -> dict[tuple[int, int], float]:
-    """Coverages between the `count` videos, each the larger of the plain one and the ones
-    through one side's mirror (positions from `count` on are the mirrors)."""
+    """Coverages between the `count` videos, each the largest of the plain one and the ones
+    through one side's mirror or crop (positions from `count` on are those, `count` a block)."""
     out: dict[tuple[int, int], float] = {}
     for (a, b), share in covered.items():
         if a >= count and b >= count:

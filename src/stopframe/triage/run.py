@@ -21,13 +21,15 @@ from stopframe.triage.model import TriageFile, TriageResult
 @dataclass(frozen=True)
 class TriageOptions:
     """How to triage: worker processes, where the hash cache lives (default: the user's cache
-    folder), list stores and partner lists to check against, and a progress callback."""
+    folder), list stores and partner lists to check against, a progress callback, and whether
+    cropped copies of videos are looked for (`video_crops`: nine more hashes per frame)."""
 
     jobs: int = 1
     cache: Path | None = None
     stores: Sequence[Path] = ()
     partners: Sequence[PartnerSource] = ()
     progress: Progress | None = field(default=None, compare=False)
+    video_crops: bool = False
 
 
 def check_outside(paths: Sequence[str | Path], written: Sequence[Path]) -> None:
@@ -62,7 +64,11 @@ def run_triage(paths: Sequence[str | Path], options: TriageOptions | None = None
         cached = 0
         listed = list_collection(paths)
         for item, hit in hash_collection(
-            listed, cache, jobs=options.jobs, progress=options.progress or None
+            listed,
+            cache,
+            jobs=options.jobs,
+            progress=options.progress or None,
+            video_crops=options.video_crops,
         ):
             files.append(item)
             cached += hit
