@@ -2,12 +2,18 @@
 # The GPU checks in one call, on a machine with a CUDA GPU: install the gpu extra (CUDA builds of
 # torch and torchvision), run the `gpu` tests, the corpus conformance (GPU PDQ within 10 bits of
 # the CPU PDQ for >= 99 % of corpus photos) and benchmarks/hash_gpu.py. Each step has a time limit
-# (about 8 minutes in all on one H100 once torch is installed); a failing step is reported and the
-# next still runs. Logs and summary.tsv go to $OUT, else gpu-check-<UTC time>/. Exit 1 if any
-# step failed.
+# (at most 9 minutes in all, so one 10-minute call on a lent machine holds it); a failing step
+# is reported and the next still runs. Logs and summary.tsv go to $OUT, else
+# gpu-check-<UTC time>/. Exit 1 if any step failed. stopframe runs from this checkout (src/ on
+# PYTHONPATH).
 #   PYTHON=...           interpreter (default: .venv/bin/python, else python3)
 #   TORCH_INDEX_URL=...  pip index for torch and torchvision when the installed torch has no CUDA
 #                        (default: PyPI, whose Linux x86-64 wheels are CUDA builds)
+# On a machine with no network whose Python already has CUDA builds of torch and torchvision
+# (a CUDA image), put the wheels scripts/gpu_wheels.sh downloads in .whl/ beside this checkout:
+# they are installed from there, into a folder outside the checkout, and nothing is fetched.
+# The corpus is too large to carry whole: scripts/gpu_corpus_sample.sh copies a spread sample
+# under 48 MiB to .gpu-corpus/; there, run STOPFRAME_CORPUS=.gpu-corpus bash scripts/gpu_check.sh.
 #   STOPFRAME_CORPUS=... the benign corpus (default ~/.cache/stopframe/corpus; without it the
 #                        corpus step skips, saying so: fetch it with scripts/get-test-corpus.sh)
 set -uo pipefail
@@ -36,13 +42,22 @@ step() { # step NAME SECONDS COMMAND...: run under a time limit, log to $out/NAM
   fi
 }
 
-install() { # the gpu extra, then CUDA builds of torch and torchvision if the installed ones lack it
-  "$py" -m pip install -e '.[gpu]' 'pytest>=8,<10' || echo "pip install of the gpu extra failed"
-  if ! "$py" -c 'import sys, torch, torchvision; sys.exit(0 if torch.version.cuda else 1)'; then
-    "$py" -m pip install --force-reinstall 'torch>=2.4' 'torchvision>=0.19' \
-      ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"}
+site="${TMPDIR:-/tmp}/stopframe-gpu-site"  # wheels from .whl/ go here, never into the checkout
+export PYTHONPATH="$site:$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
+
+install() { # offline: the wheels in .whl/; online: the gpu extra, then CUDA builds of torch and
+  # torchvision if the installed ones lack it. Either way stopframe must then import.
+  if ls .whl/*.whl >/dev/null 2>&1; then
+    "$py" -m pip install -q --no-index --no-deps --no-compile --upgrade --target "$site" .whl/*.whl
+  else
+    "$py" -m pip install -e '.[gpu]' 'pytest>=8,<10' || echo "pip install of the gpu extra failed"
+    if ! "$py" -c 'import sys, torch, torchvision; sys.exit(0 if torch.version.cuda else 1)'; then
+      "$py" -m pip install --force-reinstall 'torch>=2.4' 'torchvision>=0.19' \
+        ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"}
+    fi
   fi
-  "$py" -c 'import sys, torch, torchvision; sys.exit(0 if torch.version.cuda else 1)'
+  "$py" -c 'import sys, torch, torchvision, stopframe.signals.pdq_torch
+sys.exit(0 if torch.version.cuda else 1)'
 }
 
 environment() { # what the figures were measured on; fails without a usable CUDA device
@@ -64,14 +79,14 @@ run_pytest() { # run_pytest NAME ARGS...: the gpu-marked tests, skip reasons sho
   "$py" -m pytest -p no:xdist -p no:cacheprovider -m gpu -ra --junitxml="$out/$name.xml" "$@"
 }
 
-export py out
+export py out site
 export -f install environment run_pytest
-step install 300 install
-step environment 60 environment
+step install 180 install
+step environment 30 environment
 step gpu-tests 120 run_pytest gpu-tests tests/signals/test_pdq_torch.py tests/index/test_gpu.py \
   -k 'not corpus'
-step corpus 150 run_pytest corpus tests/signals/test_pdq_torch.py -k corpus
-step hash-gpu 150 "$py" benchmarks/hash_gpu.py
+step corpus 90 run_pytest corpus tests/signals/test_pdq_torch.py -k corpus
+step hash-gpu 120 "$py" benchmarks/hash_gpu.py
 
 echo "== summary ($out/summary.tsv)"
 column -t "$summary" 2>/dev/null || cat "$summary"
