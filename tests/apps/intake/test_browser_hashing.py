@@ -22,6 +22,7 @@ from stopframe.signals.pdq import hamming_distance
 from stopframe.signals.pdq_image import DecodePath, pdq_of_bytes
 from stopframe.signals.pdq_robust import parse_robust_set, register_hashes, set_distance
 from stopframe.signals.vpdq import VPDQ, hash_video, parse_vpdq_lines
+from stopframe.signals.vpdq_robust import VPDQ_ROBUST, hash_video_robust, parse_robust_lines
 
 pytestmark = pytest.mark.browser
 
@@ -190,6 +191,30 @@ def test_vpdq_of_sample_videos_agrees_with_python(page: Any, static_origin: Any)
         assert VPDQ.distance(signals["vpdq"]["value"], reference.lines()) <= VPDQ.default_threshold
         assert signals["md5"]["value"] == reference.md5
         assert signals["sha256"]["value"] == reference.sha256
+
+
+def test_vpdq_robust_of_sample_videos_agrees_with_python(page: Any, static_origin: Any) -> None:
+    """The page's registration variants of each sampled frame (crops, turns) against
+    `hash_video_robust`: the same frames and variants, and nearly every good variant within the
+    frame distance (the page's luma comes from RGB, Python's from the decoder's plane)."""
+    folder = VECTORS / "vpdq" / "sample-videos"
+    if not folder.is_dir():
+        pytest.skip(f"no sample videos at {folder}")
+    files = sorted(folder.glob("*.mp4"))
+    results = _hash_all(page, _serve(static_origin.media, files))
+    close = good = 0
+    for path, entry in zip(files, results, strict=True):
+        value = _signals(entry)["vpdq_robust"]["value"]
+        VPDQ_ROBUST.canonical(value)  # the registry would take it as it is
+        browser = {(f.frame_number, f.variant): f for f in parse_robust_lines(value)}
+        python = {(f.frame_number, f.variant): f for f in hash_video_robust(path)}
+        assert browser.keys() == python.keys(), path.name
+        for key, frame in python.items():
+            if frame.quality >= 50:
+                good += 1
+                close += hamming_distance(browser[key].digest, frame.digest) <= 31
+    assert good >= 100
+    assert close >= 0.9 * good, f"{close} of {good} good variants within 31 bits"
 
 
 def test_digests_equal_hashlib_including_empty_and_multi_chunk(

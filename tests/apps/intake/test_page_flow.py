@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from tests.apps.intake.live import live_registry
 
@@ -233,6 +234,38 @@ def test_the_whole_flow(
     assert [r.method for r in follow_recorder.requests if "/v1/" in r.url] == ["GET", "GET"]
     for request in follow_recorder.requests:
         assert urlsplit(request.url).netloc == urlsplit(origin).netloc
+
+
+def test_a_video_is_registered_with_its_crop_and_turn_variants(
+    browser_page: tuple[Any, Recorder], origin: str, tmp_path: Path
+) -> None:
+    """A clip chosen on the page goes to the registry as one item holding its vPDQ and its
+    registration variants (`vpdq_robust`), so that cropped and turned copies are found too."""
+    pytest.importorskip("av", reason="making the test clip needs PyAV (extra 'video')")
+    from stopframe.demo.media import clip_frames, write_clip
+
+    clip = write_clip(tmp_path / "holiday.mp4", clip_frames([41, 42]))
+    page, recorder = browser_page
+    open_page(page, origin, "en")
+    page.click("#start")
+    page.set_input_files("#files", [str(clip)])
+    page.click("#hash-start")
+    visible_step(page, "review")
+    page.click("#review-next")
+    page.click("#open-case")
+    page.wait_for_selector("#case-credentials:not([hidden])", timeout=HASHING_TIMEOUT_MS)
+    number = page.locator("#case-number").inner_text()
+    pin = page.locator("#case-pin").inner_text()
+    page.check("#saved")
+    page.click("#case-next")
+    page.click("#send")
+    visible_step(page, "status")
+    assert page.locator("#status-rows > tr").count() == 1
+    items = httpx.get(f"{origin}/v1/cases/{number}/items", headers={"X-Case-Pin": pin}).json()
+    [item] = items["items"]
+    assert item["media"] == "video"
+    assert {"vpdq", "vpdq_robust", "md5", "sha256"} <= set(item["kinds"])
+    recorder.check([clip])
 
 
 def test_files_that_cannot_be_hashed_are_named_in_plain_words(

@@ -12,6 +12,7 @@ import { renderStatus } from "./status.js";
 import { onStepChange, show, showNotice, step } from "./steps.js";
 
 const BATCH = 50; // items per request: well under the registry's per-request limit
+const BATCH_CHARS = 3_000_000; // JSON per request, under the registry's default 4 MiB body limit
 
 const state = {
   chosen: [], // File objects waiting to be hashed
@@ -113,14 +114,30 @@ function showSend() {
   show("send");
 }
 
+const payloadOf = ({ result }) => ({ media: result.media, signals: result.signals });
+
+/** The next items to send: at most BATCH, and at most BATCH_CHARS of JSON unless one item alone
+ * is larger (it then goes on its own). Videos' variants make items of up to about 3 MB. */
+function nextBatch(items) {
+  const batch = [];
+  let size = 0;
+  for (const item of items) {
+    const chars = JSON.stringify(payloadOf(item)).length;
+    if (batch.length && (batch.length >= BATCH || size + chars > BATCH_CHARS)) break;
+    batch.push(item);
+    size += chars;
+  }
+  return batch;
+}
+
 async function sendItems() {
   const button = $("send");
   const line = $("send-working");
   busy(button, line, "send.working");
   try {
     while (state.items.some((item) => item.result)) {
-      const batch = state.items.filter((item) => item.result).slice(0, BATCH);
-      const payload = batch.map(({ result }) => ({ media: result.media, signals: result.signals }));
+      const batch = nextBatch(state.items.filter((item) => item.result));
+      const payload = batch.map(payloadOf);
       await addItems(state.caseNumber, state.pin, payload);
       state.items = state.items.filter((item) => !batch.includes(item));
     }

@@ -1,5 +1,6 @@
 // One video frame in the worker: its PDQ (inside an optional content box) and its own flat bar
-// widths (media/borders.py `frame_bars`), which the page pools over the clip to find letterboxes.
+// widths (media/borders.py `frame_bars`), which the page pools over the clip to find letterboxes;
+// or its luma as one plane with those bars, for the frame's registration variants.
 
 import { JaroszBlock, lumaRow, pdqOfBlock } from "./pdq.js";
 
@@ -16,6 +17,52 @@ function barWidth(means, stds, limit, reverse) {
 }
 
 const spread = (sum, squares, n) => Math.sqrt(Math.max(0, squares / n - (sum / n) ** 2));
+
+/** Bar widths [top, bottom, left, right] from a frame's line statistics, or null when the whole
+ * frame is flat (media/borders.py `frame_bars`). */
+function barsOf(rowMean, rowStd, colSum, colSquares, total, totalSquares, width, height) {
+  if (spread(total, totalSquares, width * height) <= FLAT_STD) return null;
+  const colMean = colSum.map((sum) => sum / height);
+  const colStd = colSum.map((sum, c) => spread(sum, colSquares[c], height));
+  const rowLimit = Math.floor(height * MAX_BAR_SHARE);
+  const colLimit = Math.floor(width * MAX_BAR_SHARE);
+  return [
+    barWidth(rowMean, rowStd, rowLimit, false),
+    barWidth(rowMean, rowStd, rowLimit, true),
+    barWidth(colMean, colStd, colLimit, false),
+    barWidth(colMean, colStd, colLimit, true),
+  ];
+}
+
+/** Rec.601 luma of an RGBA frame as one float32 plane, and its own flat bars (or null). */
+export function lumaPlane(pixels, width, height) {
+  const rgba = new Uint8ClampedArray(pixels);
+  const data = new Float32Array(width * height);
+  const rowMean = new Float64Array(height);
+  const rowStd = new Float64Array(height);
+  const colSum = new Float64Array(width);
+  const colSquares = new Float64Array(width);
+  let total = 0;
+  let totalSquares = 0;
+  for (let r = 0; r < height; r++) {
+    const luma = lumaRow(rgba, r * width, width, data.subarray(r * width, (r + 1) * width));
+    let sum = 0;
+    let squares = 0;
+    for (let c = 0; c < width; c++) {
+      const value = luma[c];
+      sum += value;
+      squares += value * value;
+      colSum[c] += value;
+      colSquares[c] += value * value;
+    }
+    rowMean[r] = sum / width;
+    rowStd[r] = spread(sum, squares, width);
+    total += sum;
+    totalSquares += squares;
+  }
+  const bars = barsOf(rowMean, rowStd, colSum, colSquares, total, totalSquares, width, height);
+  return { plane: { data, width, height }, bars };
+}
 
 /** {hex, quality, bars} of an RGBA frame; `box` ({top, left, bottom, right}) crops before PDQ.
  * `bars` is [top, bottom, left, right], or null when the whole frame is flat. */
@@ -47,18 +94,6 @@ export function hashFrame({ pixels, width, height, box }) {
     totalSquares += squares;
     if (r >= crop.top && r < crop.bottom) jarosz.addRow(r - crop.top, luma.subarray(crop.left, crop.right));
   }
-  const colMean = colSum.map((sum) => sum / height);
-  const colStd = colSum.map((sum, c) => spread(sum, colSquares[c], height));
-  const flat = spread(total, totalSquares, width * height) <= FLAT_STD;
-  const rowLimit = Math.floor(height * MAX_BAR_SHARE);
-  const colLimit = Math.floor(width * MAX_BAR_SHARE);
-  const bars = flat
-    ? null
-    : [
-        barWidth(rowMean, rowStd, rowLimit, false),
-        barWidth(rowMean, rowStd, rowLimit, true),
-        barWidth(colMean, colStd, colLimit, false),
-        barWidth(colMean, colStd, colLimit, true),
-      ];
+  const bars = barsOf(rowMean, rowStd, colSum, colSquares, total, totalSquares, width, height);
   return { ...pdqOfBlock(jarosz.block()), bars };
 }

@@ -102,7 +102,11 @@ async function hashMovie(file, format, onProgress) {
   }
   return {
     media: "video",
-    signals: [{ kind: "vpdq", value: video.lines, quality: null }, ...signals],
+    signals: [
+      { kind: "vpdq", value: video.lines, quality: null },
+      ...(video.variants ? [{ kind: "vpdq_robust", value: video.variants, quality: null }] : []),
+      ...signals,
+    ],
     width: video.width,
     height: video.height,
     duration: video.duration,

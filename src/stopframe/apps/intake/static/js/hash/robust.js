@@ -45,7 +45,9 @@ function lumaOf({ rgb, width }, box) {
   return { data, width: w, height: h };
 }
 
-function crop(luma, c) {
+/** The part of a float luma plane left when the shares `c.top` ... `c.right` of its height and
+ * width are cut (`Crop.apply`, Python's round-half-even). */
+export function crop(luma, c) {
   const top = roundHalfEven(luma.height * c.top);
   const bottom = luma.height - roundHalfEven(luma.height * c.bottom);
   const left = roundHalfEven(luma.width * c.left);

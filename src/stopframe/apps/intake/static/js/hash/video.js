@@ -1,5 +1,7 @@
 // vPDQ of a video through the browser's own decoder: a <video> element seeks to one frame per
-// second, each frame is drawn to a canvas and its pixels go to the worker for PDQ. Frames are
+// second, each frame is drawn to a canvas and its pixels go to the worker for PDQ. Then, every
+// half second, each frame's registration variants (`vpdq_robust`: crops and small turns, see
+// variants.js), so that cropped or turned copies of the recording are found too. Frames are
 // numbered as src/stopframe/media/video.py numbers them (every int(fps)-th frame, timestamp =
 // frame / fps in single precision). Letterbox and pillarbox bars that hold over the clip are found
 // from those same frames (Python looks at key frames) and, when there are any, the frames are
@@ -7,8 +9,14 @@
 
 import { HashError } from "./errors.js";
 import { mp4Timing } from "./mp4.js";
+import { VARIANTS } from "./variants.js";
 
 const INTERVAL_S = 1;
+const VARIANTS_INTERVAL_S = 0.5; // vpdq_robust.py REGISTER_RATE
+// A long video's variants are sampled more sparsely so that, with its vPDQ (1.3 MB for 4 hours),
+// its item stays under the registry's default 4 MiB request body: at 0.5 s up to about 15 minutes.
+const VARIANTS_MAX_CHARS = 2_000_000;
+const VARIANT_LINE_CHARS = 90; // "frame,crop-tl,100,<64 hex>,seconds" with room
 const FALLBACK_FPS = 30; // containers without a readable sample table: only frame numbers differ
 const LOAD_TIMEOUT_MS = 20000;
 const MAX_FRAME_PIXELS = 8192 * 8192;
@@ -63,7 +71,8 @@ async function showFrame(video, seconds) {
   }
 }
 
-async function grabFrames(video, numbers, fps, box, callWorker, onProgress) {
+/** The worker's `op` on each numbered frame (whole, cropped to `box` by "frame" when given). */
+async function grabFrames(video, numbers, fps, op, box, callWorker, onProgress) {
   const { videoWidth: width, videoHeight: height } = video;
   const canvas = new OffscreenCanvas(width, height);
   const context = canvas.getContext("2d", { willReadFrequently: true });
@@ -72,14 +81,25 @@ async function grabFrames(video, numbers, fps, box, callWorker, onProgress) {
     await showFrame(video, Math.min((number + 0.5) / fps, Math.max(0, video.duration - 0.001)));
     context.drawImage(video, 0, 0, width, height);
     const pixels = context.getImageData(0, 0, width, height).data.buffer;
-    out.push(await callWorker("frame", { pixels, width, height, box }, () => {}, [pixels]));
+    out.push(await callWorker(op, { pixels, width, height, box }, () => {}, [pixels]));
     onProgress((index + 1) / numbers.length);
   }
   return out;
 }
 
-/** {lines, width, height, duration, warnings} for a video file, or null when this browser cannot
- * play it. `callWorker` runs worker operations (index.js). */
+/** Every `step`-th frame number of a clip of `frames` frames. */
+function sampled(frames, step) {
+  const numbers = [];
+  for (let n = 0; n < frames; n += step) numbers.push(n);
+  return numbers;
+}
+
+/** A frame's timestamp as media/video.py gives it: frame / fps in single precision. */
+const secondsOf = (n, fps) => Math.fround(Math.fround(n) / Math.fround(fps)).toFixed(3);
+
+/** {lines, variants, width, height, duration, warnings} for a video file (`lines` its vPDQ,
+ * `variants` its vpdq_robust text), or null when this browser cannot play it. `callWorker` runs
+ * worker operations (index.js). */
 export async function hashVideo(file, limits, callWorker, onProgress) {
   const video = document.createElement("video");
   video.muted = true;
@@ -101,19 +121,22 @@ export async function hashVideo(file, limits, callWorker, onProgress) {
     const warnings = [];
     const fps = timing ? timing.fps : FALLBACK_FPS;
     const frames = timing ? timing.frames : Math.max(1, Math.round(duration * fps));
-    const step = Math.max(1, Math.floor(INTERVAL_S * fps));
-    const numbers = [];
-    for (let n = 0; n < frames; n += step) numbers.push(n);
-    let hashed = await grabFrames(video, numbers, fps, null, callWorker, (v) => onProgress(0.5 * v));
+    const numbers = sampled(frames, Math.max(1, Math.floor(INTERVAL_S * fps)));
+    let hashed = await grabFrames(video, numbers, fps, "frame", null, callWorker, (v) => onProgress(0.2 * v));
     const box = contentBox(hashed.map((frame) => frame.bars), width, height);
-    if (box) hashed = await grabFrames(video, numbers, fps, box, callWorker, (v) => onProgress(0.5 + 0.5 * v));
-    const lines = numbers
-      .map((n, i) => {
-        const seconds = Math.fround(Math.fround(n) / Math.fround(fps));
-        return `${n},${hashed[i].quality},${hashed[i].hex},${seconds.toFixed(3)}`;
-      })
+    if (box) {
+      hashed = await grabFrames(video, numbers, fps, "frame", box, callWorker, (v) => onProgress(0.2 + 0.1 * v));
+    }
+    const lines = numbers.map((n, i) => `${n},${hashed[i].quality},${hashed[i].hex},${secondsOf(n, fps)}`).join("\n");
+    const fitting = Math.max(1, Math.floor(VARIANTS_MAX_CHARS / (VARIANTS.length * VARIANT_LINE_CHARS)));
+    const every = sampled(frames, Math.max(1, Math.floor(VARIANTS_INTERVAL_S * fps), Math.ceil(frames / fitting)));
+    const turned = await grabFrames(video, every, fps, "variants", null, callWorker, (v) => onProgress(0.3 + 0.7 * v));
+    const variants = every
+      .flatMap((n, i) =>
+        turned[i].map(({ quality, hex }, k) => `${n},${VARIANTS[k]},${quality},${hex},${secondsOf(n, fps)}`),
+      )
       .join("\n");
-    return { lines, width, height, duration, warnings };
+    return { lines, variants, width, height, duration, warnings };
   } finally {
     video.removeAttribute("src");
     video.load();
