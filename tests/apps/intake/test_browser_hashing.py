@@ -217,6 +217,31 @@ def test_vpdq_robust_of_sample_videos_agrees_with_python(page: Any, static_origi
     assert close >= 0.9 * good, f"{close} of {good} good variants within 31 bits"
 
 
+def test_items_go_in_requests_bounded_by_count_and_size(page: Any) -> None:
+    """The page's batching of items for the registry (api.js `firstBatch`): at most N items and
+    about M characters of JSON a request; an item larger than M alone goes on its own."""
+    sizes = page.evaluate(
+        """async () => {
+          const { firstBatch } = await import("/js/api.js");
+          const item = (chars) => ({ media: "video", value: "x".repeat(chars) });
+          const split = (items, maxItems, maxChars) => {
+            const out = [];
+            while (items.length) {
+              const batch = firstBatch(items, (i) => i, maxItems, maxChars);
+              out.push(batch.length);
+              items = items.slice(batch.length);
+            }
+            return out;
+          };
+          return [
+            split(Array.from({ length: 120 }, () => item(10)), 50, 1e9),
+            split([item(900), item(900), item(900), item(5000), item(10)], 50, 2000),
+          ];
+        }"""
+    )
+    assert sizes == [[50, 50, 20], [2, 1, 1, 1]]
+
+
 def test_digests_equal_hashlib_including_empty_and_multi_chunk(
     page: Any, static_origin: Any
 ) -> None:

@@ -46,6 +46,20 @@ export const fetchChallenge = () => call("GET", "/intake/challenge");
 /** Open an anonymous case with a solved challenge: {case_number, pin}. */
 export const openCase = (challenge, nonce) => call("POST", "/intake/cases", { body: { challenge, nonce } });
 
+/** The first request's worth of `items`: at most `maxItems`, and at most `maxChars` of JSON
+ * (`payloadOf` each) unless one item alone is larger, which then goes on its own. */
+export function firstBatch(items, payloadOf, maxItems, maxChars) {
+  const batch = [];
+  let size = 0;
+  for (const item of items) {
+    const chars = JSON.stringify(payloadOf(item)).length;
+    if (batch.length && (batch.length >= maxItems || size + chars > maxChars)) break;
+    batch.push(item);
+    size += chars;
+  }
+  return batch;
+}
+
 /** Add items ({media, signals}) to a case, all or none: {added, items}. */
 export const addItems = (caseNumber, pin, items) => call("POST", casePath(caseNumber), { body: { items }, pin });
 

@@ -1,7 +1,7 @@
 // The victim's page: wires the steps together. Files are hashed here and only their hash values
 // and media kinds are sent; the case number and PIN live in this page's memory only.
 
-import { addItems, fetchChallenge, listItems, openCase, withdrawItem } from "./api.js";
+import { addItems, fetchChallenge, firstBatch, listItems, openCase, withdrawItem } from "./api.js";
 import { downloadCredentials, hideCredentials, showCredentials } from "./credentials.js";
 import { installQuickExit } from "./exit.js";
 import { hashFile, solveChallenge, stopWorker } from "./hash/index.js";
@@ -116,27 +116,14 @@ function showSend() {
 
 const payloadOf = ({ result }) => ({ media: result.media, signals: result.signals });
 
-/** The next items to send: at most BATCH, and at most BATCH_CHARS of JSON unless one item alone
- * is larger (it then goes on its own). Videos' variants make items of up to about 3 MB. */
-function nextBatch(items) {
-  const batch = [];
-  let size = 0;
-  for (const item of items) {
-    const chars = JSON.stringify(payloadOf(item)).length;
-    if (batch.length && (batch.length >= BATCH || size + chars > BATCH_CHARS)) break;
-    batch.push(item);
-    size += chars;
-  }
-  return batch;
-}
-
 async function sendItems() {
   const button = $("send");
   const line = $("send-working");
   busy(button, line, "send.working");
   try {
     while (state.items.some((item) => item.result)) {
-      const batch = nextBatch(state.items.filter((item) => item.result));
+      // a video's variants make items of up to about 3 MB
+      const batch = firstBatch(state.items.filter((item) => item.result), payloadOf, BATCH, BATCH_CHARS);
       const payload = batch.map(payloadOf);
       await addItems(state.caseNumber, state.pin, payload);
       state.items = state.items.filter((item) => !batch.includes(item));
