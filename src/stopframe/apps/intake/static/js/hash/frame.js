@@ -18,50 +18,62 @@ function barWidth(means, stds, limit, reverse) {
 
 const spread = (sum, squares, n) => Math.sqrt(Math.max(0, squares / n - (sum / n) ** 2));
 
-/** Bar widths [top, bottom, left, right] from a frame's line statistics, or null when the whole
- * frame is flat (media/borders.py `frame_bars`). */
-function barsOf(rowMean, rowStd, colSum, colSquares, total, totalSquares, width, height) {
-  if (spread(total, totalSquares, width * height) <= FLAT_STD) return null;
-  const colMean = colSum.map((sum) => sum / height);
-  const colStd = colSum.map((sum, c) => spread(sum, colSquares[c], height));
-  const rowLimit = Math.floor(height * MAX_BAR_SHARE);
-  const colLimit = Math.floor(width * MAX_BAR_SHARE);
-  return [
-    barWidth(rowMean, rowStd, rowLimit, false),
-    barWidth(rowMean, rowStd, rowLimit, true),
-    barWidth(colMean, colStd, colLimit, false),
-    barWidth(colMean, colStd, colLimit, true),
-  ];
+/** Row and column luma statistics of a frame, fed one row at a time, and the flat bars they
+ * show (media/borders.py `frame_bars`). */
+class LineStats {
+  constructor(width, height) {
+    this.width = width;
+    this.height = height;
+    this.rowMean = new Float64Array(height);
+    this.rowStd = new Float64Array(height);
+    this.colSum = new Float64Array(width);
+    this.colSquares = new Float64Array(width);
+    this.total = 0;
+    this.totalSquares = 0;
+  }
+
+  add(r, luma) {
+    let sum = 0;
+    let squares = 0;
+    for (let c = 0; c < this.width; c++) {
+      const value = luma[c];
+      sum += value;
+      squares += value * value;
+      this.colSum[c] += value;
+      this.colSquares[c] += value * value;
+    }
+    this.rowMean[r] = sum / this.width;
+    this.rowStd[r] = spread(sum, squares, this.width);
+    this.total += sum;
+    this.totalSquares += squares;
+  }
+
+  /** [top, bottom, left, right], or null when the whole frame is flat. */
+  bars() {
+    const { width, height, rowMean, rowStd } = this;
+    if (spread(this.total, this.totalSquares, width * height) <= FLAT_STD) return null;
+    const colMean = this.colSum.map((sum) => sum / height);
+    const colStd = this.colSum.map((sum, c) => spread(sum, this.colSquares[c], height));
+    const rowLimit = Math.floor(height * MAX_BAR_SHARE);
+    const colLimit = Math.floor(width * MAX_BAR_SHARE);
+    return [
+      barWidth(rowMean, rowStd, rowLimit, false),
+      barWidth(rowMean, rowStd, rowLimit, true),
+      barWidth(colMean, colStd, colLimit, false),
+      barWidth(colMean, colStd, colLimit, true),
+    ];
+  }
 }
 
 /** Rec.601 luma of an RGBA frame as one float32 plane, and its own flat bars (or null). */
 export function lumaPlane(pixels, width, height) {
   const rgba = new Uint8ClampedArray(pixels);
   const data = new Float32Array(width * height);
-  const rowMean = new Float64Array(height);
-  const rowStd = new Float64Array(height);
-  const colSum = new Float64Array(width);
-  const colSquares = new Float64Array(width);
-  let total = 0;
-  let totalSquares = 0;
+  const stats = new LineStats(width, height);
   for (let r = 0; r < height; r++) {
-    const luma = lumaRow(rgba, r * width, width, data.subarray(r * width, (r + 1) * width));
-    let sum = 0;
-    let squares = 0;
-    for (let c = 0; c < width; c++) {
-      const value = luma[c];
-      sum += value;
-      squares += value * value;
-      colSum[c] += value;
-      colSquares[c] += value * value;
-    }
-    rowMean[r] = sum / width;
-    rowStd[r] = spread(sum, squares, width);
-    total += sum;
-    totalSquares += squares;
+    stats.add(r, lumaRow(rgba, r * width, width, data.subarray(r * width, (r + 1) * width)));
   }
-  const bars = barsOf(rowMean, rowStd, colSum, colSquares, total, totalSquares, width, height);
-  return { plane: { data, width, height }, bars };
+  return { plane: { data, width, height }, bars: stats.bars() };
 }
 
 /** {hex, quality, bars} of an RGBA frame; `box` ({top, left, bottom, right}) crops before PDQ.
@@ -71,29 +83,10 @@ export function hashFrame({ pixels, width, height, box }) {
   const crop = box || { top: 0, left: 0, bottom: height, right: width };
   const jarosz = new JaroszBlock(crop.right - crop.left, crop.bottom - crop.top);
   const luma = new Float32Array(width);
-  const rowMean = new Float64Array(height);
-  const rowStd = new Float64Array(height);
-  const colSum = new Float64Array(width);
-  const colSquares = new Float64Array(width);
-  let total = 0;
-  let totalSquares = 0;
+  const stats = new LineStats(width, height);
   for (let r = 0; r < height; r++) {
-    lumaRow(rgba, r * width, width, luma);
-    let sum = 0;
-    let squares = 0;
-    for (let c = 0; c < width; c++) {
-      const value = luma[c];
-      sum += value;
-      squares += value * value;
-      colSum[c] += value;
-      colSquares[c] += value * value;
-    }
-    rowMean[r] = sum / width;
-    rowStd[r] = spread(sum, squares, width);
-    total += sum;
-    totalSquares += squares;
+    stats.add(r, lumaRow(rgba, r * width, width, luma));
     if (r >= crop.top && r < crop.bottom) jarosz.addRow(r - crop.top, luma.subarray(crop.left, crop.right));
   }
-  const bars = barsOf(rowMean, rowStd, colSum, colSquares, total, totalSquares, width, height);
-  return { ...pdqOfBlock(jarosz.block()), bars };
+  return { ...pdqOfBlock(jarosz.block()), bars: stats.bars() };
 }
