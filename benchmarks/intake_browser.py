@@ -2,7 +2,7 @@
 12 MP JPEG in headless Chromium, broken down by step, and the size of every static file the
 page serves.
 
-    python benchmarks/intake_browser.py [--runs N] [--photo FILE]
+    python benchmarks/intake_browser.py [--runs N] [--photo FILE] [--video FILE | --no-video]
 
 The 12 MP JPEG (4000 x 3000, quality 90) is a benign phone photo of the PDQ test vectors (or a
 corpus photo) resized, or a synthetic pattern when neither is there. Steps are timed on the
@@ -12,6 +12,9 @@ runs after one warm-up.
 The same photo's PDQ (reference decode) + MD5 + SHA-256 in Python is timed in the same run for
 the ratio. The proof of work for opening a case (18 bits, the default) is solved --pow-runs
 times in the page's worker, each with a fresh random challenge.
+A video (default: the HD sample of the vPDQ test vectors) is hashed whole by hashFile too,
+its vPDQ and its registration variants (`vpdq_robust`), medians of --video-runs, beside
+Python's `hash_video` + `hash_video_robust` of the same file.
 Goals: hashFile of a 12 MP JPEG <= 1 s; page weight <= 300 KB.
 """
 
@@ -40,6 +43,7 @@ STATIC = ROOT / "src" / "stopframe" / "apps" / "intake" / "static"
 CORPUS = Path.home() / ".cache" / "stopframe" / "corpus" / "images"
 SHARED = Path(os.environ.get("STOPFRAME_SHARED_DIR", ROOT.parent / "shared"))
 PHONE_PHOTO = SHARED / "vectors/pdq/data/reg-test-input/exif-rotn/exif-rotn-1.jpg"
+SAMPLE_VIDEO = SHARED / "vectors/vpdq/sample-videos/pattern-hd-no-bar.mp4"
 POW_BITS = 18  # the registry's default intake_pow_bits
 TIME_GOAL_MS = 1000.0
 WEIGHT_GOAL = 300 * 1024
@@ -100,6 +104,13 @@ window.measure = async () => {
   t.hashFile = performance.now() - start;
   return t;
 };
+window.measureVideo = async () => {
+  const file = new File([await (await fetch("/video.mp4")).blob()], "video.mp4");
+  const start = performance.now();
+  const result = await hashFile(file);
+  const kinds = result.signals.map((signal) => signal.kind);
+  return { ms: performance.now() - start, duration: result.duration, kinds };
+};
 window.pow = async (challenge, bits) => {
   const start = performance.now();
   const nonce = await solveChallenge(challenge, bits);
@@ -141,6 +152,28 @@ def python_reference(photo: bytes, runs: int) -> float:
     return statistics.median(times[1:])
 
 
+def report_video(video: Path, runs: list[dict[str, Any]]) -> None:
+    """The page's hashFile of a video against Python's vPDQ and variants of the same file."""
+    from stopframe.signals.vpdq import hash_video
+    from stopframe.signals.vpdq_robust import hash_video_robust
+
+    page_s = statistics.median(run["ms"] for run in runs) / 1000
+    minutes = float(runs[0]["duration"]) / 60
+    python_runs = []
+    for _ in range(len(runs)):
+        start = time.perf_counter()
+        hash_video(video)
+        hash_video_robust(video)
+        python_runs.append(time.perf_counter() - start)
+    python_s = statistics.median(python_runs)
+    print(
+        f"video: {video.name}, {60 * minutes:.1f} s; page hashFile (signals: "
+        f"{', '.join(runs[0]['kinds'])}) median {page_s:.2f} s over {len(runs)} runs, "
+        f"{page_s / minutes:.1f} s per minute of video; Python hash_video + hash_video_robust "
+        f"{python_s:.2f} s; page / Python {page_s / python_s:.2f}x"
+    )
+
+
 def page_weight() -> tuple[int, int]:
     """(bytes, files) of everything under the intake's static folder."""
     files = [p for p in STATIC.rglob("*") if p.is_file()]
@@ -151,7 +184,7 @@ def serve(folder: Path) -> ThreadingHTTPServer:
     class Handler(SimpleHTTPRequestHandler):
         def translate_path(self, path: str) -> str:
             name = path.split("?")[0]
-            if name in ("/photo.jpg", "/bench.html"):
+            if name in ("/photo.jpg", "/bench.html", "/video.mp4"):
                 return str(folder / name.lstrip("/"))
             return super().translate_path(path)
 
@@ -171,7 +204,11 @@ def main() -> int:
     parser.add_argument("--photo", type=Path, default=None)
     parser.add_argument("--pow-runs", type=int, default=15)
     parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--video", type=Path, default=SAMPLE_VIDEO)
+    parser.add_argument("--no-video", action="store_true")
+    parser.add_argument("--video-runs", type=int, default=3)
     args = parser.parse_args()
+    video = None if args.no_video or not args.video.is_file() else args.video
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as temp:
@@ -179,6 +216,8 @@ def main() -> int:
         photo = make_photo(args.photo)
         (folder / "photo.jpg").write_bytes(photo)
         (folder / "bench.html").write_text(PAGE, encoding="utf-8")
+        if video is not None:
+            (folder / "video.mp4").symlink_to(video.resolve())
         server = serve(folder)
         url = f"http://127.0.0.1:{server.server_address[1]}/bench.html"
         with sync_playwright() as driver:
@@ -192,6 +231,11 @@ def main() -> int:
                 page.evaluate("([c, b]) => window.pow(c, b)", [os.urandom(12).hex(), POW_BITS])
                 for _ in range(args.pow_runs)
             ]
+            video_runs = (
+                [page.evaluate("window.measureVideo()") for _ in range(args.video_runs)]
+                if video is not None
+                else []
+            )
             version = browser.version
             browser.close()
         server.shutdown()
@@ -212,6 +256,8 @@ def main() -> int:
         f"{len(pow_ms)} challenges (min {min(pow_ms):.0f}, max {max(pow_ms):.0f}); "
         f"{rate:,.0f} SHA-256 a second"
     )
+    if video is not None and video_runs:
+        report_video(video, video_runs)
     weight, count = page_weight()
     print(
         f"page weight: {weight / 1024:.1f} KB in {count} files; "
