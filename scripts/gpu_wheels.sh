@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 target="${1:-3.12}"
 shift || true
 py="${PYTHON:-.venv/bin/python}"
-names=(pydantic pydantic-core pydantic-settings python-dotenv annotated-types typing-inspection)
+names=(pydantic pydantic-core pydantic-settings python-dotenv annotated-types typing-inspection
+  typing-extensions)
 pins=()
 for name in "${names[@]}"; do
   version="$("$py" -m pip show "$name" 2>/dev/null | sed -n 's/^Version: //p')"
