@@ -48,7 +48,6 @@ from stopframe.signals.vpdq_robust import (
 
 QUERY_NAMES: tuple[str, ...] = ("full", "mirror")
 CROP_NAMES: tuple[str, ...] = tuple(crop.name for crop in REGISTER_CROPS)
-TRIAGE_NAMES: tuple[str, ...] = ("mirror", *CROP_NAMES)
 DEFAULT_RATE = 0.5  # seconds between hashed frames: the rate benchmarks/video_segments.py measured
 
 
@@ -142,10 +141,12 @@ def query_frame(plane: np.ndarray, scale: float, offset: float) -> list[PdqHash]
     return [pdq_from_plane(view, scale, offset).hash for view in (content, content[:, ::-1])]
 
 
-def triage_frame(plane: np.ndarray, scale: float, offset: float) -> list[PdqHash]:
-    """PDQ of one bar-trimmed luma plane mirrored left-right and in each registration crop."""
+def triage_frame(
+    plane: np.ndarray, scale: float, offset: float, crops: Sequence[Crop] = REGISTER_CROPS
+) -> list[PdqHash]:
+    """PDQ of one bar-trimmed luma plane mirrored left-right and in each of `crops`."""
     content = without_frame_bars(plane)
-    views = [content[:, ::-1], *(crop.apply(content) for crop in REGISTER_CROPS)]
+    views = [content[:, ::-1], *(crop.apply(content) for crop in crops)]
     return [pdq_from_plane(view, scale, offset).hash for view in views]
 
 
@@ -175,11 +176,21 @@ def query_video(
 
 
 def triage_video(
-    path: str | os.PathLike[str], *, rate: float, limits: VideoLimits | None = None
+    path: str | os.PathLike[str],
+    *,
+    rate: float,
+    crops: Sequence[Crop] = REGISTER_CROPS,
+    limits: VideoLimits | None = None,
 ) -> FrameVariants:
-    """A collection's video for triage: each sampled frame mirrored and in each registration
-    crop (`TRIAGE_NAMES`; the frame as is comes from its vPDQ)."""
-    return _hash_file(path, rate, limits, TRIAGE_NAMES, triage_frame)
+    """A collection's video for triage: each sampled frame mirrored (`mirror`) and in each of
+    `crops` (named as they are; the frame as is comes from its vPDQ)."""
+    return _hash_file(
+        path,
+        rate,
+        limits,
+        ("mirror", *(crop.name for crop in crops)),
+        lambda p, s, o: triage_frame(p, s, o, crops),
+    )
 
 
 def _hash_file(

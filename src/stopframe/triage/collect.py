@@ -19,13 +19,12 @@ from stopframe.hashing.files import STATUS_ERROR, HashOptions, HashRecord
 from stopframe.matching.video_geometry import (
     CROP_NAMES,
     frames_of_variant,
-    query_video,
     robust_frames,
     triage_video,
 )
 from stopframe.signals import MD5, PDQ, PDQ_ROBUST, SHA256, VPDQ, VPDQ_ROBUST, Signal, SignalType
 from stopframe.signals.vpdq import format_vpdq_lines
-from stopframe.signals.vpdq_robust import format_robust_lines
+from stopframe.signals.vpdq_robust import REGISTER_CROPS, format_robust_lines
 from stopframe.triage.cache import CACHE_FORMAT, HashCache, file_key
 from stopframe.triage.model import VIDEO, TriageFile
 
@@ -133,63 +132,56 @@ def hash_collection(
             cache.put(keys[entry.path], record)
         item = to_triage_file(entry, record)
         if item.media_type == VIDEO and item.groupable and entry.path in keys:
-            key = keys[entry.path]
-            if video_crops:
-                item.vpdq_mirror, item.vpdq_crops = _mirror_and_crops(
-                    entry.path, key, cache, options
-                )
-            else:
-                item.vpdq_mirror = _mirror(entry.path, key, cache, options)
+            item.vpdq_mirror, item.vpdq_crops = _mirror_and_crops(
+                entry.path, keys[entry.path], cache, options, video_crops
+            )
         if progress is not None:
             progress(done, total)
         yield item, hit
     cache.flush()
 
 
-def _mirror(path: str, key: str, cache: HashCache, options: HashOptions) -> str | None:
-    """A video's mirrored frames (`mirror_lines`), from the cache or hashed and cached."""
-    cached = cache.get(key + MIRROR_KEY, path)
-    if cached is None:
-        cached = HashRecord(path, signals=_signals(VPDQ, mirror_lines(path, options)))
-        cache.put(key + MIRROR_KEY, cached)
-    return cached.value(VPDQ.name)
-
-
 def _mirror_and_crops(
-    path: str, key: str, cache: HashCache, options: HashOptions
+    path: str, key: str, cache: HashCache, options: HashOptions, crops: bool
 ) -> tuple[str | None, str | None]:
-    """A video's mirrored frames and its frames' crops, from the cache or both hashed in one
-    decode (`triage_video`) and cached; the mirror under its own key, for runs without crops."""
-    cached = cache.get(key + CROPS_KEY, path)
-    if cached is None:
-        try:
-            variants = triage_video(path, rate=options.video_rate, limits=options.video_limits)
-        except MediaError:
-            variants = None
-        mirror = crops = None
-        if variants is not None and len(variants):
-            mirror = format_vpdq_lines(frames_of_variant(variants, "mirror")).rstrip("\n")
-            crops = format_robust_lines(robust_frames(variants.only(CROP_NAMES))).rstrip("\n")
-        cache.put(key + MIRROR_KEY, HashRecord(path, signals=_signals(VPDQ, mirror)))
-        cached = HashRecord(path, signals=_signals(VPDQ, mirror) + _signals(VPDQ_ROBUST, crops))
-        cache.put(key + CROPS_KEY, cached)
-    return cached.value(VPDQ.name), cached.value(VPDQ_ROBUST.name)
+    """A video's mirrored frames and, with `crops`, its frames' registration crops: from the
+    cache, or both hashed in one second decode (`variant_lines`) and cached under keys of their
+    own, so that runs with and without crops share the mirror."""
+    mirror = cache.get(key + MIRROR_KEY, path)
+    cropped = cache.get(key + CROPS_KEY, path) if crops else None
+    if mirror is None or (crops and cropped is None):
+        mirror_text, crops_text = variant_lines(path, options, crops)
+        mirror = HashRecord(path, signals=_signals(VPDQ, mirror_text))
+        cache.put(key + MIRROR_KEY, mirror)
+        if crops:
+            cropped = HashRecord(path, signals=_signals(VPDQ_ROBUST, crops_text))
+            cache.put(key + CROPS_KEY, cropped)
+    return mirror.value(VPDQ.name), cropped.value(VPDQ_ROBUST.name) if cropped else None
 
 
 def _signals(kind: SignalType, value: str | None) -> list[Signal]:
     return [Signal(kind.name, value)] if value else []
 
 
-def mirror_lines(path: str, options: HashOptions) -> str | None:
-    """vPDQ lines of a video's frames mirrored left-right, each without its own bars, at the
-    triage rate: a mirrored copy meets its original through them (a second decode of the
-    file; None when it cannot be read)."""
+def variant_lines(path: str, options: HashOptions, crops: bool) -> tuple[str | None, str | None]:
+    """vPDQ lines of a video's frames mirrored left-right and, with `crops`, vpdq_robust lines of
+    their registration crops, each frame without its own bars, at the triage rate: mirrored and
+    cropped copies meet their original through them (None for what the file cannot give)."""
     try:
-        variants = query_video(path, rate=options.video_rate, limits=options.video_limits)
+        variants = triage_video(
+            path,
+            rate=options.video_rate,
+            crops=REGISTER_CROPS if crops else (),
+            limits=options.video_limits,
+        )
     except MediaError:
-        return None
-    frames = frames_of_variant(variants, "mirror")
-    return format_vpdq_lines(frames).rstrip("\n") if frames else None
+        return None, None
+    if not len(variants):
+        return None, None
+    mirror = format_vpdq_lines(frames_of_variant(variants, "mirror")).rstrip("\n")
+    if not crops:
+        return mirror, None
+    return mirror, format_robust_lines(robust_frames(variants.only(CROP_NAMES))).rstrip("\n")
 
 
 def to_triage_file(entry: Listed, record: HashRecord) -> TriageFile:
