@@ -24,21 +24,8 @@ def write_recording(
 ) -> Path:
     """An H.264 clip showing scene `seconds[k]` during its k-th second: a recording is the
     scenes of one seed range, an excerpt or compilation picks seconds out of others."""
-    av = pytest.importorskip("av")
-    width, height = size
-    with av.open(str(path), mode="w") as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.options = {"preset": "ultrafast"}
-        for second in seconds:
-            picture = scene(second, width, height)
-            for _ in range(fps):
-                frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
-                for packet in stream.encode(frame):
-                    container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
+    frames = [scene(second, *size) for second in seconds for _ in range(fps)]
+    return write_frames(path, frames, fps=fps, crf=None)
 
 
 def write_picture(
@@ -71,13 +58,17 @@ def pan(seed: int, step: float, cells: tuple[int, int] = (24, 64)) -> list[np.nd
     ]
 
 
-def write_frames(path: Path, frames: Sequence[np.ndarray]) -> Path:
-    """An H.264 clip of `frames` (RGB, all one size, even sides) at PAN_FPS."""
+def write_frames(
+    path: Path, frames: Sequence[np.ndarray], *, fps: int = PAN_FPS, crf: int | None = 26
+) -> Path:
+    """An H.264 clip of `frames` (RGB, all one size, even sides) at `fps` (x264's own rate
+    control when `crf` is None)."""
     av = pytest.importorskip("av")
     with av.open(str(path), mode="w") as container:
-        stream = container.add_stream("libx264", rate=PAN_FPS)
+        stream = container.add_stream("libx264", rate=fps)
         stream.height, stream.width = frames[0].shape[:2]
-        stream.pix_fmt, stream.options = "yuv420p", {"preset": "ultrafast", "crf": "26"}
+        options = {"preset": "ultrafast"} | ({} if crf is None else {"crf": str(crf)})
+        stream.pix_fmt, stream.options = "yuv420p", options
         for picture in frames:
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(picture), format="rgb24")
             for packet in stream.encode(frame):

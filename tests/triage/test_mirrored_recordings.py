@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import pytest
-from tests.triage.conftest import scene, write_recording
+from tests.triage.conftest import scene, write_frames, write_recording
 
 from stopframe.triage import TriageOptions, TriageResult, run_triage
 from stopframe.triage.model import COMPILATION, EXCERPT, NEAR_DUPLICATE, REPRESENTATIVE
@@ -20,20 +19,8 @@ FPS = 5
 
 def write_mirrored(path: Path, seconds: Sequence[int], plain: Sequence[int] = ()) -> Path:
     """`write_recording` of the scenes `seconds` mirrored left-right, then of `plain` as is."""
-    av = pytest.importorskip("av")
-    with av.open(str(path), mode="w") as container:
-        stream = container.add_stream("libx264", rate=FPS)
-        stream.width, stream.height, stream.pix_fmt = 192, 144, "yuv420p"
-        stream.options = {"preset": "ultrafast"}
-        for second, mirrored in [*((s, True) for s in seconds), *((s, False) for s in plain)]:
-            picture = np.ascontiguousarray(scene(second)[:, ::-1] if mirrored else scene(second))
-            for _ in range(FPS):
-                frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
-                for packet in stream.encode(frame):
-                    container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
+    pictures = [scene(s)[:, ::-1] for s in seconds] + [scene(s) for s in plain]
+    return write_frames(path, [p for p in pictures for _ in range(FPS)], fps=FPS, crf=None)
 
 
 @pytest.fixture(scope="module")
