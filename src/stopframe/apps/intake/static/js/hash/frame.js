@@ -7,6 +7,7 @@ import { JaroszBlock, lumaRow, pdqOfBlock } from "./pdq.js";
 const FLAT_STD = 3.0;
 const COLOUR_TOLERANCE = 6.0;
 const MAX_BAR_SHARE = 0.35;
+export const MIN_CONTENT_SHARE = 0.25; // bars are cut only where this share of each axis is left
 
 function barWidth(means, stds, limit, reverse) {
   const at = (i) => (reverse ? means.length - 1 - i : i);

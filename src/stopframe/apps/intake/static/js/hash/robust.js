@@ -52,6 +52,11 @@ export function crop(luma, c) {
   const bottom = luma.height - roundHalfEven(luma.height * c.bottom);
   const left = roundHalfEven(luma.width * c.left);
   const right = luma.width - roundHalfEven(luma.width * c.right);
+  return region(luma, top, bottom, left, right);
+}
+
+/** Rows `top` to `bottom` and columns `left` to `right` (exclusive) of a float luma plane. */
+export function region(luma, top, bottom, left, right) {
   const width = Math.max(0, right - left);
   const height = Math.max(0, bottom - top);
   const data = new Float32Array(width * height);

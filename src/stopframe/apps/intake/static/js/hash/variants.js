@@ -4,13 +4,12 @@
 // -4 and +4 degrees inside its own box; each hashed with PDQ. A cropped, mirrored or slightly
 // turned copy of the video then still meets it frame by frame at the matcher.
 
-import { lumaPlane } from "./frame.js";
+import { lumaPlane, MIN_CONTENT_SHARE } from "./frame.js";
 import { JaroszBlock, pdqOfBlock } from "./pdq.js";
 import { rotateFloat } from "./resample.js";
-import { crop } from "./robust.js";
+import { crop, region } from "./robust.js";
 
 const CUT = 0.075;
-const MIN_CONTENT_SHARE = 0.25;
 const ROTATIONS = [-4, 4];
 const GRID = [
   ["t", 0],
@@ -35,14 +34,7 @@ function withoutBars(plane, bars) {
   if (Math.min(height - top - bottom, width - left - right) < MIN_CONTENT_SHARE * Math.min(height, width)) {
     return plane;
   }
-  const w = width - left - right;
-  const h = height - top - bottom;
-  const data = new Float32Array(w * h);
-  for (let y = 0; y < h; y++) {
-    const from = (top + y) * width + left;
-    data.set(plane.data.subarray(from, from + w), y * w);
-  }
-  return { data, width: w, height: h };
+  return region(plane, top, height - bottom, left, width - right);
 }
 
 function pdqOfPlane({ data, width, height }) {

@@ -8,6 +8,7 @@
 // taken again cropped to the content.
 
 import { HashError } from "./errors.js";
+import { MIN_CONTENT_SHARE } from "./frame.js";
 import { mp4Timing } from "./mp4.js";
 import { VARIANTS } from "./variants.js";
 
@@ -21,7 +22,6 @@ const FALLBACK_FPS = 30; // containers without a readable sample table: only fra
 const LOAD_TIMEOUT_MS = 20000;
 const MAX_FRAME_PIXELS = 8192 * 8192;
 const MIN_BAR = 2;
-const MIN_CONTENT_SHARE = 0.25;
 const HOLDS_IN_SHARE = 0.8;
 const PRESENT_WAIT_MS = 250; // longest wait for a sought frame to be shown, where it is announced
 
